@@ -1,0 +1,37 @@
+"""Caller-ID capture and contact confirmation behind Vapi voice agents."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    """Build the app: configuration, tenants and catalogs, database, routes."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        # A relative SQLite path lives in the instance folder.
+        SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL", "sqlite:///calls.db"),
+        TENANTS_DIR=os.environ.get("TENANTS_DIR", str(PROJECT_ROOT / "tenants")),
+        LOCALES_DIR=os.environ.get("LOCALES_DIR", str(PROJECT_ROOT / "locales")),
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+    )
+    if test_config is not None:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # French sentences stay readable in answers
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import db, errors, logs, tenants
+    from .routes import health, llm, voice
+
+    logs.init_app(app)
+    errors.init_app(app)
+    db.init_app(app)
+    tenants.TenantStore(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(llm.bp)
+    return app

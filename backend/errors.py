@@ -1,0 +1,38 @@
+"""JSON errors for all a client can cause: never an HTML page, never a 500 for bad input."""
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+from .logs import log_event
+
+
+class BadPayload(ValueError):
+    """The request body is not what Vapi sends; the message says which field and why."""
+
+
+def json_error(status, message, **extra):
+    """A JSON error response: `{"error": message}` with the HTTP status."""
+    response = jsonify({"error": message, **extra})
+    response.status_code = status
+    return response
+
+
+def init_app(app):
+    """Answer every HTTP error and every BadPayload as JSON."""
+
+    @app.errorhandler(BadPayload)
+    def bad_payload(error):
+        log_event("REQUEST_REJECTED", status=400, reason=str(error))
+        return json_error(400, str(error))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code >= 500:
+            log_event("REQUEST_FAILED", level=40, status=error.code)
+        return json_error(error.code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        # Logged by type only: the message may quote request data.
+        log_event("REQUEST_FAILED", level=40, status=500, exception=type(error).__name__)
+        return json_error(500, "internal error")

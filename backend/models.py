@@ -1,0 +1,38 @@
+"""One row per (tenant, call): caller number, contact step, how the call ended."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import db
+
+
+def utcnow():
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+class Call(db.Model):
+    __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("tenant_id", "call_id", name="uq_calls_tenant_call"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    call_id: Mapped[str] = mapped_column(String(128))
+    # The caller ID in E.164, written once: the first valid number heard for the call wins.
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    caller_msg_type: Mapped[str | None] = mapped_column(String(64))
+    # Where the contact step stands (CONTACT_CONFIRM, CONTACT_COLLECT, CONTACT_CONFIRMED, ...).
+    state: Mapped[str | None] = mapped_column(String(32))
+    # The engine's memory between turns, as JSON (digits heard so far, attempts, turns answered).
+    conversation: Mapped[str | None] = mapped_column(Text)
+    contact_number: Mapped[str | None] = mapped_column(String(32))
+    contact_source: Mapped[str | None] = mapped_column(String(16))
+    contact_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_reason: Mapped[str | None] = mapped_column(String(128))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

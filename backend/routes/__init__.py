@@ -1,0 +1,1 @@
+"""HTTP blueprints: Vapi server messages, the Custom LLM endpoint, health."""

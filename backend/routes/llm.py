@@ -1,0 +1,79 @@
+"""Vapi Custom LLM: `POST /api/vapi/<tenant_id>/chat/completions` answers the engine's sentence."""
+
+import json
+import time
+import uuid
+
+from flask import Blueprint, Response, request
+
+from ..auth import require_tenant_auth
+from ..caller_id import capture_caller_id, open_contact
+from ..errors import BadPayload
+from ..payload import read_json_object
+from ..tenant_routing import call_id_of
+from ..tenants import tenant_store
+from .voice import tenant_or_404
+
+bp = Blueprint("llm", __name__, url_prefix="/api/vapi")
+
+
+@bp.post("/<tenant_id>/chat/completions")
+def chat_completions(tenant_id):
+    """One assistant turn: server-sent events when `stream` is true (as Vapi sends), else JSON."""
+    tenant = tenant_or_404(tenant_id)
+    require_tenant_auth(tenant)
+    body = read_json_object(request)
+    if not isinstance(body.get("messages", []), list):
+        raise BadPayload("messages must be an array")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise BadPayload("stream must be a boolean")
+    model = body.get("model") if isinstance(body.get("model"), str) else "backend"
+
+    number = capture_caller_id(tenant, body, "chat-completions")
+    _, sentence = open_contact(tenant, call_id_of(body), number, tenant_store().catalogs)
+    if stream:
+        return Response(
+            sse_chunks(sentence, model[:64]),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
+        )
+    return completion(sentence, model[:64])
+
+
+def _envelope(model, kind):
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": model,
+    }
+
+
+def completion(sentence, model):
+    """One `chat.completion` object."""
+    return {
+        **_envelope(model, "chat.completion"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": sentence},
+                "finish_reason": "stop",
+            }
+        ],
+    }
+
+
+def sse_chunks(sentence, model):
+    """The sentence as `chat.completion.chunk` events, then `data: [DONE]`."""
+    envelope = _envelope(model, "chat.completion.chunk")
+    deltas = [
+        ({"role": "assistant", "content": sentence}, None),
+        ({}, "stop"),
+    ]
+    lines = []
+    for delta, finish in deltas:
+        chunk = {**envelope, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        lines.append(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
+    lines.append("data: [DONE]\n\n")
+    return "".join(lines)

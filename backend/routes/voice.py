@@ -1,0 +1,117 @@
+"""Vapi Server URL: one per tenant, or one shared and routed by the called number."""
+
+from flask import Blueprint, abort, request
+
+from ..auth import require_tenant_auth
+from ..caller_id import capture_caller_id, open_contact
+from ..calls import record_call_end
+from ..logs import log_event
+from ..masking import spoken_digits
+from ..payload import field, read_json_object, server_message
+from ..prompts import VOCAL_SERVICE_UNAVAILABLE
+from ..tenant_routing import call_id_of, called_number_and_ids
+from ..tenants import tenant_store
+
+bp = Blueprint("voice", __name__, url_prefix="/api/vapi")
+
+
+def tenant_or_404(tenant_id):
+    """The tenant of a per-tenant URL, or a JSON 404."""
+    tenant = tenant_store().directory.get(tenant_id)
+    if tenant is None:
+        log_event("TENANT_NOT_FOUND", level=30, route="tenant", tenant=tenant_id[:64])
+        abort(404, description="unknown tenant")
+    return tenant
+
+
+@bp.post("/<tenant_id>/webhook")
+def tenant_webhook(tenant_id):
+    """Server messages for one tenant."""
+    tenant = tenant_or_404(tenant_id)
+    require_tenant_auth(tenant)
+    return handle_server_message(tenant, read_json_object(request))
+
+
+@bp.post("/webhook")
+def shared_webhook():
+    """Server messages for every tenant, routed by the called number or Vapi phone-number id."""
+    body = read_json_object(request)
+    server_message(body)
+    called, phone_number_ids = called_number_and_ids(body)
+    tenant = tenant_store().directory.for_called(called, phone_number_ids)
+    if tenant is None:
+        log_event(
+            "TENANT_NOT_FOUND",
+            level=30,
+            route="shared",
+            phone_number_ids=sorted(phone_number_ids)[:4],
+        )
+        abort(404, description="no tenant for this phone number")
+    require_tenant_auth(tenant)
+    return handle_server_message(tenant, body)
+
+
+def handle_server_message(tenant, body):
+    """Capture the caller ID any message carries, then answer the message's type."""
+    message = server_message(body)
+    msg_type = message["type"]
+    handler = MESSAGE_HANDLERS.get(msg_type)
+    if handler is not None:
+        return handler(tenant, message)
+    capture_caller_id(tenant, message, msg_type)
+    if _call_ended(message):
+        _record_end(tenant, message)
+    return {}
+
+
+def _call_ended(message):
+    msg_type = message["type"]
+    if msg_type == "end-of-call-report":
+        return True
+    return (
+        msg_type in ("status-update", "status_update") and field(message, "status", str) == "ended"
+    )
+
+
+def _record_end(tenant, message):
+    call_id = call_id_of(message)
+    if call_id:
+        # The message's own endedReason: `call` in an end-of-call-report can be a stale snapshot.
+        reason = field(message, "endedReason", str) or "unknown"
+        record_call_end(tenant.id, call_id, reason[:128])
+
+
+def answer_assistant_request(tenant, message):
+    """Fast and never a 5xx: the assistant with the caller-ID variables, or a spoken error."""
+    catalogs = tenant_store().catalogs
+    try:
+        number = capture_caller_id(tenant, message, message["type"])
+        decision, sentence = open_contact(tenant, call_id_of(message), number, catalogs)
+    except Exception as error:  # noqa: BLE001  (a failed call is worse than a generic answer)
+        log_event(
+            "ASSISTANT_REQUEST_FAILED", level=40, tenant=tenant.id, exception=type(error).__name__
+        )
+        return {
+            "error": catalogs.sentence(VOCAL_SERVICE_UNAVAILABLE, tenant.locale, tenant.variant)
+        }
+    if not tenant.assistant_id:
+        return {
+            "error": catalogs.sentence(VOCAL_SERVICE_UNAVAILABLE, tenant.locale, tenant.variant)
+        }
+    return {
+        "assistantId": tenant.assistant_id,
+        "assistantOverrides": {
+            "variableValues": {
+                "caller_id_known": bool(number),
+                "caller_last_digits": spoken_digits(number, tenant.spoken_digits) if number else "",
+                "contact_prompt": sentence,
+                "contact_state": decision.state,
+            }
+        },
+    }
+
+
+# Message types that need an answer of their own; all others get `{}`.
+MESSAGE_HANDLERS = {
+    "assistant-request": answer_assistant_request,
+}

@@ -1,0 +1,309 @@
+"""Tenant YAML files: schema, validation with file:line: key: problem messages. Plain Python."""
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import phonenumbers
+import yaml
+
+_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a tenant file; `severity` is "error" (refused) or "warning" (served)."""
+
+    file: str
+    line: int
+    key: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self):
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}: {self.key}: {prefix}{self.message}"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One business, as its YAML file describes it."""
+
+    id: str
+    name: str
+    locale: str
+    region: str
+    numbers: tuple
+    secret_env: str
+    phone_number_ids: tuple
+    assistant_id: str | None
+    spoken_digits: int
+    logged_digits: int
+    variant: str
+    source: str = field(default="", compare=False)
+
+    @property
+    def secret(self):
+        """The secret, read from the environment at each use: a rotation needs no reload."""
+        return os.environ.get(self.secret_env) or None
+
+
+# key -> (type, default, check); a dict is a nested section; REQUIRED: no default.
+REQUIRED = object()
+
+
+def _in_range(low, high):
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}, got {v}"
+
+
+def _tenant_id(value):
+    return None if _TENANT_ID.match(value) else "must be lowercase letters, digits, - or _"
+
+
+def _env_name(value):
+    return None if _ENV_NAME.match(value) else "must be an environment variable name (A-Z, 0-9, _)"
+
+
+def _region(value):
+    if value in phonenumbers.SUPPORTED_REGIONS:
+        return None
+    return "must be a two-letter region such as FR, BE or CH"
+
+
+def _e164_list(values):
+    for value in values:
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            return f"{value!r} is not a valid E.164 number"
+        if phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value:
+            return f"{value!r} must be written in E.164, like +33180001234"
+    return None
+
+
+SCHEMA = {
+    "id": (str, REQUIRED, _tenant_id),
+    "name": (str, REQUIRED, None),
+    "locale": (str, "fr_FR", None),
+    "region": (str, "FR", _region),
+    "numbers": (list, [], _e164_list),
+    "vapi": {
+        "secret_env": (str, REQUIRED, _env_name),
+        "phone_number_ids": (list, [], None),
+        "assistant_id": ((str, type(None)), None, None),
+    },
+    "masking": {
+        "spoken_digits": (int, 2, _in_range(0, 4)),
+        "logged_digits": (int, 2, _in_range(0, 4)),
+    },
+    "wording": {
+        "variant": (str, "standard", None),
+    },
+}
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a mapping"}
+
+
+def _type_name(kind):
+    if isinstance(kind, tuple):
+        return " or ".join("null" if k is type(None) else _TYPE_NAMES[k] for k in kind)
+    return _TYPE_NAMES[kind]
+
+
+def _is_instance(value, kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+
+
+class _Checker:
+    """Walks one parsed file against SCHEMA, collecting problems with their lines."""
+
+    def __init__(self, name, node):
+        self.name = name
+        self.problems = []
+        self.lines = {}
+        self._index(node, "")
+
+    def _index(self, node, prefix):
+        if not isinstance(node, yaml.MappingNode):
+            return
+        seen = set()
+        for key_node, value_node in node.value:
+            path = f"{prefix}{key_node.value}"
+            if path in seen:
+                self.problem(path, "duplicate key", line=key_node.start_mark.line + 1)
+            seen.add(path)
+            self.lines[path] = key_node.start_mark.line + 1
+            self._index(value_node, path + ".")
+
+    def problem(self, key, message, severity="error", line=None):
+        if line is None:
+            parent = key
+            while parent and parent not in self.lines:
+                parent = parent.rpartition(".")[0]
+            line = self.lines.get(parent, 1)
+        self.problems.append(Problem(self.name, line, key, message, severity))
+
+    def section(self, data, schema, prefix=""):
+        values = {}
+        for key in data:
+            if key not in schema:
+                path = f"{prefix}{key}"
+                hint = difflib.get_close_matches(str(key), list(schema), n=1)
+                self.problem(path, "unknown key" + (f", did you mean {hint[0]}?" if hint else ""))
+        for key, spec in schema.items():
+            path = f"{prefix}{key}"
+            value = data.get(key)
+            if isinstance(spec, dict):
+                if value is None:
+                    value = {}
+                if not isinstance(value, dict):
+                    self.problem(path, "must be a mapping")
+                    value = {}
+                values.update(self.section(value, spec, path + "."))
+                continue
+            kind, default, check = spec
+            if key not in data:
+                if default is REQUIRED:
+                    self.problem(path, "is required")
+                values[path] = default
+                continue
+            if not _is_instance(value, kind):
+                self.problem(path, f"must be {_type_name(kind)}, got {type(value).__name__}")
+                values[path] = default
+                continue
+            if kind is list and not all(isinstance(item, str) for item in value):
+                self.problem(path, "must be a list of strings")
+                continue
+            message = check(value) if check and value is not None else None
+            if message:
+                self.problem(path, message)
+            values[path] = value
+        return values
+
+
+def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
+    """Validate one tenant file's text: (Tenant or None, [Problem]).
+
+    `known_variants` (a set) and `knows_locale` (a predicate) come from the catalogs.
+    """
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        reason = getattr(error, "problem", None) or str(error)
+        return None, [Problem(name, line, "(yaml)", f"YAML syntax error: {reason}")]
+    if not isinstance(data, dict):
+        return None, [Problem(name, 1, "(file)", "must be a mapping of keys, like id: demo")]
+    checker = _Checker(name, node)
+    values = checker.section(data, SCHEMA)
+    if known_variants is not None and values["wording.variant"] not in known_variants:
+        choices = ", ".join(sorted(known_variants))
+        checker.problem("wording.variant", f"unknown variant, choose one of {choices}")
+    if knows_locale is not None and not knows_locale(values["locale"]):
+        checker.problem("locale", "no catalog for this locale or its language in locales/")
+    if values["vapi.secret_env"] and not os.environ.get(values["vapi.secret_env"]):
+        checker.problem(
+            "vapi.secret_env",
+            f"{values['vapi.secret_env']} is not set: this tenant refuses every request",
+            severity="warning",
+        )
+    if any(p.severity == "error" for p in checker.problems):
+        return None, checker.problems
+    tenant = Tenant(
+        id=values["id"],
+        name=values["name"],
+        locale=values["locale"],
+        region=values["region"],
+        numbers=tuple(values["numbers"]),
+        secret_env=values["vapi.secret_env"],
+        phone_number_ids=tuple(values["vapi.phone_number_ids"]),
+        assistant_id=values["vapi.assistant_id"],
+        spoken_digits=values["masking.spoken_digits"],
+        logged_digits=values["masking.logged_digits"],
+        variant=values["wording.variant"],
+        source=name,
+    )
+    return tenant, checker.problems
+
+
+def tenant_files(directory):
+    """The tenant files of a folder, in a stable order."""
+    folder = Path(directory)
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_tenant_file(path, known_variants=None, knows_locale=None):
+    """Read and validate one tenant file: (Tenant or None, [Problem])."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Problem(str(path), 1, "(file)", f"cannot be read: {error}")]
+    return parse_tenant_text(text, str(path), known_variants, knows_locale)
+
+
+def cross_check(tenants):
+    """Problems between files: duplicate ids, a number or phone-number id claimed twice."""
+    problems = []
+    claimed = {}
+    for tenant in tenants:
+        claims = [("id", tenant.id)]
+        claims += [("numbers", n) for n in tenant.numbers]
+        claims += [("vapi.phone_number_ids", i) for i in tenant.phone_number_ids]
+        for key, value in claims:
+            owner = claimed.setdefault((key, value), tenant)
+            if owner is not tenant:
+                what = "tenant id" if key == "id" else f"{value!r}"
+                problems.append(
+                    Problem(tenant.source, 1, key, f"{what} is already claimed by {owner.source}")
+                )
+    return problems
+
+
+class TenantDirectory:
+    """Tenants by id, by called number and by Vapi phone-number id."""
+
+    def __init__(self, tenants):
+        self.by_id = {t.id: t for t in tenants}
+        self.by_number = {n: t for t in tenants for n in t.numbers}
+        self.by_phone_number_id = {i: t for t in tenants for i in t.phone_number_ids}
+
+    def __len__(self):
+        return len(self.by_id)
+
+    def get(self, tenant_id):
+        """The tenant with this id, or None."""
+        return self.by_id.get(tenant_id)
+
+    def for_called(self, called_number, phone_number_ids):
+        """The tenant that owns the called number or one of the phone-number ids, or None."""
+        if called_number in self.by_number:
+            return self.by_number[called_number]
+        for phone_number_id in phone_number_ids:
+            if phone_number_id in self.by_phone_number_id:
+                return self.by_phone_number_id[phone_number_id]
+        return None
+
+
+def load_tenants_dir(directory, known_variants=None, knows_locale=None):
+    """Every tenant of a folder: (TenantDirectory of the valid ones, [Problem] for all)."""
+    tenants, problems = [], []
+    for path in tenant_files(directory):
+        tenant, found = load_tenant_file(path, known_variants, knows_locale)
+        problems += found
+        if tenant:
+            tenants.append(tenant)
+    crossed = cross_check(tenants)
+    refused = {p.file for p in crossed}
+    return TenantDirectory([t for t in tenants if t.source not in refused]), problems + crossed

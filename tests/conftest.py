@@ -1,0 +1,133 @@
+"""Fixtures: an app on a real SQLite file and on the real PostgreSQL, its client and CLI runner."""
+
+import json
+import logging
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from backend import create_app
+from backend.db import db, init_db
+from backend.logs import LOGGER_NAME, JsonLineFormatter
+from tests.leaks import assert_no_full_number
+from tests.paths import VAPI_FIXTURES
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TEST_SECRETS = {
+    "VAPI_SECRET_DEMO": "test-secret-demo",
+    "VAPI_SECRET_PLOMBERIE": "test-secret-plomberie",
+}
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """An engine on the test PostgreSQL; skipped outside CI when there is none, failed in CI."""
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and not reachable at {POSTGRES_URL}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL}")
+    yield engine
+    engine.dispose()
+
+
+def postgres_schema_url(admin):
+    """A fresh schema of its own, so concurrent runs never see each other's rows: (url, drop)."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop():
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}", drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """The same tests on a real SQLite file and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'calls.db'}"
+        return
+    url, drop = postgres_schema_url(request.getfixturevalue("postgres_admin"))
+    yield url
+    drop()
+
+
+@pytest.fixture
+def secrets(monkeypatch):
+    """The shipped tenants' secrets, as the environment would give them."""
+    for name, value in TEST_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return TEST_SECRETS
+
+
+@pytest.fixture
+def app(database_url, secrets, tmp_path):
+    """The app with the shipped tenants and catalogs, on a fresh database."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        init_db()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def vapi_payload():
+    """Load one of Vapi's example bodies by file stem, e.g. `status-update.in-progress`."""
+    if not VAPI_FIXTURES.is_dir():
+        pytest.fail(f"Vapi example payloads not found in {VAPI_FIXTURES} (set VAPI_FIXTURES_DIR)")
+
+    def load(name):
+        return json.loads((VAPI_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+    return load
+
+
+@pytest.fixture
+def demo_headers(secrets):
+    return {"X-Vapi-Secret": secrets["VAPI_SECRET_DEMO"]}
+
+
+class _SweptLines(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(JsonLineFormatter())
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def no_full_number_in_logs():
+    """Every log line of every test is swept for full phone numbers (RGPD)."""
+    handler = _SweptLines()
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addHandler(handler)
+    yield handler.lines
+    logger.removeHandler(handler)
+    for line in handler.lines:
+        assert_no_full_number(line, "a log line")

@@ -1,0 +1,58 @@
+"""Find full phone numbers in text (log lines, answers): the RGPD sweep used across the suite."""
+
+import json
+import re
+from pathlib import Path
+
+import phonenumbers
+
+from tests.paths import VAPI_FIXTURES
+
+# Digits with the separators people and formatters put between them.
+_DIGIT_RUN = re.compile(r"\+?\d(?:[\d .\-/()]*\d)?")
+
+
+def _fixture_numbers():
+    numbers = set()
+    for path in Path(VAPI_FIXTURES).glob("*.json"):
+        numbers.update(re.findall(r"\+\d{8,15}", path.read_text(encoding="utf-8")))
+    return numbers
+
+
+def national_forms(e164):
+    """The digits a number shows in any format: E.164 without +, national, significant number."""
+    parsed = phonenumbers.parse(e164, None)
+    nsn = phonenumbers.national_significant_number(parsed)
+    return {e164.lstrip("+"), nsn}
+
+
+# Numbers the suite sends on purpose; tests add theirs with `watch()`.
+WATCHED = set()
+
+
+def watch(*numbers):
+    """Also look for these numbers (in every format) in what is swept."""
+    for number in numbers:
+        WATCHED.update(national_forms(number))
+
+
+def full_numbers_in(text):
+    """Every full phone number found in `text`, in any format (E.164, national, spaced, dotted)."""
+    found = []
+    for region in ("FR", "BE", "CH"):
+        for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
+            found.append(match.raw_string)
+    for run in _DIGIT_RUN.findall(text):
+        digits = re.sub(r"\D", "", run)
+        if len(digits) >= 8 and any(form in digits for form in WATCHED):
+            found.append(run)
+    return found
+
+
+def assert_no_full_number(text, where="output"):
+    """Fail when `text` holds a full phone number."""
+    leaks = full_numbers_in(text)
+    assert not leaks, f"full phone number in {where}: {json.dumps(leaks)[:200]}"
+
+
+watch(*(n for n in _fixture_numbers() if n not in ("+33180001234",)))
