@@ -1,0 +1,311 @@
+"""Yes/no answers to « C'est bien le vôtre ? Dites oui ou non. ».
+
+A false "yes" is the worst mistake (the agent would call back a stranger), so "yes"
+needs a yes signal and nothing against it: any negation, doubt, question or
+reservation turns it into "no" or "unclear".
+
+The text is scanned left to right for known phrases (longest match first), giving an
+ordered list of signals; the decision is made on those signals only.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+
+from backend.nlu.numbers import normalize
+
+Answer = Literal["yes", "no", "unclear"]
+
+YES, NO, UNSURE, QUESTION, HOLD, BUT, PICKUP = (
+    "yes",
+    "no",
+    "unsure",
+    "question",
+    "hold",
+    "but",
+    "pickup",
+)
+
+_PHRASES: dict[str, tuple[str, ...]] = {
+    YES: (
+        "ok",
+        "oke",
+        "okay",
+        "okey",
+        "d accord",
+        "dac",
+        "dacc",
+        "d acc",
+        "exact",
+        "exacte",
+        "exactement",
+        "correct",
+        "correcte",
+        "affirmatif",
+        "absolument",
+        "parfait",
+        "parfaitement",
+        "certainement",
+        "effectivement",
+        "evidemment",
+        "carrement",
+        "precisement",
+        "tout a fait",
+        "bien sur",
+        "c est ca",
+        "c est bien ca",
+        "c est bon",
+        "c est bien",
+        "c est juste",
+        "tout juste",
+        "c est exact",
+        "c est le mien",
+        "c est bien le mien",
+        "c est le bon",
+        "le bon",
+        "c est mon numero",
+        "c est bien mon numero",
+        "c est mon portable",
+        "c est mon telephone",
+        "c est moi",
+        "c est bien moi",
+        "c est a moi",
+        "c est bien a moi",
+        "c est celui la",
+        "c est celui ci",
+        "ca marche",
+        "ca me va",
+        "nickel",
+        "impeccable",
+        "yes",
+        "yep",
+        "voila",
+        "en effet",
+        "pas de souci",
+        "pas de soucis",
+        "pas de probleme",
+        "sans probleme",
+        "sans aucun doute",
+        "aucun doute",
+        "pas de doute",
+        "bien entendu",
+        "tres bien",
+        "je confirme",
+        "confirme",
+    ),
+    NO: (
+        "negatif",
+        "jamais",
+        "aucunement",
+        "pas",
+        "faux",
+        "incorrect",
+        "incorrecte",
+        "inexact",
+        "erreur",
+        "errone",
+        "erronee",
+        "mauvais",
+        "trompe",
+        "trompee",
+        "trompez",
+        "autre",
+        "ancien",
+        "c etait",
+        "c est plus",
+        "n est plus",
+        "est plus",
+        "ai plus",
+        "rien a voir",
+        "manque",
+        "inconnu",
+        "que non",
+        # Someone else's number: « c'est le numéro de ma femme », « le fixe du bureau ».
+        "femme",
+        "mari",
+        "epouse",
+        "conjoint",
+        "conjointe",
+        "compagne",
+        "compagnon",
+        "copain",
+        "copine",
+        "fils",
+        "fille",
+        "mere",
+        "pere",
+        "maman",
+        "papa",
+        "frere",
+        "soeur",
+        "parents",
+        "collegue",
+        "patron",
+        "voisin",
+        "voisine",
+        "bureau",
+        "travail",
+        "boulot",
+        "entreprise",
+        "societe",
+        "standard",
+        # « oui, presque »: the number read back is not quite right.
+        "presque",
+    ),
+    UNSURE: (
+        "je sais pas",
+        "sais pas",
+        "sait pas",
+        "ne sais",
+        "sais plus",
+        "chais pas",
+        "chai pas",
+        "che pas",
+        "jsp",
+        "aucune idee",
+        "peut etre",
+        "je crois",
+        "je pense",
+        "il me semble",
+        "me semble",
+        "normalement",
+        "probablement",
+        "sans doute",
+        "plus ou moins",
+        "pas sur",
+        "pas sure",
+        "pas certain",
+        "pas certaine",
+        "pas faux",
+        "oui et non",
+        "oui ou non",
+        "ni oui ni non",
+        "mouais",
+        "bof",
+    ),
+    QUESTION: (
+        "?",
+        "quoi",
+        "comment",
+        "pardon",
+        "hein",
+        "repeter",
+        "repetez",
+        "redire",
+        "redites",
+        "lequel",
+        "laquelle",
+        "quel",
+        "quelle",
+        "pourquoi",
+        "qui",
+        "qu est ce",
+        "vous dites",
+        "vous avez dit",
+        "pas compris",
+        "pas entendu",
+        "pas bien compris",
+        "pas bien entendu",
+        "entends mal",
+        "entends pas",
+        "comprends pas",
+        "comprend pas",
+        "excusez moi",
+    ),
+    HOLD: (
+        "attendez",
+        "attends",
+        "une seconde",
+        "deux secondes",
+        "un instant",
+        "un moment",
+        "je regarde",
+        "je verifie",
+        # « oui je vous écoute » is the caller waiting, not confirming.
+        "j ecoute",
+        "vous ecoute",
+    ),
+    BUT: ("mais", "sauf", "a part", "excepte", "par contre", "cependant"),
+    PICKUP: ("allo",),
+}
+
+# Phrases as a trie of words; the key None holds the kind of the phrase ending there.
+_TRIE: dict = {}
+for _kind, _phrases in _PHRASES.items():
+    for _phrase in _phrases:
+        _node = _TRIE
+        for _word in _phrase.split():
+            _node = _node.setdefault(_word, {})
+        _node[None] = _kind
+
+# Spelling variants STT produces for oui/ouais and non/nan (« ouiii », « ouai », « nooon »).
+_YES_WORD = re.compile(r"ou+i+s?|ou+a+i+[sp]?|ou+e+p|wai+s?|ouep|ouip")
+_NO_WORD = re.compile(r"no+n+|na+n+|nope?")
+# Contractions STT writes glued or misspelled.
+_REWRITES = {"cest": ("c", "est"), "sa": ("ca",), "ces": ("c", "est"), "nest": ("n", "est")}
+# Words, and "?" as a word of its own: everything else separates.
+_WORD = re.compile(r"[a-z0-9]+|\?")
+
+
+def _words(text: str) -> list[str]:
+    words = _WORD.findall(normalize(text))
+    if _REWRITES.keys() & set(words):
+        words = [part for word in words for part in _REWRITES.get(word, (word,))]
+    return words
+
+
+def _signals(words: list[str]) -> list[str]:
+    """Signals in the order they were said; the longest phrase wins where several start."""
+    signals: list[str] = []
+    i, n = 0, len(words)
+    while i < n:
+        node, kind, end = _TRIE, None, i + 1
+        for j in range(i, n):
+            node = node.get(words[j])
+            if node is None:
+                break
+            if None in node:
+                kind, end = node[None], j + 1
+        kind = kind or _spelling(words[i])
+        if kind:
+            # « pas exactement », « pas tout à fait »: a negated yes is a no.
+            if kind == YES and signals and signals[-1] == NO and words[i - 1] == "pas":
+                kind = NO
+            signals.append(kind)
+        i = end
+    return signals
+
+
+@lru_cache(maxsize=4096)
+def _spelling(word: str) -> str | None:
+    """YES or NO for STT spellings of oui/non (« ouiii », « nooon »), else None."""
+    if _YES_WORD.fullmatch(word):
+        return YES
+    return NO if _NO_WORD.fullmatch(word) else None
+
+
+def classify_answer(text: str) -> Answer:
+    """Classify the caller's answer to « C'est bien le vôtre ? » as yes, no or unclear.
+
+    Negation wins over a « oui » said before it (« oui enfin non » -> no). Doubt,
+    questions, « allô », a « mais » or « attendez » after the yes, or a yes said
+    after a no (« non non c'est bien ça ») all give "unclear": never a false yes.
+    """
+    signals = _signals(_words(text))
+    if UNSURE in signals:
+        return "unclear"
+    answers = [s for s in signals if s in (YES, NO)]
+    if not answers:
+        return "unclear"
+    if NO in answers:
+        # A no said last is a no; a yes after a no is contradictory.
+        return "no" if answers[-1] == NO else "unclear"
+    first_yes = signals.index(YES)
+    if QUESTION in signals or PICKUP in signals:
+        return "unclear"
+    # « attendez... oui c'est ça » is a yes; « oui attendez » or « oui mais » is not yet.
+    if HOLD in signals[first_yes:] or BUT in signals[first_yes:]:
+        return "unclear"
+    return "yes"

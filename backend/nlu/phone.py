@@ -1,0 +1,341 @@
+"""Phone numbers dictated in French: one utterance (`parse_phone`) or several (`continue_phone`).
+
+Principle: a wrong number is worse than none. A number is returned only when the
+plausible readings of what was said give exactly one number valid for `phonenumbers`,
+and no plausible reading could be the start of another number cut off mid-way.
+
+Pipeline: tokens -> keep what follows the last correction marker -> runs of number
+tokens (fillers such as « euh » do not break a run, other words do) -> the readings of
+each run (numbers.number_graph) -> readings split into whole valid numbers -> a single
+distinct number, or None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.nlu.dialing import MAX_DIGITS, e164_if_valid, plan
+from backend.nlu.numbers import (
+    NUMBER_WORDS,
+    PAUSE,
+    UNITS,
+    Graph,
+    number_graph,
+    tokenize,
+    usual_reading,
+)
+
+# Words after which the caller starts over: only what follows the last one counts.
+CORRECTION_MARKERS = frozenset(
+    {
+        "non",
+        "nan",
+        "pardon",
+        "plutot",
+        "enfin",
+        "erreur",
+        "correction",
+        "oups",
+        "desole",
+        "desolee",
+        "excusez",
+        "excuse",
+        "recommence",
+        "recommencer",
+        "reprends",
+        "reprend",
+        "trompe",
+        "trompee",
+        "corrige",
+        "rectifie",
+    }
+)
+# Words said while dictating that do not interrupt the number.
+FILLERS = frozenset(
+    {
+        "euh",
+        "euhh",
+        "heu",
+        "hum",
+        "hmm",
+        "mmh",
+        "bah",
+        "ben",
+        "bon",
+        "alors",
+        "donc",
+        "voila",
+        "attendez",
+        "attends",
+        "tiret",
+        "point",
+        "espace",
+    }
+)
+# Symbols STT puts between digits or groups (« 06.12.34 », « 06-12 », « zéro six, douze »).
+SEPARATORS = frozenset(".,-/()[]:;!?…\"'«»")
+PAUSES = frozenset(".,;:!?…")
+PLUS = frozenset({"+", "plus"})
+_SKIPPED = FILLERS | SEPARATORS
+
+# Longer utterances are no number dictation (and would cost time): no number.
+MAX_TOKENS = 300
+# Reading steps explored per run start before giving up as too ambiguous.
+_MAX_PATHS = 5000
+# The first characters of a piece tell what it may become: "0" national, "00" or "+"
+# international (4 covers the longest international prefixes, such as "0011").
+_KIND_KNOWN_AFTER = 4
+
+
+@dataclass(frozen=True)
+class PhoneProgress:
+    """State of a phone number being collected over several turns."""
+
+    number: str | None  # E.164 once a full valid number is heard
+    pending_digits: str  # digits heard so far that do not yet make a number
+    corrected: bool  # the utterance contained a correction
+
+
+class _TooAmbiguous(Exception):
+    """A run has more readings than we are willing to weigh: give no number."""
+
+
+# A split: (raw digits of its first number, the numbers it holds).
+_Split = tuple[str, frozenset[str]]
+
+
+def _splits_from(
+    graph: Graph,
+    start: int,
+    digits: str,
+    splits: list[set[_Split]],
+    region: str,
+) -> set[_Split]:
+    """Ways to read graph[start:] as whole numbers, the first one starting with `digits`.
+
+    `splits[j]` holds the ways for graph[j:], j > start. A piece that is not a number
+    is allowed only as an abandoned start of the next number (« zéro six douze...
+    zéro six douze trente-quatre... »).
+    """
+    home = plan(region)
+    out: set[_Split] = set()
+    stack = [(start, digits, home.bounds(digits))]
+    budget = _MAX_PATHS
+    while stack:
+        i, prefix, bounds = stack.pop()
+        for j, group in graph[i]:
+            budget -= 1
+            if budget < 0:
+                raise _TooAmbiguous
+            piece = prefix + group
+            # The first characters ("0", "00", "+"...) tell what the piece may become.
+            limit, lengths = home.bounds(piece) if len(prefix) < _KIND_KNOWN_AFTER else bounds
+            if len(piece) > limit:
+                continue  # cannot start or become a number: prune the whole branch
+            number = e164_if_valid(piece, region) if len(piece) in lengths else None
+            # An abandoned start may stop on a tens word: « douze trente... » before
+            # « douze trente-quatre », so "30" also stands for its first digit.
+            cut = piece[:-1] if len(group) == 2 and group[1] == "0" else piece
+            for raw, numbers in splits[j]:
+                if number is not None:
+                    out.add((piece, numbers | {number}))
+                elif numbers and 2 <= len(piece) < len(raw) and raw.startswith((piece, cut)):
+                    out.add((raw, numbers))
+            if j < len(graph):
+                stack.append((j, piece, (limit, lengths)))
+    return out
+
+
+def _numbers_over(graph: Graph, region: str, pending: str) -> set[str]:
+    """Distinct numbers over the readings in `graph` that split into whole numbers."""
+    n = len(graph)
+    home = plan(region)
+    splits: list[set[_Split]] = [set() for _ in range(n)] + [{("", frozenset())}]
+    first = n  # first position that may start a number
+    for i in range(n - 1, -1, -1):
+        # Most positions cannot start a number (« douze » is no « zéro »): skip them.
+        if any(home.max_length(group) for _, group in graph[i]):
+            splits[i] = _splits_from(graph, i, "", splits, region)
+            first = i
+    if pending:
+        ways = _splits_from(graph, 0, pending, splits, region)
+    else:
+        # What comes before the first possible start is no part of a number: the
+        # article in « c'est un zéro six... », the time in « à 14 30 06 12 ... ».
+        ways = splits[first] if first < n else set()
+    return {number for _, numbers in ways for number in numbers}
+
+
+def _numbers_in_run(run: list[str], region: str, pending: str = "") -> set[str]:
+    """Distinct numbers over the readings of `run` (after `pending`) that split into
+    whole valid numbers: two different numbers mean ambiguity."""
+    if run[-1] == "et":
+        return set()  # cut off before « un »/« onze »: « ... cinquante-six vingt et »
+    graph, doubtful = number_graph(run)
+    found = _numbers_over(graph, region, pending)
+    if found and doubtful and _may_be_cut(graph, region, pending):
+        # « zéro six trente quatre vingt douze trente quatre »: 06 34 20 12 34, or the
+        # start 06 30 92 34 of another number, cut off by the end of the utterance.
+        return set()
+    return found
+
+
+def _may_be_cut(graph: Graph, region: str, pending: str) -> bool:
+    """Whether some reading of `graph` is the start of a number, not yet complete."""
+    home = plan(region)
+    stack = [(0, pending)]
+    budget = _MAX_PATHS
+    while stack:
+        i, digits = stack.pop()
+        if i == len(graph):
+            if digits and len(digits) < home.max_length(digits):
+                if not e164_if_valid(digits, region):
+                    return True
+            continue
+        for j, group in graph[i]:
+            budget -= 1
+            if budget < 0:
+                return True  # too many readings to tell: doubt
+            # As in _numbers_over, a number starts at its trunk prefix or "+".
+            started = digits or home.max_length(group)
+            stack.append((j, digits + group if started else ""))
+    return False
+
+
+def _after_last_correction(tokens: list[str]) -> tuple[bool, list[str]]:
+    """(whether a correction was made, the tokens after the last correction marker)."""
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i] in CORRECTION_MARKERS:
+            return True, tokens[i + 1 :]
+    return False, tokens
+
+
+def _is_number_token(tok: str) -> bool:
+    return "0" <= tok[0] <= "9" or tok in NUMBER_WORDS  # ASCII digits only: not « ² »
+
+
+def _runs(tokens: list[str]) -> list[list[str]]:
+    """Runs of number tokens. Fillers do not break a run; hyphens and pauses between
+    number words are kept for number_graph; any other word ends the run."""
+    runs: list[list[str]] = []
+    run: list[str] = []
+
+    def close() -> None:
+        nonlocal run
+        while run and run[-1] == PAUSE:
+            run.pop()
+        if run:
+            runs.append(run)
+        run = []
+
+    def following(k: int) -> str | None:
+        return next((t for t in tokens[k + 1 :] if t not in _SKIPPED), None)
+
+    repeat = False
+    for k, tok in enumerate(tokens):
+        if _is_number_token(tok):
+            run.extend([tok, tok] if repeat and tok in UNITS else [tok])
+        elif tok == "double" and k + 1 < len(tokens) and tokens[k + 1] in UNITS:
+            repeat = True  # « double zéro trente-trois »: 0033
+            continue
+        elif tok == "-" and run and run[-1] in NUMBER_WORDS:
+            if k + 1 < len(tokens) and tokens[k + 1] in NUMBER_WORDS:
+                run.append(tok)  # « soixante-dix-huit » is one number
+        elif tok in PAUSES and run and run[-1] in NUMBER_WORDS:
+            run.append(PAUSE)  # « soixante, dix » may be two pairs
+        elif tok in PLUS and _is_number_token(following(k) or "?"):
+            run.append("+")  # « plus trente-trois », but not « je n'ai plus de... »
+        elif tok == "et" and run:
+            # « soixante et onze », « ... cinquante-six et soixante-dix-huit », or a cut
+            # « vingt et » at the very end; before other words it just ends the run.
+            nxt = following(k)
+            if nxt is None or _is_number_token(nxt):
+                run.append(tok)
+            else:
+                close()
+        elif tok not in _SKIPPED:
+            close()
+        repeat = False
+    close()
+    return runs
+
+
+def _numbers_in(tokens: list[str], region: str) -> set[str]:
+    """Distinct valid numbers said in `tokens` (raises _TooAmbiguous)."""
+    return {number for run in _runs(tokens) for number in _numbers_in_run(run, region)}
+
+
+def parse_phone(text: str, region: str = "FR") -> str | None:
+    """The phone number the caller dictated in `text`, as E.164, or None.
+
+    Digits and French number words are both understood (any grouping, fillers,
+    « plus trente-trois », « zéro zéro trente-trois », Belgian/Swiss tens). After a
+    correction (« non pardon », « je recommence »...) only what follows counts. The
+    same number said twice is that number. Returns None unless exactly one valid
+    number can be read: ambiguous, incomplete or invalid input gives None, and so
+    does text longer than MAX_TOKENS tokens.
+    """
+    _, tokens = _after_last_correction(tokenize(text))
+    if len(tokens) > MAX_TOKENS:
+        return None
+    try:
+        numbers = _numbers_in(tokens, region)
+    except _TooAmbiguous:
+        return None
+    return numbers.pop() if len(numbers) == 1 else None
+
+
+def _clean_pending(pending: str) -> str:
+    """Pending state as stored: digits with an optional leading "+", bounded in length."""
+    plus = "+" if pending.startswith("+") else ""
+    digits = "".join(c for c in pending if c.isdigit())
+    return plus + digits if len(digits) <= MAX_DIGITS else ""
+
+
+def continue_phone(pending_digits: str, text: str, region: str = "FR") -> PhoneProgress:
+    """Add one utterance to a phone number being dictated over several turns.
+
+    `pending_digits` is the state from the previous turn ("" at first). A complete
+    number in `text` alone wins; otherwise the digits heard are appended to the
+    pending ones until they form a valid number. A correction marker drops the
+    pending digits and everything said before it. Pending digits are dropped too
+    when they could never become a number (too long, no trunk prefix) or when the
+    turn reads two ways (« trente quatre vingt »: 34 20 or 30 80), since keeping
+    one reading could complete a wrong number later. Pure function: store the
+    returned `pending_digits` and pass it back next turn.
+    """
+    home = plan(region)
+    corrected, tokens = _after_last_correction(tokenize(text))
+    pending = "" if corrected else _clean_pending(pending_digits)
+    if len(tokens) > MAX_TOKENS:
+        return PhoneProgress(None, "", corrected)
+    runs = _runs(tokens)
+    if not runs:
+        return PhoneProgress(None, pending, corrected)
+    joined = [tok for run in runs for tok in run]
+    try:
+        alone = _numbers_in(tokens, region)
+        if len(alone) == 1:
+            return PhoneProgress(alone.pop(), "", corrected)
+        if pending:
+            found = _numbers_in_run(joined, region, pending)
+            if len(found) == 1:
+                return PhoneProgress(found.pop(), "", corrected)
+        doubtful = number_graph(joined)[1]
+    except _TooAmbiguous:
+        doubtful = True
+    if doubtful:
+        # « trente quatre vingt »: 34 20 or 30 80. Pending digits hold one reading only,
+        # and committing to a guess could complete the wrong number later: start over.
+        return PhoneProgress(None, "", corrected)
+    # A new number starts at its trunk prefix or "+": what comes before (« un » the
+    # article...) is dropped.
+    groups = usual_reading(joined)
+    if not pending:
+        start = next((k for k, g in enumerate(groups) if home.max_length(g)), len(groups))
+        groups = groups[start:]
+    new = "".join(groups)
+    combined = pending + new
+    if len(combined) > home.max_length(combined):
+        combined = new if len(new) <= home.max_length(new) else ""
+    return PhoneProgress(None, _clean_pending(combined), corrected)

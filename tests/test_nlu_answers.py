@@ -1,0 +1,131 @@
+"""Unit tests for classify_answer (« C'est bien le vôtre ? Dites oui ou non. »)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.nlu import classify_answer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "oui",
+        "Oui.",
+        "ouais",
+        "ouai",
+        "oui oui",
+        "c'est ça",
+        "tout à fait",
+        "exact",
+        "exactement",
+        "bien sûr",
+        "absolument",
+        "c'est bien le mien",
+        "c'est bon",
+        "correct",
+        "affirmatif",
+        "d'accord",
+        "oui c'est bien ça merci",
+        # STT without apostrophes, accents or case.
+        "cest ca",
+        "ouais cest ca",
+        "OUI C EST BIEN CA",
+        "euh oui",
+        "attendez je vérifie... oui c'est ça",
+    ],
+)
+def test_yes(text):
+    assert classify_answer(text) == "yes"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "non",
+        "nan",
+        "non non",
+        "pas du tout",
+        "c'est pas le mien",
+        "ce n'est pas le mien",
+        "c'est le fixe du bureau",
+        "c'est le numéro de ma femme",
+        "non c'est pas ça",
+        "négatif",
+        "pas celui-là",
+        "je préfère un autre numéro",
+        # Negation said last wins over an earlier « oui ».
+        "oui enfin non",
+        "ouais non c'est pas le bon",
+        "bien sûr que non",
+        # A negated yes word.
+        "pas exactement",
+        "absolument pas",
+        "pas tout à fait",
+    ],
+)
+def test_no(text):
+    assert classify_answer(text) == "no"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "c'est quoi le numéro ?",
+        "pardon ?",
+        "vous pouvez répéter ?",
+        "euh",
+        "je sais pas",
+        "attendez",
+        "oui non enfin je sais pas",
+        "allô ?",
+        "bonjour",
+        # A yes after a no, a question or a reservation is never a yes.
+        "non non c'est bien ça",
+        "oui ?",
+        "oui mais c'est le fixe",
+        "oui attendez",
+        "oui allô",
+        "je crois que oui",
+        "oui je vous écoute",
+    ],
+)
+def test_unclear(text):
+    assert classify_answer(text) == "unclear"
+
+
+_VOCABULARY = [
+    "oui",
+    "ouais",
+    "non",
+    "pas",
+    "c'est",
+    "ça",
+    "bien",
+    "le",
+    "mien",
+    "?",
+    "euh",
+    "mais",
+    "je",
+    "sais",
+    "attendez",
+    "exactement",
+    "ma",
+    "femme",
+    "enfin",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_VOCABULARY), max_size=8))
+def test_any_negation_or_doubt_blocks_yes(words):
+    text = " ".join(words)
+    answer = classify_answer(text)
+    assert answer in ("yes", "no", "unclear")
+    if answer == "yes":
+        assert not {"non", "pas", "?", "femme"} & set(words), text
