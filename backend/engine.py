@@ -1,14 +1,98 @@
-"""The contact step's decisions. Plain Python: data in, decision out; no Flask, no database."""
+"""The contact step's decisions. Plain Python: data in, decision out; no Flask, no database.
 
-from dataclasses import dataclass, field
+The step is a small state machine. `open_contact_step` gives the first question; `next_step`
+takes what the step remembers (`ContactMemory`), one caller utterance and the tenant's
+`ContactPolicy`, and returns the `Decision`: the next state, the sentence key and its
+placeholders, and the memory to keep for the next turn. Same input, same decision: two workers
+answering the same turn agree.
+"""
+
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from . import prompts
 from .masking import spoken_digits
+from .nlu import classify_answer, continue_phone, parse_phone
 
 QUALIF_CONTACT = "QUALIF_CONTACT"
 CONTACT_CONFIRM = "CONTACT_CONFIRM"
 CONTACT_COLLECT = "CONTACT_COLLECT"
+CONTACT_COLLECT_CONFIRM = "CONTACT_COLLECT_CONFIRM"
 CONTACT_CONFIRMED = "CONTACT_CONFIRMED"
+CONTACT_TRANSFER = "CONTACT_TRANSFER"
+CONTACT_CALLBACK_NO_NUMBER = "CONTACT_CALLBACK_NO_NUMBER"
+CONTACT_ENDED = "CONTACT_ENDED"
+
+SOURCE_CALLER_ID = "caller_id"
+SOURCE_SPOKEN = "spoken"
+
+# The tenant's way out when no number could be collected: (state, sentence).
+WAY_OUTS = {
+    "transfer": (CONTACT_TRANSFER, prompts.VOCAL_CONTACT_WAY_OUT_TRANSFER),
+    "callback_without_number": (CONTACT_CALLBACK_NO_NUMBER, prompts.VOCAL_CONTACT_WAY_OUT_CALLBACK),
+    "end": (CONTACT_ENDED, prompts.VOCAL_CONTACT_WAY_OUT_END),
+}
+DEFAULT_WAY_OUT = "end"
+
+# States the step does not leave, and what the agent says if the caller speaks again.
+CLOSING = {
+    CONTACT_CONFIRMED: prompts.VOCAL_CONTACT_CONFIRM_OK,
+    **{state: prompt for state, prompt in WAY_OUTS.values()},
+}
+STATES = frozenset({CONTACT_CONFIRM, CONTACT_COLLECT, CONTACT_COLLECT_CONFIRM, *CLOSING})
+
+# Turns that only add digits to a number being dictated, before it counts as a failed try:
+# a number comes in a few chunks, and the conversation stays bounded.
+MAX_PARTIAL_TURNS = 6
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    """What the tenant chose: region for national numbers, digits read aloud, tries, way out."""
+
+    region: str = "FR"
+    spoken_digits: int = 2
+    collect_attempts: int = 3
+    way_out: str = DEFAULT_WAY_OUT
+
+
+@dataclass(frozen=True)
+class ContactMemory:
+    """What the step remembers between turns; `to_dict`/`from_dict` for storage as JSON."""
+
+    state: str
+    caller_number: str | None = None  # the caller ID the step opened with
+    candidate: str | None = None  # a number heard, read back, waiting for a yes
+    pending_digits: str = ""  # the start of a number dictated over several turns
+    partial_turns: int = 0  # turns that only added digits since the last question
+    failures: int = 0  # failed tries at collecting: nothing usable, read-back refused
+    unclear: int = 0  # unclear answers to the current question
+    contact_number: str | None = None
+    contact_source: str | None = None
+
+    @property
+    def finished(self):
+        """True once the step has its outcome: a confirmed number or the way out."""
+        return self.state in CLOSING
+
+    def to_dict(self):
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        """The memory a dict describes; ValueError when it does not describe one."""
+        if not isinstance(data, dict) or data.get("state") not in STATES:
+            raise ValueError("not a contact memory")
+        kinds = {f.name: f.type for f in fields(cls)}
+        values = {}
+        for name, value in data.items():
+            if name not in kinds:
+                continue
+            expected = int if kinds[name] is int else str
+            if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+                raise ValueError(f"contact memory: {name} has the wrong type")
+            values[name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -19,13 +103,166 @@ class Decision:
     prompt: str
     params: dict = field(default_factory=dict)
     context: str = QUALIF_CONTACT
+    memory: ContactMemory | None = None
 
 
 def open_contact_step(caller_number, spoken_digit_count=2):
     """Known caller number: confirm it by its last digits; unknown: collect one."""
     if not caller_number:
-        return Decision(CONTACT_COLLECT, prompts.VOCAL_CONTACT_NO_CALLER_ID)
+        memory = ContactMemory(CONTACT_COLLECT)
+        return Decision(CONTACT_COLLECT, prompts.VOCAL_CONTACT_NO_CALLER_ID, memory=memory)
+    memory = ContactMemory(CONTACT_CONFIRM, caller_number=caller_number)
     if spoken_digit_count == 0:
-        return Decision(CONTACT_CONFIRM, prompts.VOCAL_CONTACT_CONFIRM_CALLER_ID_NO_DIGITS)
+        return Decision(
+            CONTACT_CONFIRM, prompts.VOCAL_CONTACT_CONFIRM_CALLER_ID_NO_DIGITS, memory=memory
+        )
     last = spoken_digits(caller_number, spoken_digit_count)
-    return Decision(CONTACT_CONFIRM, prompts.VOCAL_CONTACT_CONFIRM_CALLER_ID, {"last_two": last})
+    return Decision(
+        CONTACT_CONFIRM, prompts.VOCAL_CONTACT_CONFIRM_CALLER_ID, {"last_two": last}, memory=memory
+    )
+
+
+def next_step(memory, utterance, policy):
+    """The decision for one caller utterance, from what the step remembers."""
+    text = utterance if isinstance(utterance, str) else ""
+    if memory.finished:
+        return _decide(memory, CLOSING[memory.state])
+    if memory.state == CONTACT_CONFIRM:
+        return _answer_to_caller_id(memory, text, policy)
+    if memory.state == CONTACT_COLLECT:
+        return _digits_heard(memory, text, policy)
+    return _answer_to_read_back(memory, text, policy)
+
+
+def _decide(memory, prompt, params=None):
+    return Decision(memory.state, prompt, params or {}, memory=memory)
+
+
+def _with_digits(policy, number, prompt, prompt_without_digits):
+    """The sentence key and placeholders reading `number`'s last digits as the tenant says."""
+    if policy.spoken_digits == 0:
+        return prompt_without_digits, {}
+    return prompt, {"last_two": spoken_digits(number, policy.spoken_digits)}
+
+
+def _confirmed(memory, number, source):
+    memory = replace(
+        memory,
+        state=CONTACT_CONFIRMED,
+        contact_number=number,
+        contact_source=source,
+        candidate=None,
+        pending_digits="",
+        unclear=0,
+    )
+    return _decide(memory, prompts.VOCAL_CONTACT_CONFIRM_OK)
+
+
+def _read_back(memory, number, policy):
+    memory = replace(
+        memory,
+        state=CONTACT_COLLECT_CONFIRM,
+        candidate=number,
+        pending_digits="",
+        partial_turns=0,
+        unclear=0,
+    )
+    prompt, params = _with_digits(
+        policy, number, prompts.VOCAL_CONTACT_READBACK, prompts.VOCAL_CONTACT_READBACK_NO_DIGITS
+    )
+    return _decide(memory, prompt, params)
+
+
+def _collect(memory, prompt, pending=""):
+    memory = replace(
+        memory,
+        state=CONTACT_COLLECT,
+        candidate=None,
+        pending_digits=pending,
+        partial_turns=1 if pending else 0,
+        unclear=0,
+    )
+    return _decide(memory, prompt)
+
+
+def _failed_try(memory, policy, prompt):
+    """One more failed try: ask again with `prompt`, or take the tenant's way out."""
+    failures = memory.failures + 1
+    if failures >= policy.collect_attempts:
+        state, way_out = WAY_OUTS.get(policy.way_out, WAY_OUTS[DEFAULT_WAY_OUT])
+        memory = replace(
+            memory, state=state, failures=failures, candidate=None, pending_digits="", unclear=0
+        )
+        return _decide(memory, way_out)
+    return _collect(replace(memory, failures=failures), prompt)
+
+
+def _start_of_number(text, region):
+    """Digits that begin a number (0…, +…) said along with a « non », else ""."""
+    pending = continue_phone("", text, region).pending_digits
+    return pending if len(pending) >= 2 and pending[0] in "0+" else ""
+
+
+def _answer_to_caller_id(memory, text, policy):
+    answer = classify_answer(text)
+    heard = parse_phone(text, policy.region)
+    if answer == "yes" and heard in (None, memory.caller_number):
+        return _confirmed(memory, memory.caller_number, SOURCE_CALLER_ID)
+    if heard:  # « non, c'est le 06… », or a number instead of a yes: read that one back
+        return _read_back(memory, heard, policy)
+    if answer == "no":
+        pending = _start_of_number(text, policy.region)
+        if pending:
+            return _collect(memory, prompts.VOCAL_CONTACT_COLLECT_CONTINUE, pending)
+        return _collect(memory, prompts.VOCAL_CONTACT_CONFIRM_NO)
+    if memory.unclear == 0:
+        prompt, params = _with_digits(
+            policy,
+            memory.caller_number,
+            prompts.VOCAL_CONTACT_CONFIRM_AGAIN,
+            prompts.VOCAL_CONTACT_CONFIRM_AGAIN_NO_DIGITS,
+        )
+        return _decide(replace(memory, unclear=1), prompt, params)
+    return _collect(memory, prompts.VOCAL_CONTACT_COLLECT_AFTER_UNCLEAR)
+
+
+def _digits_heard(memory, text, policy):
+    progress = continue_phone(memory.pending_digits, text, policy.region)
+    if progress.number:
+        return _read_back(memory, progress.number, policy)
+    pending = progress.pending_digits
+    grew = progress.corrected or (
+        len(pending) > len(memory.pending_digits) and pending.startswith(memory.pending_digits)
+    )
+    if pending and grew and memory.partial_turns < MAX_PARTIAL_TURNS:
+        memory = replace(memory, pending_digits=pending, partial_turns=memory.partial_turns + 1)
+        return _decide(memory, prompts.VOCAL_CONTACT_COLLECT_CONTINUE)
+    return _failed_try(memory, policy, prompts.VOCAL_CONTACT_COLLECT_HINT)
+
+
+def _answer_to_read_back(memory, text, policy):
+    answer = classify_answer(text)
+    heard = parse_phone(text, policy.region)
+    if answer == "yes" and heard in (None, memory.candidate):
+        return _confirmed(memory, memory.candidate, SOURCE_SPOKEN)
+    if heard and heard != memory.candidate:
+        # « non, c'est le 06… »: a refused read-back with the right number; it counts as a try.
+        outcome = _failed_try(memory, policy, prompts.VOCAL_CONTACT_READBACK_NO)
+        if outcome.memory.finished:
+            return outcome
+        return _read_back(outcome.memory, heard, policy)
+    if answer == "no":
+        pending = _start_of_number(text, policy.region)
+        outcome = _failed_try(memory, policy, prompts.VOCAL_CONTACT_READBACK_NO)
+        if pending and not outcome.memory.finished:
+            return _collect(outcome.memory, prompts.VOCAL_CONTACT_COLLECT_CONTINUE, pending)
+        return outcome
+    if memory.unclear == 0:
+        prompt, params = _with_digits(
+            policy,
+            memory.candidate,
+            prompts.VOCAL_CONTACT_READBACK_AGAIN,
+            prompts.VOCAL_CONTACT_READBACK_AGAIN_NO_DIGITS,
+        )
+        return _decide(replace(memory, unclear=1), prompt, params)
+    return _failed_try(memory, policy, prompts.VOCAL_CONTACT_COLLECT_HINT)

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request
 
 from ..auth import require_tenant_auth
 from ..caller_id import capture_caller_id, open_contact
+from ..conversation import llm_turn
 from ..errors import BadPayload
 from ..payload import read_json_object
 from ..tenant_routing import call_id_of
@@ -25,13 +26,20 @@ def chat_completions(tenant_id):
     body = read_json_object(request)
     if not isinstance(body.get("messages", []), list):
         raise BadPayload("messages must be an array")
+    user_texts = user_messages(body.get("messages", []))
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise BadPayload("stream must be a boolean")
     model = body.get("model") if isinstance(body.get("model"), str) else "backend"
 
     number = capture_caller_id(tenant, body, "chat-completions")
-    _, sentence = open_contact(tenant, call_id_of(body), number, tenant_store().catalogs)
+    call_id = call_id_of(body)
+    catalogs = tenant_store().catalogs
+    if call_id is None:
+        # Without a call id no turn can be remembered: the opening sentence, every time.
+        _, sentence = open_contact(tenant, None, number, catalogs)
+    else:
+        _, sentence = llm_turn(tenant, call_id, number, user_texts, catalogs)
     if stream:
         return Response(
             sse_chunks(sentence, model[:64]),
@@ -39,6 +47,29 @@ def chat_completions(tenant_id):
             headers={"Cache-Control": "no-cache"},
         )
     return completion(sentence, model[:64])
+
+
+def user_messages(messages):
+    """The text of each user message, in order (OpenAI content: a string or text parts)."""
+    texts = []
+    for position, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise BadPayload(f"messages[{position}] must be an object")
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if content is None or isinstance(content, str):
+            texts.append(content or "")
+        elif isinstance(content, list):
+            parts = [
+                part.get("text")
+                for part in content
+                if isinstance(part, dict) and isinstance(part.get("text"), str)
+            ]
+            texts.append(" ".join(parts))
+        else:
+            raise BadPayload(f"messages[{position}].content must be a string or an array")
+    return texts
 
 
 def _envelope(model, kind):

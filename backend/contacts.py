@@ -1,0 +1,138 @@
+"""The contacts of a tenant's calls, for operators: `flask contacts export`.
+
+The export is the one place outside the database that holds full phone numbers: it is written
+for the business, on the operator's command. Logs still mask them.
+"""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import and_, or_, select
+
+from .db import db
+from .logs import log_event
+from .models import Call
+from .tenants import tenant_store
+
+COLUMNS = (
+    "tenant",
+    "call_id",
+    "contact_number",
+    "contact_source",
+    "confirmed_at",
+    "state",
+    "ended_reason",
+    "created_at",
+)
+
+
+def _utc(moment):
+    """Aware UTC: SQLite gives stored times back without their zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _iso(moment):
+    return _utc(moment).isoformat() if moment else None
+
+
+def contact_rows(tenant_id, since=None):
+    """One dict per call of the tenant where the contact step ran, oldest first.
+
+    `since` (aware datetime) keeps calls confirmed since then, or created since then when
+    no number was confirmed.
+    """
+    query = select(Call).where(
+        Call.tenant_id == tenant_id,
+        or_(Call.state.is_not(None), Call.contact_number.is_not(None)),
+    )
+    if since is not None:
+        query = query.where(
+            or_(
+                Call.contact_confirmed_at >= since,
+                and_(Call.contact_confirmed_at.is_(None), Call.created_at >= since),
+            )
+        )
+    query = query.order_by(Call.created_at, Call.id).execution_options(yield_per=500)
+    for call in db.session.execute(query).scalars():
+        yield {
+            "tenant": call.tenant_id,
+            "call_id": call.call_id,
+            "contact_number": call.contact_number,
+            "contact_source": call.contact_source,
+            "confirmed_at": _iso(call.contact_confirmed_at),
+            "state": call.state,
+            "ended_reason": call.ended_reason,
+            "created_at": _iso(call.created_at),
+        }
+    db.session.commit()
+
+
+def csv_line(values):
+    """One CSV line (RFC 4180 quoting, \\r\\n ends)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    return buffer.getvalue()
+
+
+def parse_since(value):
+    """An ISO date or date-time as aware UTC (a date is its midnight UTC; no zone means UTC)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(
+            "must be an ISO date or date-time, like 2026-11-24 or 2026-11-24T09:00:00+01:00"
+        ) from error
+    return _utc(moment)
+
+
+contacts_cli = AppGroup("contacts", help="The confirmed contacts of the calls (personal data).")
+
+
+@contacts_cli.command("export")
+@click.option("--tenant", "tenant_id", required=True, help="Tenant id, as in its YAML file.")
+@click.option(
+    "--since",
+    metavar="DATE",
+    help="Only calls confirmed (unconfirmed: created) at or after this ISO date or date-time, UTC.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+)
+def export_command(tenant_id, since, output_format):
+    """Write a tenant's call contacts to stdout, FULL PHONE NUMBERS INCLUDED.
+
+    One row per call where the contact step ran: tenant, call_id, contact_number,
+    contact_source (caller_id or spoken), confirmed_at, state, ended_reason, created_at.
+    The output is personal data (RGPD): sending it only to the business it belongs to, and
+    keeping or deleting it safely, is the operator's job.
+    """
+    if tenant_store().directory.get(tenant_id) is None:
+        raise click.BadParameter(
+            f"no tenant {tenant_id!r} in the tenants folder", param_hint="--tenant"
+        )
+    since_moment = parse_since(since) if since else None
+    if output_format == "csv":
+        click.echo(csv_line(COLUMNS), nl=False)
+    count = 0
+    for row in contact_rows(tenant_id, since_moment):
+        if output_format == "csv":
+            click.echo(csv_line(row[c] for c in COLUMNS), nl=False)
+        else:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        count += 1
+    log_event("CONTACTS_EXPORTED", tenant=tenant_id, rows=count, format=output_format)
+
+
+def init_app(app):
+    """Register `flask contacts export`."""
+    app.cli.add_command(contacts_cli)

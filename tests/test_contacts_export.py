@@ -1,0 +1,137 @@
+"""`flask contacts export`: calls played over HTTP show up with their confirmed contact."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from backend.contacts import COLUMNS
+from backend.db import db
+from backend.models import Call
+from tests.contact_play import CALLER, NOTED, SPOKEN, LlmCall, ToolCall
+
+
+@pytest.fixture
+def played(app, client, demo_headers, vapi_payload, secrets):
+    """Three demo calls (caller ID confirmed; spoken number by tool; way out) and one elsewhere."""
+    llm = LlmCall(client, demo_headers, vapi_payload("chat-completions.request"), "call-a")
+    llm.start()
+    assert llm.say("oui") == NOTED
+    tool = ToolCall(client, demo_headers, vapi_payload("tool-calls"), "call-b")
+    tool.sentence("non")
+    tool.sentence("zéro six douze trente-quatre cinquante-six soixante-dix-huit")
+    assert tool.sentence("oui") == NOTED
+    unfinished = LlmCall(client, demo_headers, vapi_payload("chat-completions.request"), "call-c")
+    unfinished.start()
+    ended = vapi_payload("status-update.ended")
+    ended["message"]["call"]["id"] = "call-c"
+    client.post("/api/vapi/demo/webhook", json=ended, headers=demo_headers)
+    body = vapi_payload("chat-completions.request")
+    body["customer"] = body["call"]["customer"] = {"number": "+32470123456"}
+    other = LlmCall(
+        client,
+        {"X-Vapi-Secret": secrets["VAPI_SECRET_PLOMBERIE"]},
+        body,
+        "call-x",
+        "plomberie-dupont",
+    )
+    other.start()
+    other.say("oui")
+    return app
+
+
+def export(runner, *args):
+    result = runner.invoke(args=["contacts", "export", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_csv_has_the_contacts_with_full_numbers(played, runner):
+    rows = list(csv.DictReader(io.StringIO(export(runner, "--tenant", "demo"))))
+    assert tuple(rows[0]) == COLUMNS
+    by_call = {row["call_id"]: row for row in rows}
+    assert set(by_call) == {"call-a", "call-b", "call-c"}  # not the other tenant's
+    assert (by_call["call-a"]["contact_number"], by_call["call-a"]["contact_source"]) == (
+        CALLER,
+        "caller_id",
+    )
+    assert (by_call["call-b"]["contact_number"], by_call["call-b"]["contact_source"]) == (
+        SPOKEN,
+        "spoken",
+    )
+    assert by_call["call-b"]["state"] == "CONTACT_CONFIRMED"
+    assert by_call["call-c"]["contact_number"] == "" and by_call["call-c"]["confirmed_at"] == ""
+    assert by_call["call-c"]["state"] == "CONTACT_CONFIRM"
+    assert by_call["call-c"]["ended_reason"] == "customer-ended-call"
+    for row in rows:
+        assert row["tenant"] == "demo"
+        assert datetime.fromisoformat(row["created_at"]).tzinfo is not None
+    assert datetime.fromisoformat(by_call["call-a"]["confirmed_at"]).tzinfo is not None
+
+
+def test_jsonl_one_object_per_call(played, runner):
+    lines = export(runner, "--tenant", "plomberie-dupont", "--format", "jsonl").splitlines()
+    (row,) = [json.loads(line) for line in lines]
+    assert tuple(row) == COLUMNS
+    assert (row["call_id"], row["contact_number"], row["contact_source"]) == (
+        "call-x",
+        "+32470123456",
+        "caller_id",
+    )
+    assert row["ended_reason"] is None
+
+
+def test_since_filters_on_confirmation_else_creation_time(played, runner):
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    with played.app_context():
+        # call-a was confirmed long ago; call-c (unconfirmed) was created long ago.
+        db.session.execute(
+            update(Call).where(Call.call_id == "call-a").values(contact_confirmed_at=long_ago)
+        )
+        db.session.execute(update(Call).where(Call.call_id == "call-c").values(created_at=long_ago))
+        db.session.commit()
+    today = datetime.now(UTC).date().isoformat()
+    recent = [
+        json.loads(line)["call_id"]
+        for line in export(
+            runner, "--tenant", "demo", "--since", today, "--format", "jsonl"
+        ).splitlines()
+    ]
+    assert recent == ["call-b"]
+    everything = export(
+        runner, "--tenant", "demo", "--since", "2019-12-31T23:00:00+00:00", "--format", "jsonl"
+    )
+    assert len(everything.splitlines()) == 3
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert export(runner, "--tenant", "demo", "--since", tomorrow).splitlines() == [
+        ",".join(COLUMNS)
+    ]
+
+
+def test_the_export_is_logged_without_numbers(played, runner, no_full_number_in_logs):
+    export(runner, "--tenant", "demo")
+    (line,) = [json.loads(x) for x in no_full_number_in_logs if "CONTACTS_EXPORTED" in x]
+    assert (line["tenant"], line["rows"], line["format"]) == ("demo", 3, "csv")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--tenant", "nobody"], "no tenant 'nobody'"),
+        (["--tenant", "demo", "--since", "yesterday"], "ISO date"),
+        (["--tenant", "demo", "--format", "xml"], "xml"),
+        ([], "--tenant"),
+    ],
+)
+def test_bad_options_are_refused(app, runner, args, message):
+    result = runner.invoke(args=["contacts", "export", *args])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_help_says_it_holds_personal_data(app, runner):
+    result = runner.invoke(args=["contacts", "export", "--help"])
+    assert result.exit_code == 0
+    assert "FULL PHONE NUMBERS" in result.output and "personal data" in result.output

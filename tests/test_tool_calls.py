@@ -1,0 +1,239 @@
+"""Tool mode: Vapi's own model calls the contact tool and the same engine answers, on both DBs."""
+
+import json
+import uuid
+
+import pytest
+
+from backend import engine
+from tests.contact_play import (
+    ASK_OTHER,
+    CALLER,
+    CONTINUE,
+    NOTED,
+    OPENING_KNOWN,
+    OPENING_UNKNOWN,
+    OVER_TWO_TURNS,
+    SPOKEN,
+    ToolCall,
+    read_back,
+    stored_call,
+)
+
+
+@pytest.fixture
+def tool_call(client, demo_headers, vapi_payload):
+    def make(caller=True, name="tool-calls"):
+        body = vapi_payload(name)
+        if not caller:
+            body["message"].pop("customer", None)
+            body["message"]["call"].pop("customer")
+        return ToolCall(client, demo_headers, body, f"tool-{uuid.uuid4().hex[:12]}")
+
+    return make
+
+
+def call_id(call):
+    return call.body["message"]["call"]["id"]
+
+
+def test_shipped_payload_answers_the_opening_with_yes(app, client, demo_headers, vapi_payload):
+    # The assistant asked already (assistant-request gave it the sentence): « oui » confirms.
+    response = client.post(
+        "/api/vapi/demo/webhook", json=vapi_payload("tool-calls"), headers=demo_headers
+    )
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "results": [
+            {
+                "toolCallId": "call_Qx81",
+                "name": "contact_step",
+                "result": f"{engine.CONTACT_CONFIRMED}: {NOTED}",
+                "message": {"type": "request-complete", "role": "assistant", "content": NOTED},
+            }
+        ]
+    }
+    row = stored_call(app, "demo", "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80")
+    assert (row.contact_number, row.contact_source, row.state) == (
+        CALLER,
+        "caller_id",
+        engine.CONTACT_CONFIRMED,
+    )
+
+
+def test_string_arguments_payload(app, client, demo_headers, vapi_payload):
+    response = client.post(
+        "/api/vapi/demo/webhook",
+        json=vapi_payload("tool-calls.string-arguments"),
+        headers=demo_headers,
+    )
+    (result,) = response.get_json()["results"]
+    assert result["message"]["content"] == read_back("78")
+
+
+def test_empty_utterance_first_gives_the_opening_then_confirmed(app, tool_call):
+    call = tool_call()
+    assert call.sentence("") == OPENING_KNOWN
+    assert call.sentence("oui c'est bien ça") == NOTED
+    row = stored_call(app, "demo", call_id(call))
+    assert (row.contact_number, row.contact_source) == (CALLER, "caller_id")
+    assert row.contact_confirmed_at is not None
+
+
+def test_refused_and_replaced_by_a_spoken_number(app, tool_call):
+    call = tool_call()
+    assert call.sentence("") == OPENING_KNOWN
+    assert call.sentence("non") == ASK_OTHER
+    said = "zéro six douze trente-quatre cinquante-six soixante-dix-huit"
+    assert call.sentence(said, as_string=True) == read_back("78")
+    assert call.sentence("oui", as_string=True) == NOTED
+    row = stored_call(app, "demo", call_id(call))
+    assert (row.state, row.contact_number, row.contact_source) == (
+        engine.CONTACT_CONFIRMED,
+        SPOKEN,
+        "spoken",
+    )
+
+
+def test_number_over_two_turns_without_caller_id(app, tool_call):
+    call = tool_call(caller=False)
+    assert call.sentence("") == OPENING_UNKNOWN
+    assert call.sentence("zéro sept quatre-vingt-un") == CONTINUE
+    assert call.sentence("vingt-trois quarante-cinq soixante-sept") == read_back("67")
+    assert call.sentence("c'est ça") == NOTED
+    assert stored_call(app, "demo", call_id(call)).contact_number == OVER_TWO_TURNS
+
+
+def test_a_resent_tool_call_id_gets_the_same_sentence_without_advancing(app, tool_call):
+    call = tool_call()
+    assert call.sentence("", tool_call_id="t-open") == OPENING_KNOWN
+    assert call.sentence("non", tool_call_id="t-no") == ASK_OTHER
+    # Re-sent: same sentences, even for the opening; the state stays where « non » put it.
+    assert call.sentence("", tool_call_id="t-open") == OPENING_KNOWN
+    assert call.sentence("non", tool_call_id="t-no") == ASK_OTHER
+    assert stored_call(app, "demo", call_id(call)).state == engine.CONTACT_COLLECT
+    # An empty utterance with a new id repeats the current question.
+    assert call.sentence("", tool_call_id="t-repeat") == ASK_OTHER
+    assert call.sentence("06 12 34 56 78", tool_call_id="t-number") == read_back("78")
+    assert call.sentence("oui", tool_call_id="t-yes") == NOTED
+    assert call.sentence("06 12 34 56 78", tool_call_id="t-number") == read_back("78")
+    assert stored_call(app, "demo", call_id(call)).contact_number == SPOKEN
+
+
+def test_other_tools_get_an_error_result(app, tool_call):
+    call = tool_call()
+    result = call.say("oui", name="transferCall")
+    assert result["name"] == "transferCall" and "error" in result and "result" not in result
+    assert stored_call(app, "demo", call_id(call)).conversation is None  # nothing ran
+
+
+@pytest.mark.parametrize("arguments", ['{"utterance": ', "[1]", {"utterance": 12}, ["oui"]])
+def test_unreadable_arguments_get_an_error_result(app, tool_call, arguments):
+    call = tool_call()
+    response = call.post_raw(
+        [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "contact_step", "arguments": arguments},
+            }
+        ]
+    )
+    assert response.status_code == 200
+    (result,) = response.get_json()["results"]
+    assert result["toolCallId"] == "c1" and "utterance" in result["error"]
+
+
+@pytest.mark.parametrize(
+    "tool_calls, where",
+    [
+        ("oui", "toolCallList"),
+        (["oui"], "toolCallList[0]"),
+        ([{"function": {"name": "contact_step"}}], "toolCallList[0].id"),
+        ([{"id": 5, "function": {"name": "contact_step"}}], "toolCallList[0].id"),
+        ([{"id": "x", "function": {"name": 5}}], "toolCallList[0].function.name"),
+    ],
+)
+def test_malformed_tool_call_lists_are_refused(app, tool_call, tool_calls, where):
+    call = tool_call()
+    response = call.post_raw(tool_calls)
+    assert response.status_code == 400 and where in response.get_json()["error"]
+
+
+def test_several_tool_calls_in_one_message_run_in_order(app, tool_call):
+    call = tool_call(caller=False)
+    response = call.post_raw(
+        [
+            {
+                "id": "a",
+                "function": {
+                    "name": "contact_step",
+                    "arguments": {"utterance": "zéro sept quatre-vingt-un"},
+                },
+            },
+            {"id": "b", "function": {"name": "lookup", "arguments": {}}},
+            {
+                "id": "c",
+                "function": {
+                    "name": "contact_step",
+                    "arguments": json.dumps(
+                        {"utterance": "vingt-trois quarante-cinq soixante-sept"}
+                    ),
+                },
+            },
+        ]
+    )
+    results = response.get_json()["results"]
+    assert [r["toolCallId"] for r in results] == ["a", "b", "c"]
+    assert results[0]["message"]["content"] == CONTINUE and "error" in results[1]
+    assert results[2]["message"]["content"] == read_back("67")
+
+
+def test_the_tenant_s_tool_name_and_the_shared_url(tenants_app, secrets, vapi_payload):
+    tenant = {
+        "id": "cabinet",
+        "name": "Cabinet",
+        "numbers": ["+33180001234"],
+        "vapi": {"secret_env": "VAPI_SECRET_DEMO"},
+        "wording": {"variant": "short"},
+        "contact": {"tool_name": "numero_de_rappel"},
+    }
+    app = tenants_app(tenant)
+    body = vapi_payload("tool-calls")
+    body["message"]["call"]["id"] = "call-shared-url"
+    body["message"]["toolCallList"][0]["function"]["name"] = "numero_de_rappel"
+    headers = {"X-Vapi-Secret": secrets["VAPI_SECRET_DEMO"]}
+    response = app.test_client().post("/api/vapi/webhook", json=body, headers=headers)
+    (result,) = response.get_json()["results"]
+    assert result["message"]["content"] == "C'est noté."  # the short variant
+    body["message"]["toolCallList"][0]["function"]["name"] = "contact_step"
+    body["message"]["toolCallList"][0]["id"] = "another"
+    response = app.test_client().post("/api/vapi/webhook", json=body, headers=headers)
+    assert "error" in response.get_json()["results"][0]
+
+
+def test_without_a_call_id_the_tool_says_why(app, tool_call):
+    call = tool_call()
+    del call.body["message"]["call"]
+    result = call.say("oui")
+    assert "call.id" in result["error"]
+
+
+def test_way_out_in_tool_mode(tenants_app, secrets, vapi_payload):
+    tenant = {
+        "id": "rappel",
+        "name": "Rappel",
+        "vapi": {"secret_env": "VAPI_SECRET_DEMO"},
+        "contact": {"collect_attempts": 1, "way_out": "callback_without_number"},
+    }
+    app = tenants_app(tenant)
+    body = vapi_payload("tool-calls")
+    body["message"]["call"].pop("customer")
+    body["message"].pop("customer")
+    call = ToolCall(
+        app.test_client(), {"X-Vapi-Secret": secrets["VAPI_SECRET_DEMO"]}, body, "c-wo", "rappel"
+    )
+    assert call.sentence("") == OPENING_UNKNOWN
+    ending = call.sentence("je ne sais pas")
+    assert ending.startswith("Je n'arrive pas à noter votre numéro, mais votre demande")
+    assert stored_call(app, "rappel", "c-wo").state == engine.CONTACT_CALLBACK_NO_NUMBER
