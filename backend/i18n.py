@@ -5,6 +5,8 @@ fr, then the source text in backend/prompts.py. Catalog files are read as .po, s
 needs no compile step.
 """
 
+import io
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +33,13 @@ def locale_chain(locale):
 
 
 def placeholders(text):
-    """The `{names}` a sentence uses."""
+    """The `{names}` a sentence uses; ValueError when a brace is left open or unmatched."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def catalog_name(locale, variant):
+    """Where a (locale, variant) lives under locales/: `fr/warm.po`, `fr_BE/messages.po`."""
+    return f"{locale}/{'messages' if variant == STANDARD else variant}.po"
 
 
 @dataclass(frozen=True)
@@ -48,14 +55,48 @@ class CatalogProblem:
         return f"{self.file}:{self.line}: {self.key}: {self.message}"
 
 
+_PO_KEYWORD = re.compile(r"^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+(.*)$")
+_PO_STRING = re.compile(r'^"(?:[^"\\]|\\.)*"$')
+
+
+def po_syntax_problem(text, name):
+    """The first line babel would read wrongly (it accepts an open quote or a second msgstr)."""
+    last = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword = _PO_KEYWORD.match(line)
+        if not keyword and not line.startswith('"'):
+            reason = "not a .po line: a comment (#), msgctxt, msgid, msgstr or quoted text"
+            return CatalogProblem(name, number, "(syntax)", reason)
+        quoted = keyword.group(2) if keyword else line
+        if not _PO_STRING.match(quoted):
+            reason = 'text must sit between two double quotes, inner quotes written \\"'
+            return CatalogProblem(name, number, "(syntax)", reason)
+        if keyword:
+            word = keyword.group(1)
+            if word.startswith("msgstr") and last is not None and last.startswith("msgstr"):
+                return CatalogProblem(name, number, "(syntax)", "a second msgstr in one entry")
+            last = word
+    return None
+
+
 def read_catalog_file(path):
     """One .po file: ({key: sentence} of its usable entries, [CatalogProblem])."""
     name = str(path)
     try:
         with open(path, "rb") as handle:
-            catalog = read_po(handle, abort_invalid=True)
-    except (OSError, PoFileError, ValueError, UnicodeDecodeError) as error:
-        return {}, [CatalogProblem(name, getattr(error, "lineno", 1) or 1, "(file)", str(error))]
+            data = handle.read()
+        problem = po_syntax_problem(data.decode("utf-8"), name)
+        if problem:
+            return {}, [problem]
+        catalog = read_po(io.BytesIO(data), abort_invalid=True)
+    except PoFileError as error:
+        # babel counts lines from 0
+        return {}, [CatalogProblem(name, (error.lineno or 0) + 1, "(syntax)", str(error))]
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        return {}, [CatalogProblem(name, 1, "(file)", f"cannot be read: {error}")]
     sentences, problems = {}, []
     for message in catalog:
         key = message.context
@@ -71,7 +112,14 @@ def read_catalog_file(path):
         if not message.string:
             problems.append(CatalogProblem(name, line, key, "empty translation"))
             continue
-        expected, found = placeholders(SOURCE_TEXT[key]), placeholders(message.string)
+        try:
+            found = placeholders(message.string)
+        except ValueError:
+            problems.append(
+                CatalogProblem(name, line, key, "broken placeholder: a { or } without its pair")
+            )
+            continue
+        expected = placeholders(SOURCE_TEXT[key])
         if expected != found:
             missing = ", ".join(f"{{{p}}}" for p in sorted(expected - found)) or "none"
             extra = ", ".join(f"{{{p}}}" for p in sorted(found - expected)) or "none"
@@ -85,18 +133,59 @@ def read_catalog_file(path):
     return sentences, problems
 
 
+def catalog_files(directory):
+    """The .po files of a locales folder, in a stable order."""
+    return sorted(Path(directory).glob("*/LC_MESSAGES/*.po"))
+
+
+def completeness_problems(directory, files):
+    """Each locale needs its language's standard catalog, holding every sentence.
+
+    Variant and regional catalogs hold only what they override; the standard base catalog
+    (`fr/messages.po`) is what they fall back on, so a sentence missing there has no fallback.
+    """
+    problems = []
+    by_locale = {}
+    for path in files:
+        by_locale.setdefault(path.parent.parent.name, []).append(path)
+    for locale, paths in sorted(by_locale.items()):
+        base = Path(directory) / locale_chain(locale)[-1] / "LC_MESSAGES" / "messages.po"
+        if not base.is_file():
+            for path in paths:
+                problems.append(
+                    CatalogProblem(
+                        str(path), 1, "(file)", f"no standard catalog {base} to fall back on"
+                    )
+                )
+    return problems
+
+
+def missing_sentences(path, sentences):
+    """A standard base catalog must translate every sentence of prompts.py."""
+    return [
+        CatalogProblem(str(path), 1, key, "missing: the standard catalog needs every sentence")
+        for key in SOURCE_TEXT
+        if key not in sentences
+    ]
+
+
 class Catalogs:
     """Every catalog of a locales folder, loaded once; `sentence()` applies the fallbacks."""
 
     def __init__(self, directory):
         self.directory = Path(directory)
         self.entries = {}
-        self.problems = []
-        for path in sorted(self.directory.glob("*/LC_MESSAGES/*.po")):
-            locale = path.parent.parent.name
+        # problems: an edit is refused; gaps: served with the source text, but `i18n check` fails.
+        self.problems, self.gaps = [], []
+        files = catalog_files(self.directory)
+        for path in files:
+            locale, variant = path.parent.parent.name, variant_of_file(path)
             sentences, problems = read_catalog_file(path)
-            self.entries[(locale, variant_of_file(path))] = sentences
+            self.entries[(locale, variant)] = sentences
             self.problems += problems
+            if variant == STANDARD and "_" not in locale:
+                self.gaps += missing_sentences(path, sentences)
+        self.gaps += completeness_problems(self.directory, files)
 
     @property
     def locales(self):
@@ -118,9 +207,13 @@ class Catalogs:
 
     def template(self, key, locale, variant):
         """The unfilled sentence for `key`."""
+        return self.lookup(key, locale, variant)[0]
+
+    def lookup(self, key, locale, variant):
+        """(unfilled sentence, catalog it comes from like `fr/warm.po`, or None for the source)."""
         for wording in dict.fromkeys((variant, STANDARD)):
             for loc in locale_chain(locale):
                 text = self.entries.get((loc, wording), {}).get(key)
                 if text:
-                    return text
-        return SOURCE_TEXT[key]
+                    return text, catalog_name(loc, wording)
+        return SOURCE_TEXT[key], None

@@ -1,0 +1,64 @@
+"""Every sentence a tenant's agent can say, filled with example values. Plain Python."""
+
+import string
+
+import phonenumbers
+
+from .masking import mask_phone, spoken_digits
+from .prompts import SOURCE_TEXT
+
+FALLBACK_EXAMPLE = "+33612345614"
+
+
+def example_number(region):
+    """A valid mobile number of the tenant's region (never a real caller's)."""
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if number is None:
+        return FALLBACK_EXAMPLE
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class _Examples(dict):
+    """Known placeholders get an example; an unknown one stays visible as `{name}`."""
+
+    def __missing__(self, name):
+        return "{" + name + "}"
+
+
+def example_values(tenant, number):
+    """Example values for the placeholders sentences use, by name."""
+    digits = spoken_digits(number, tenant.spoken_digits)
+    values = _Examples(
+        last_two=digits,
+        last_digits=digits,
+        phone_masked=mask_phone(number, tenant.logged_digits),
+        name=tenant.name,
+        tenant_name=tenant.name,
+        attempts="2",
+    )
+    return values
+
+
+def fill(template, values):
+    """The sentence with its placeholders filled; never fails on a strange placeholder."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        # Unknown names are shown as `{name}`: formatting them again would fail on a format spec.
+        return template.format_map(_Examples({n: values[n] for n in names}))
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError):
+        return template
+
+
+def preview(tenant, catalogs):
+    """(example number masked as logs show it, [(key, catalog or None, sentence)]).
+
+    Every key of prompts.py, in the tenant's variant and locale, after the usual fallbacks;
+    the catalog is where the sentence comes from (`fr/warm.po`), None for the source text.
+    """
+    number = example_number(tenant.region)
+    values = example_values(tenant, number)
+    sentences = []
+    for key in SOURCE_TEXT:
+        template, origin = catalogs.lookup(key, tenant.locale, tenant.variant)
+        sentences.append((key, origin, fill(template, values)))
+    return mask_phone(number, tenant.logged_digits), sentences

@@ -1,0 +1,313 @@
+"""Live reload: saved edits apply without a restart, refused edits keep the last good version.
+
+Through a running app (the test client) and through real gunicorn with two workers. Every wait
+is a bounded poll (up to WAIT seconds); nothing asserts on time.
+"""
+
+import json
+import shutil
+import socket
+import time
+import uuid
+
+import pytest
+import requests
+
+from backend import create_app
+from backend.db import db, init_db
+from backend.i18n import Catalogs
+from tests.leaks import assert_no_full_number
+from tests.paths import ROOT
+from tests.servers import Gunicorn
+
+WAIT = 5.0
+CONFIRM = "VOCAL_CONTACT_CONFIRM_CALLER_ID"
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """Copies of the shipped tenants and catalogs, to edit while the app serves them."""
+    tenants, locales = tmp_path / "tenants", tmp_path / "locales"
+    shutil.copytree(ROOT / "tenants", tenants)
+    shutil.copytree(ROOT / "locales", locales)
+    return tenants, locales
+
+
+@pytest.fixture
+def live_client(database_url, secrets, folders):
+    tenants, locales = folders
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TENANTS_DIR": str(tenants),
+            "LOCALES_DIR": str(locales),
+        }
+    )
+    with app.app_context():
+        init_db()
+    yield app.test_client()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def expected(locales, variant, locale="fr_FR", key=CONFIRM):
+    """What the catalogs on disk say for the demo caller (last two digits 14)."""
+    return Catalogs(locales).sentence(key, locale, variant, last_two="14")
+
+
+def chat_body(vapi_payload):
+    """A Custom LLM request opening a fresh call: the agent's first sentence."""
+    body = vapi_payload("chat-completions.request")
+    body["stream"] = False
+    body["call"]["id"] = f"reload-{uuid.uuid4().hex}"
+    return body
+
+
+def edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def poll(probe, done):
+    """Call `probe()` until `done(result)`, for up to WAIT seconds; the last result."""
+    deadline = time.monotonic() + WAIT
+    result = probe()
+    while not done(result) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        result = probe()
+    return result
+
+
+class InProcess:
+    """The app through its test client."""
+
+    def __init__(self, client, headers, vapi_payload):
+        self.client, self.headers, self.vapi_payload = client, headers, vapi_payload
+
+    def say(self, tenant="demo"):
+        """What the tenant's agent answers now: the sentence, or the HTTP status."""
+        headers = self.headers if tenant == "demo" else {"X-Vapi-Secret": "test-secret-plomberie"}
+        response = self.client.post(
+            f"/api/vapi/{tenant}/chat/completions",
+            json=chat_body(self.vapi_payload),
+            headers=headers,
+        )
+        if response.status_code != 200:
+            return response.status_code
+        return response.get_json()["choices"][0]["message"]["content"]
+
+    def ready(self):
+        return self.client.get("/readyz").get_json()
+
+
+def refused_tenants(readyz):
+    return {r.get("tenant") for r in readyz.get("refused", []) if "tenant" in r}
+
+
+def test_edit_applies_then_a_broken_edit_keeps_the_last_good(
+    live_client, folders, demo_headers, vapi_payload, no_full_number_in_logs
+):
+    tenants, locales = folders
+    app = InProcess(live_client, demo_headers, vapi_payload)
+    assert app.say() == expected(locales, "standard")
+
+    edit(tenants / "demo.yaml", "variant: standard", "variant: short")
+    assert poll(app.say, lambda s: s == expected(locales, "short")) == expected(locales, "short")
+
+    # A misspelt key: refused, the last good version (short) keeps serving.
+    edit(tenants / "demo.yaml", "masking:", "maskng:")
+    readyz = poll(app.ready, lambda r: "demo" in refused_tenants(r))
+    assert readyz["status"] == "ready"
+    (refusal,) = readyz["refused"]
+    assert refusal == {
+        "tenant": "demo",
+        "file": "demo.yaml",
+        "line": 7,
+        "key": "maskng",
+        "problem": "unknown key, did you mean masking?",
+    }
+    assert app.say() == expected(locales, "short")
+    rejected = [json.loads(line) for line in no_full_number_in_logs if "REJECTED" in line]
+    assert any(
+        r["event"] == "TENANT_CONFIG_REJECTED"
+        and r["file"] == str(tenants / "demo.yaml")
+        and r["line"] == 7
+        and r["problem"] == "unknown key, did you mean masking?"
+        for r in rejected
+    ), rejected
+
+    # Fixed: the new version applies and the refusal is gone.
+    edit(tenants / "demo.yaml", "maskng:", "masking:")
+    edit(tenants / "demo.yaml", "variant: short", "variant: warm")
+    assert poll(app.say, lambda s: s == expected(locales, "warm")) == expected(locales, "warm")
+    assert "refused" not in app.ready()
+
+
+def test_one_broken_file_does_not_hold_back_the_others(
+    live_client, folders, demo_headers, vapi_payload
+):
+    tenants, locales = folders
+    app = InProcess(live_client, demo_headers, vapi_payload)
+    edit(tenants / "demo.yaml", "{spoken_digits: 2,", "{spoken_digits: 9,")
+    edit(tenants / "plomberie.yaml", "variant: warm", "variant: short")
+    belgian_short = Catalogs(locales).sentence(CONFIRM, "fr_BE", "short", last_two="12 34")
+    # The plomberie caller in the payload is the demo caller: its last four digits.
+    belgian_short = belgian_short.replace("12 34", "56 14")
+    assert poll(lambda: app.say("plomberie-dupont"), lambda s: s == belgian_short) == belgian_short
+    readyz = poll(app.ready, lambda r: "demo" in refused_tenants(r))
+    assert readyz["refused"][0]["key"] == "masking.spoken_digits"
+    assert app.say() == expected(locales, "standard")
+
+
+def test_removed_file_stops_its_tenant_and_a_new_broken_file_serves_nothing(
+    live_client, folders, demo_headers, vapi_payload
+):
+    tenants, _ = folders
+    app = InProcess(live_client, demo_headers, vapi_payload)
+    assert isinstance(app.say("plomberie-dupont"), str)
+    (tenants / "plomberie.yaml").unlink()
+    assert poll(lambda: app.say("plomberie-dupont"), lambda s: s == 404) == 404
+    (tenants / "new.yaml").write_text("id: new\nname: New\n  region: FR\n", encoding="utf-8")
+    readyz = poll(app.ready, lambda r: r.get("refused"))
+    assert readyz["refused"][0]["tenant"] is None and readyz["refused"][0]["file"] == "new.yaml"
+    assert readyz["refused"][0]["key"] == "(yaml)" and readyz["refused"][0]["line"] == 3
+
+    # The whole folder gone (a deploy swapping it): nothing changes, and readyz says why.
+    shutil.rmtree(tenants)
+    readyz = poll(app.ready, lambda r: any(x["key"] == "(folder)" for x in r["refused"]))
+    assert any(x["key"] == "(folder)" for x in readyz["refused"])
+    assert isinstance(app.say(), str)
+
+
+def test_a_number_claimed_twice_is_refused_on_reload(
+    live_client, folders, demo_headers, vapi_payload
+):
+    tenants, _ = folders
+    app = InProcess(live_client, demo_headers, vapi_payload)
+    edit(tenants / "plomberie.yaml", '["+3223001234"]', '["+3223001234", "+33180001234"]')
+    readyz = poll(app.ready, lambda r: "plomberie-dupont" in refused_tenants(r))
+    assert readyz["refused"][0]["key"] == "numbers"
+    assert "+33XXXXXXX34" in readyz["refused"][0]["problem"]
+    body = vapi_payload("status-update.in-progress")
+    # The shared URL still routes the demo number to demo, which kept its claim.
+    response = live_client.post("/api/vapi/webhook", json=body, headers=demo_headers)
+    assert response.status_code == 200
+
+
+def test_catalog_edit_applies_and_a_broken_catalog_is_refused(
+    live_client, folders, demo_headers, vapi_payload, no_full_number_in_logs
+):
+    _, locales = folders
+    app = InProcess(live_client, demo_headers, vapi_payload)
+    base = locales / "fr" / "LC_MESSAGES" / "messages.po"
+    old = Catalogs(locales).template(CONFIRM, "fr_FR", "standard")
+    edit(base, f'msgstr "{old}"', 'msgstr "Votre numéro se termine par {last_two}, exact ?"')
+    new = "Votre numéro se termine par 14, exact ?"
+    assert poll(app.say, lambda s: s == new) == new
+
+    # The translator drops the placeholder: refused, the previous catalogs keep serving.
+    edit(base, "se termine par {last_two}, exact", "se termine par XX, exact")
+    readyz = poll(app.ready, lambda r: r.get("refused"))
+    (refusal,) = readyz["refused"]
+    assert refusal["catalogs"] == "edit refused" and refusal["file"] == "fr/LC_MESSAGES/messages.po"
+    assert refusal["key"] == CONFIRM and "missing {last_two}" in refusal["problem"]
+    assert app.say() == new
+    logged = [json.loads(line) for line in no_full_number_in_logs if "REJECTED" in line]
+    assert any(r["file"] == str(base) and r["key"] == CONFIRM for r in logged), logged
+
+    # Every catalog gone (a folder swapped mid-deploy): refused too.
+    for po in locales.glob("*/LC_MESSAGES/*.po"):
+        po.unlink()
+    readyz = poll(app.ready, lambda r: any(x["key"] == "(folder)" for x in r.get("refused", [])))
+    assert any(x["key"] == "(folder)" for x in readyz["refused"])
+    assert app.say() == new
+
+
+def readyz_of_both_workers(port):
+    """/readyz from each of two sync workers: each holds one unfinished request, then both end.
+
+    A sync worker reads the request it accepted before it accepts another, so two connections
+    opened at once are most often served by the two workers: the caller retries until the
+    answers show two pids (the kernel otherwise hands most connections to one worker).
+    """
+    head, tail = b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"Connection: close\r\n\r\n"
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+    try:
+        for connection in connections:
+            connection.sendall(head)
+        time.sleep(0.2)  # not a measure: gives each worker the time to accept one of them
+        answers = []
+        for connection in connections:
+            connection.sendall(tail)
+            raw = b""
+            while chunk := connection.recv(65536):
+                raw += chunk
+            answers.append(json.loads(raw.partition(b"\r\n\r\n")[2]))
+        return answers
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+@pytest.fixture
+def served(app, database_url, secrets, folders):
+    """Real gunicorn, two workers, on copies of the tenants and catalogs (database ready)."""
+    tenants, locales = folders
+    env = {
+        "DATABASE_URL": database_url,
+        "TENANTS_DIR": str(tenants),
+        "LOCALES_DIR": str(locales),
+        "FLASK_RUN_FROM_CLI": "",
+        **secrets,
+    }
+    with Gunicorn("wsgi:app", env=env, workers=2, ready_path="/readyz") as server:
+        yield server
+        assert_no_full_number(server.output(), "gunicorn's output")
+
+
+def test_every_gunicorn_worker_reloads(served, folders, demo_headers, vapi_payload):
+    tenants, locales = folders
+
+    def say(tenant="demo"):
+        response = requests.post(
+            f"{served.url}/api/vapi/{tenant}/chat/completions",
+            json=chat_body(vapi_payload),
+            headers=demo_headers,
+            timeout=5,
+        )
+        if response.status_code != 200:
+            return response.status_code
+        return response.json()["choices"][0]["message"]["content"]
+
+    def every_worker(check):
+        """Poll both workers' /readyz until both answers pass `check`."""
+        answers = poll(
+            lambda: readyz_of_both_workers(served.port),
+            lambda a: len({x["worker"] for x in a}) == 2 and all(check(x) for x in a),
+        )
+        return len({x["worker"] for x in answers}) == 2 and all(check(x) for x in answers)
+
+    def steady(wanted):
+        """Once every worker serves the edit, a run of answers (on either worker) all agree."""
+        return [say() for _ in range(10)] == [wanted] * 10
+
+    assert say() == expected(locales, "standard")
+    first = requests.get(f"{served.url}/readyz", timeout=5).json()["config"]
+    edit(tenants / "demo.yaml", "variant: standard", "variant: short")
+    short = expected(locales, "short")
+    assert poll(say, lambda s: s == short) == short
+    assert every_worker(lambda r: r["config"] != first and "refused" not in r)
+    assert steady(short)
+
+    edit(tenants / "demo.yaml", "masking:", "maskng:")
+    assert every_worker(lambda r: refused_tenants(r) == {"demo"})
+    assert steady(short)
+
+    (tenants / "demo.yaml").unlink()
+    assert poll(say, lambda s: s == 404) == 404
+    assert every_worker(lambda r: r["tenants"] == 1 and "refused" not in r)
+    assert steady(404)
+    assert "TENANT_CONFIG_REJECTED" in served.output()
