@@ -1,10 +1,13 @@
-"""Which requests a tenant accepts: its secret, from the environment, compared in constant time."""
+"""Which requests a tenant accepts: its secret (header or Bearer) or a request signed with it."""
 
 import hmac
+import time
 
 from flask import abort, request
 
 from .logs import log_event
+from .payload import request_bytes
+from .signatures import verify
 
 
 def presented_secret():
@@ -16,16 +19,30 @@ def presented_secret():
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def require_tenant_auth(tenant):
-    """Abort with 401 unless the request carries this tenant's secret."""
-    expected = tenant.secret
+def _secret_matches(expected):
     presented = presented_secret()
     # compare_digest on bytes: constant time whatever the characters.
-    if (
-        expected is None
-        or presented is None
-        or not hmac.compare_digest(presented.encode(), expected.encode())
-    ):
-        reason = "secret not configured" if expected is None else "missing or wrong secret"
-        log_event("AUTH_REJECTED", level=30, tenant=tenant.id, reason=reason, path=request.path)
-        abort(401, description="missing or invalid credentials")
+    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def require_tenant_auth(tenant):
+    """Abort with 401 unless the request carries this tenant's secret or is signed with it.
+
+    A tenant with `vapi.hmac` accepts both: the secret is the same, and a signed request
+    never carries it, so keeping the header path costs nothing to a tenant that signs.
+    """
+    expected = tenant.secret
+    if expected is None:
+        reason = "secret not configured"
+    elif _secret_matches(expected):
+        return
+    elif tenant.hmac is None:
+        reason = "missing or wrong secret"
+    else:
+        # The raw bytes as received: the signature covers them, not a re-encoding.
+        raw_body = request_bytes(request)
+        signed, reason = verify(request.headers, raw_body, tenant.hmac, expected, time.time())
+        if signed:
+            return
+    log_event("AUTH_REJECTED", level=30, tenant=tenant.id, reason=reason, path=request.path)
+    abort(401, description="missing or invalid credentials")

@@ -3,9 +3,9 @@
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine
-from .calls import capture_caller_number, ensure_call, get_call, set_state
+from .calls import capture_caller_number, set_state
 from .db import db
-from .logs import log_event
+from .logs import log_event, phone_ref_fields
 from .masking import last_digits, mask_phone
 from .tenant_routing import call_id_of, extract_customer_phone_from_vapi_payload
 
@@ -24,34 +24,35 @@ def _database_failed(error, tenant, call_id):
 def capture_caller_id(tenant, payload, msg_type):
     """Store the caller number this body carries if the call has none; returns the call's number.
 
-    The returned number is the stored one (the first valid number of the call), or the one heard
-    here when the database cannot be reached.
+    The returned number is the stored one (the first valid number of the call); None when the
+    database cannot be reached, since a number it cannot check is never read out.
     """
     call_id = call_id_of(payload)
     heard = extract_customer_phone_from_vapi_payload(payload, tenant.region)
     if call_id is None:
         return heard
     try:
-        if heard and capture_caller_number(tenant.id, call_id, heard, msg_type):
-            log_event(
-                "CALLER_ID_PERSISTED",
-                tenant=tenant.id,
-                call_id=call_id,
-                msg_type=msg_type,
-                phone_masked=mask_phone(heard, tenant.logged_digits),
-            )
-            return heard
-        if not heard:
-            ensure_call(tenant.id, call_id)
-        row = get_call(tenant.id, call_id)
+        number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
     except SQLAlchemyError as error:
         _database_failed(error, tenant, call_id)
-        return None  # a number we cannot check is never read out
-    return row.caller_number if row else heard
+        return None
+    if stored_now:
+        log_event(
+            "CALLER_ID_PERSISTED",
+            tenant=tenant.id,
+            call_id=call_id,
+            msg_type=msg_type,
+            phone_masked=mask_phone(heard, tenant.logged_digits),
+            **phone_ref_fields(heard),
+        )
+    return number
 
 
-def open_contact(tenant, call_id, caller_number, catalogs):
-    """The contact step's first decision for this call and the sentence the agent says."""
+def open_contact(tenant, call_id, caller_number, catalogs, record_state=True):
+    """The contact step's first decision for this call and the sentence the agent says.
+
+    `record_state=False` when the caller stores the state itself with the conversation.
+    """
     decision = engine.open_contact_step(caller_number, tenant.spoken_digits)
     if caller_number:
         log_event(
@@ -61,6 +62,7 @@ def open_contact(tenant, call_id, caller_number, catalogs):
             last2=last_digits(caller_number, tenant.logged_digits),
             next=decision.state,
             context=decision.context,
+            **phone_ref_fields(caller_number),
         )
     else:
         log_event(
@@ -70,7 +72,7 @@ def open_contact(tenant, call_id, caller_number, catalogs):
             next=decision.state,
             context=decision.context,
         )
-    if call_id:
+    if call_id and record_state:
         try:
             set_state(tenant.id, call_id, decision.state)
         except SQLAlchemyError as error:

@@ -1,12 +1,27 @@
 """The database: Flask-SQLAlchemy wiring, SQLite tuning, and `flask init-db`."""
 
+import os
+
 import click
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
-# How long a statement may hold a caller's request before it gives up (ms).
-STATEMENT_TIMEOUT_MS = 2000
+from .logs import log_event
+
+# Bounds on how long the database may hold a caller's request: Vapi waits for our answer, and
+# a request runs two or three statements, so each gets half a second.
+# $DATABASE_STATEMENT_TIMEOUT_MS overrides it, e.g. 0 (none) for a long `flask purge`.
+STATEMENT_TIMEOUT_MS = 500
+CONNECT_TIMEOUT_S = 2  # psycopg's minimum
+POOL_TIMEOUT_S = 1
+# A database host that vanishes from the network (sent data never acknowledged) is given up
+# after this; a server process that hangs while its host still answers is not bounded by it.
+TCP_USER_TIMEOUT_MS = 3000
+# What a database that is down, unreachable, overloaded or locked raises.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class Base(DeclarativeBase):
@@ -24,11 +39,16 @@ def engine_options(url):
         # busy timeout: writers from several workers wait for each other instead of failing.
         return {"connect_args": {"timeout": 5}}
     return {
+        # A connection the server dropped (restart, outage) is replaced before it is used, so
+        # service resumes by itself when the database returns.
         "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 5,
-        "pool_timeout": 2,
-        "connect_args": {"connect_timeout": 2},
+        "pool_timeout": POOL_TIMEOUT_S,
+        "connect_args": {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        },
     }
 
 
@@ -40,11 +60,14 @@ def _tune_sqlite(dbapi_connection, _record):
     cursor.close()
 
 
-def _tune_postgresql(dbapi_connection, _record):
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
-    cursor.close()
-    dbapi_connection.commit()
+def _postgresql_tuner(statement_timeout_ms):
+    def tune(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET statement_timeout = {statement_timeout_ms:d}")
+        cursor.close()
+        dbapi_connection.commit()
+
+    return tune
 
 
 def init_app(app):
@@ -52,10 +75,22 @@ def init_app(app):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url))
     db.init_app(app)
+    timeout_ms = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS))
     with app.app_context():
-        tune = _tune_sqlite if db.engine.dialect.name == "sqlite" else _tune_postgresql
-        event.listen(db.engine, "connect", tune)
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _tune_sqlite)
+        else:
+            event.listen(db.engine, "connect", _postgresql_tuner(timeout_ms))
+    for error in DATABASE_UNAVAILABLE_ERRORS:
+        app.register_error_handler(error, database_unavailable)
     app.cli.add_command(init_db_command)
+
+
+def database_unavailable(error):
+    """503 with Retry-After, not a 500: Vapi may retry once the database is back."""
+    db.session.rollback()
+    log_event("DATABASE_UNAVAILABLE", level=40, status=503, exception=type(error).__name__)
+    return {"error": "database unavailable"}, 503, {"Retry-After": "1"}
 
 
 def init_db():

@@ -1,7 +1,7 @@
 """JSON errors for all a client can cause: never an HTML page, never a 500 for bad input."""
 
-from flask import jsonify
-from werkzeug.exceptions import HTTPException
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .logs import log_event
 
@@ -17,18 +17,34 @@ def json_error(status, message, **extra):
     return response
 
 
+def _route():
+    # The route's pattern, not the path: a path can carry anything a client typed.
+    return request.url_rule.rule if request.url_rule else None
+
+
 def init_app(app):
-    """Answer every HTTP error and every BadPayload as JSON."""
+    """Answer every HTTP error and every BadPayload as JSON, with one log line each."""
 
     @app.errorhandler(BadPayload)
     def bad_payload(error):
-        log_event("REQUEST_REJECTED", status=400, reason=str(error))
+        log_event("REQUEST_REJECTED", level=30, status=400, reason=str(error), route=_route())
         return json_error(400, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if isinstance(error, RequestEntityTooLarge):
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            error.description = f"body larger than {limit} bytes"
         if error.code >= 500:
-            log_event("REQUEST_FAILED", level=40, status=error.code)
+            log_event("REQUEST_FAILED", level=40, status=error.code, route=_route())
+        else:
+            log_event(
+                "REQUEST_REJECTED",
+                level=30,
+                status=error.code,
+                reason=error.description or error.name,
+                route=_route(),
+            )
         return json_error(error.code, error.description or error.name)
 
     @app.errorhandler(Exception)

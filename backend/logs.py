@@ -1,7 +1,10 @@
 """One JSON object per line on stdout: the events operators grep for (CALLER_ID_PERSISTED, ...)."""
 
+import hashlib
+import hmac
 import json
 import logging
+import os
 import sys
 import time
 
@@ -40,3 +43,34 @@ def init_app(app):
 def log_event(event, level=logging.INFO, **fields):
     """Log one event with its structured fields. Never pass a full phone number here."""
     logger.log(level, event, extra={"fields": fields})
+
+
+PHONE_REF_KEY_ENV = "PHONE_REF_KEY"
+PHONE_REF_LENGTH = 12  # hex characters: 48 bits, no collision in practice among one's callers
+
+
+def phone_ref(e164):
+    """A keyed pseudonym of a number (HMAC-SHA256 with $PHONE_REF_KEY), or None without a key.
+
+    Support correlates calls by it; without the key it cannot be turned back into the number.
+    """
+    key = os.environ.get(PHONE_REF_KEY_ENV)
+    if not key or not e164:
+        return None
+    digest = hmac.new(key.encode("utf-8"), e164.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:PHONE_REF_LENGTH]
+
+
+def phone_ref_fields(e164):
+    """`{"phone_ref": ...}` to add to a log line when a key is set, else `{}`."""
+    ref = phone_ref(e164)
+    return {"phone_ref": ref} if ref else {}
+
+
+def client_identifier(value, limit=64):
+    """An id a client sent (URL tenant, phone-number id), fit for a log line.
+
+    A misconfigured URL or id may hold a phone number: with six digits or more, not logged.
+    """
+    text = str(value)
+    return text[:limit] if sum(ch.isdigit() for ch in text) < 6 else "(digits)"

@@ -1,22 +1,62 @@
 """Typed access to Vapi bodies: any field but `message.type` may be missing, none mistyped."""
 
 import json
+import re
 
 from .errors import BadPayload
+
+# Only an escape can put these in a parsed string: NUL (refused by PostgreSQL text columns)
+# and a lone surrogate half (cannot be encoded as UTF-8 for a database, a log line or an answer).
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def request_bytes(request):
+    """The raw body; 413 past MAX_CONTENT_LENGTH, also when no Content-Length announced it."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A streamed (chunked) body is cut at the limit without a word; reading one byte
+        # more makes werkzeug raise its 413 instead of passing on a truncated body.
+        request.stream.read(1)
+    return raw
 
 
 def read_json_object(request):
     """The request body as a JSON object, or BadPayload saying why not."""
-    raw = request.get_data(cache=True)
+    raw = request_bytes(request)
     try:
-        body = json.loads(raw)
+        text = raw.decode("utf-8-sig")  # JSON is UTF-8 (RFC 8259); a BOM is tolerated
     except UnicodeDecodeError as error:
         raise BadPayload("body is not valid UTF-8") from error
+    try:
+        body = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:
+        # RecursionError: nesting deeper than Python's stack, e.g. 100 000 nested arrays.
         raise BadPayload("body is not valid JSON") from error
     if not isinstance(body, dict):
         raise BadPayload("body must be a JSON object")
+    if _RISKY_ESCAPE.search(raw) and _has_unstorable_text(body):
+        raise BadPayload("body holds a NUL character or an unpaired surrogate escape")
     return body
+
+
+def _has_unstorable_text(body):
+    pending = [body]
+    while pending:  # a loop, not recursion: the body may be nested nearly to the stack limit
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and ("\x00" in value or _SURROGATE.search(value)):
+            return True
+    return False
 
 
 def field(obj, path, kind, where="body"):
@@ -35,6 +75,9 @@ def field(obj, path, kind, where="body"):
     return value
 
 
+# Vapi's longest type is about 30 characters; the database column holds 64.
+MAX_TYPE_LENGTH = 64
+
 _KIND_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
 
 
@@ -45,4 +88,6 @@ def server_message(body):
         raise BadPayload("message must be an object")
     if not isinstance(message.get("type"), str) or not message["type"]:
         raise BadPayload("message.type must be a non-empty string")
+    if len(message["type"]) > MAX_TYPE_LENGTH:
+        raise BadPayload(f"message.type must be at most {MAX_TYPE_LENGTH} characters")
     return message

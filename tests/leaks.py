@@ -10,6 +10,8 @@ from tests.paths import VAPI_FIXTURES
 
 # Digits with the separators people and formatters put between them.
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\d .\-/()]*\d)?")
+# E.164 written without its +, standing alone (not inside a hash or an id): 33612345678.
+_BARE_INTERNATIONAL = re.compile(r"(?<![\w+])\d{10,15}(?!\w)")
 
 
 def _fixture_numbers():
@@ -45,6 +47,13 @@ def full_numbers_in(text):
     for run in _DIGIT_RUN.findall(text):
         digits = re.sub(r"\D", "", run)
         if len(digits) >= 8 and any(form in digits for form in WATCHED):
+            found.append(run)
+    for run in _BARE_INTERNATIONAL.findall(text):
+        try:
+            number = phonenumbers.parse("+" + run, None)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
             found.append(run)
     return found
 

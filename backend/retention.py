@@ -1,0 +1,194 @@
+"""RGPD: `flask purge` drops calls past their tenant's retention, `flask erase` a number's calls.
+
+Both delete whole call rows: a row kept with its number blanked would still hold the call id,
+which Vapi maps back to the number, and a column added later could not be forgotten by mistake.
+Both print and log counts, and at most a masked number, never a full one.
+"""
+
+import json
+import re
+from datetime import timedelta
+
+import click
+import phonenumbers
+from flask.cli import with_appcontext
+from sqlalchemy import delete, select, text
+
+from .db import db
+from .logs import log_event
+from .masking import mask_phone
+from .models import Call, utcnow
+from .tenant_config import SCHEMA
+from .tenant_routing import normalize_caller_number
+from .tenants import tenant_store
+
+# Rows of a tenant whose file is gone follow the default of the tenant file.
+DEFAULT_RETENTION_DAYS = SCHEMA["retention"]["days"][1]
+DEFAULT_REGION = SCHEMA["region"][1]
+# A caller may hang up mid-dictation: this many leading digits of the number count as a trace.
+PARTIAL_DIGITS = 6
+_DIGIT_RUN = re.compile(r"\+?\d(?:[\d .\-/()]*\d)?")
+_BATCH = 500
+
+
+def _tenant_ids(only=None):
+    query = select(Call.tenant_id).distinct()
+    if only is not None:
+        query = query.where(Call.tenant_id == only)
+    return sorted(db.session.execute(query).scalars())
+
+
+def _wipe_freed_space():
+    """SQLite keeps deleted rows' bytes in free pages and the WAL until overwritten: zero them."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.commit()
+
+
+def _delete_rows(condition):
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("PRAGMA secure_delete = ON"))
+    return db.session.execute(delete(Call).where(condition)).rowcount
+
+
+def purge_expired(directory, now=None):
+    """Delete the calls older than their tenant's retention: [(tenant id, days, known, count)]."""
+    now = now or utcnow()
+    report = []
+    for tenant_id in _tenant_ids():
+        tenant = directory.get(tenant_id)
+        days = tenant.retention_days if tenant else DEFAULT_RETENTION_DAYS
+        # A call's age runs from its first message: calls last minutes, not days.
+        cutoff = now - timedelta(days=days)
+        count = _delete_rows((Call.tenant_id == tenant_id) & (Call.created_at < cutoff))
+        report.append((tenant_id, days, tenant is not None, count))
+    db.session.commit()
+    _wipe_freed_space()
+    return report
+
+
+def _digit_runs(conversation):
+    """The digit runs of every string in a stored conversation (its whole text if unreadable)."""
+    try:
+        pending = [json.loads(conversation)]
+    except ValueError:
+        pending = [conversation]
+    runs = []
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            runs += [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(value)]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            runs.append(str(abs(value)))
+    return runs
+
+
+def _said_in(conversation, e164):
+    """True when the conversation holds the number, or the start of it as dictated."""
+    parsed = phonenumbers.parse(e164, None)
+    significant = phonenumbers.national_significant_number(parsed)
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    full = (e164[1:], re.sub(r"\D", "", national))
+    for run in _digit_runs(conversation):
+        if significant in run:
+            return True
+        if len(run) >= PARTIAL_DIGITS and any(form.startswith(run) for form in full):
+            return True
+    return False
+
+
+def erase_number(directory, e164_for, only_tenant=None):
+    """Delete every call holding a number: {tenant id: (masked, by column, by conversation)}.
+
+    `e164_for(region)` is the number read in a tenant's region (None: not a number there).
+    """
+    report = {}
+    for tenant_id in _tenant_ids(only_tenant):
+        tenant = directory.get(tenant_id)
+        e164 = e164_for(tenant.region if tenant else DEFAULT_REGION)
+        if e164 is None:
+            continue
+        of_tenant = Call.tenant_id == tenant_id
+        by_column = _delete_rows(
+            of_tenant & ((Call.caller_number == e164) | (Call.contact_number == e164))
+        )
+        # What the caller said lives in the conversation JSON: read there, not in SQL.
+        said = []
+        rows = db.session.execute(
+            select(Call.id, Call.conversation).where(of_tenant, Call.conversation.is_not(None))
+        )
+        for row_id, conversation in rows:
+            if _said_in(conversation, e164):
+                said.append(row_id)
+        for start in range(0, len(said), _BATCH):
+            _delete_rows(Call.id.in_(said[start : start + _BATCH]))
+        if by_column or said:
+            report[tenant_id] = (mask_phone(e164, 2), by_column, len(said))
+    db.session.commit()
+    _wipe_freed_space()
+    return report
+
+
+@click.command("purge")
+@with_appcontext
+def purge_command():
+    """Delete call data older than each tenant's retention.days (default 30)."""
+    store = tenant_store()
+    if store.live.refused:
+        # A refused file may raise its tenant's retention: purging by the default could lose data.
+        raise click.ClickException(
+            "tenant files are refused (see `flask tenants check`): fix them before purging"
+        )
+    total = 0
+    for tenant_id, days, known, count in purge_expired(store.directory):
+        total += count
+        origin = "" if known else " (tenant not configured: default retention)"
+        click.echo(f"{tenant_id}: {count} call(s) older than {days} days deleted{origin}")
+        log_event("RETENTION_PURGED", tenant=tenant_id, days=days, configured=known, deleted=count)
+    click.echo(f"purge: {total} call(s) deleted")
+
+
+@click.command("erase")
+@with_appcontext
+@click.option("--phone", required=True, help="The number, in any format (06 12 34 56 14, +33…).")
+@click.option("--tenant", "tenant_id", default=None, help="Only this tenant's calls.")
+def erase_command(phone, tenant_id):
+    """Delete every call that holds a phone number (caller ID, contact, what was said)."""
+    directory = tenant_store().directory
+    tenant = directory.get(tenant_id) if tenant_id else None
+    if tenant_id and tenant is None:
+        click.echo(f"{tenant_id}: not configured, its rows are read with region {DEFAULT_REGION}")
+    regions = {t.region for t in directory.by_id.values()} | {DEFAULT_REGION}
+    if not any(normalize_caller_number(phone, r) for r in ({tenant.region} if tenant else regions)):
+        # Never echo the value: it may be a real number with a typo.
+        raise click.BadParameter("not a valid phone number", param_hint="--phone")
+    report = erase_number(
+        directory, lambda region: normalize_caller_number(phone, region), tenant_id
+    )
+    for erased_tenant, (masked, by_column, by_conversation) in sorted(report.items()):
+        click.echo(
+            f"{erased_tenant}: {by_column + by_conversation} call(s) deleted holding {masked}"
+            f" ({by_column} by caller ID or contact number, {by_conversation} by conversation)"
+        )
+        log_event(
+            "ERASURE_DONE",
+            tenant=erased_tenant,
+            phone_masked=masked,
+            by_number=by_column,
+            by_conversation=by_conversation,
+        )
+    total = sum(by_column + by_conversation for _, by_column, by_conversation in report.values())
+    click.echo(f"erase: {total} call(s) deleted")
+    if not report:
+        log_event("ERASURE_DONE", tenant=tenant_id, by_number=0, by_conversation=0)
+
+
+def init_app(app):
+    """Register `flask purge` and `flask erase`."""
+    app.cli.add_command(purge_command)
+    app.cli.add_command(erase_command)
