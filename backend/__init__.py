@@ -17,20 +17,24 @@ def create_app(test_config=None):
         TENANTS_DIR=os.environ.get("TENANTS_DIR", str(PROJECT_ROOT / "tenants")),
         LOCALES_DIR=os.environ.get("LOCALES_DIR", str(PROJECT_ROOT / "locales")),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
-        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 256 * 1024)),
+        # An end-of-call-report carries the whole transcript: 1 MiB leaves room for long calls.
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
     )
     if test_config is not None:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # French sentences stay readable in answers
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import db, errors, logs, tenants
+    from . import contacts, db, errors, i18n_cli, logs, retention, tenants
     from .routes import health, llm, voice
 
     logs.init_app(app)
     errors.init_app(app)
     db.init_app(app)
     tenants.TenantStore(app)
+    i18n_cli.init_app(app)
+    contacts.init_app(app)
+    retention.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(llm.bp)

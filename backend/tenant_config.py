@@ -9,8 +9,14 @@ from pathlib import Path
 import phonenumbers
 import yaml
 
+from .engine import DEFAULT_WAY_OUT, WAY_OUTS
+from .masking import mask_phone
+from .signatures import ALGORITHMS, ENCODINGS, HmacSettings, payload_problem
+
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,13 @@ class Tenant:
     logged_digits: int
     variant: str
     source: str = field(default="", compare=False)
+    collect_attempts: int = 3
+    tool_name: str = "contact_step"
+    way_out: str = DEFAULT_WAY_OUT
+    hmac: HmacSettings | None = None  # Vapi's HMAC credential, signed with the same secret
+    retention_days: int = 30
+    # key -> line in the file, so problems between files can point at the line.
+    lines: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def secret(self):
@@ -73,17 +86,32 @@ def _region(value):
     return "must be a two-letter region such as FR, BE or CH"
 
 
+def _one_of(choices):
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}, got {v!r}"
+
+
+def _header_name(value):
+    return None if _HEADER_NAME.match(value) else "must be an HTTP header name, like x-signature"
+
+
 def _e164_list(values):
-    for value in values:
+    # Items are named by position: a full number never goes into a message or a log line.
+    for position, value in enumerate(values, start=1):
         try:
             number = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            return f"{value!r} is not a valid E.164 number"
+            return f"item {position} is not a valid phone number in E.164 (+ and country code)"
         if phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value:
-            return f"{value!r} must be written in E.164, like +33180001234"
+            return f"item {position} must be written in E.164: + and digits, no spaces"
     return None
+
+
+def _tool_name(value):
+    if _TOOL_NAME.match(value):
+        return None
+    return "must be a function name: letters, digits, _ or -, at most 64"
 
 
 SCHEMA = {
@@ -96,6 +124,18 @@ SCHEMA = {
         "secret_env": (str, REQUIRED, _env_name),
         "phone_number_ids": (list, [], None),
         "assistant_id": ((str, type(None)), None, None),
+        "hmac": {
+            "signature_header": (str, "x-signature", _header_name),
+            "timestamp_header": (str, "x-timestamp", _header_name),
+            "algorithm": (str, "sha256", _one_of(ALGORITHMS)),
+            "payload": (str, "{timestamp}.{body}", payload_problem),
+            "encoding": (str, "hex", _one_of(ENCODINGS)),
+            "prefix": (str, "", None),
+            "max_age_seconds": (int, 300, _in_range(1, 3600)),
+        },
+    },
+    "retention": {
+        "days": (int, 30, _in_range(1, 3650)),
     },
     "masking": {
         "spoken_digits": (int, 2, _in_range(0, 4)),
@@ -103,6 +143,11 @@ SCHEMA = {
     },
     "wording": {
         "variant": (str, "standard", None),
+    },
+    "contact": {
+        "collect_attempts": (int, 3, _in_range(1, 10)),
+        "tool_name": (str, "contact_step", _tool_name),
+        "way_out": (str, DEFAULT_WAY_OUT, _one_of(tuple(WAY_OUTS))),
     },
 }
 
@@ -171,11 +216,11 @@ class _Checker:
             if key not in data:
                 if default is REQUIRED:
                     self.problem(path, "is required")
-                values[path] = default
+                values[path] = None if default is REQUIRED else default
                 continue
             if not _is_instance(value, kind):
                 self.problem(path, f"must be {_type_name(kind)}, got {type(value).__name__}")
-                values[path] = default
+                values[path] = None if default is REQUIRED else default
                 continue
             if kind is list and not all(isinstance(item, str) for item in value):
                 self.problem(path, "must be a list of strings")
@@ -185,6 +230,16 @@ class _Checker:
                 self.problem(path, message)
             values[path] = value
         return values
+
+
+def _hmac_settings(data, values):
+    """The tenant's HMAC credential when its file has a `vapi.hmac` mapping (even empty)."""
+    vapi = data.get("vapi")
+    if not isinstance(vapi, dict) or not isinstance(vapi.get("hmac"), dict):
+        return None
+    return HmacSettings(
+        **{name: values[f"vapi.hmac.{name}"] for name in HmacSettings.__dataclass_fields__}
+    )
 
 
 def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
@@ -233,7 +288,13 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
         spoken_digits=values["masking.spoken_digits"],
         logged_digits=values["masking.logged_digits"],
         variant=values["wording.variant"],
+        collect_attempts=values["contact.collect_attempts"],
+        tool_name=values["contact.tool_name"],
+        way_out=values["contact.way_out"],
+        hmac=_hmac_settings(data, values),
+        retention_days=values["retention.days"],
         source=name,
+        lines=checker.lines,
     )
     return tenant, checker.problems
 
@@ -241,7 +302,12 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
 def tenant_files(directory):
     """The tenant files of a folder, in a stable order."""
     folder = Path(directory)
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    # Hidden files are editors' locks and backups (.#demo.yaml), not tenants.
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
+    )
 
 
 def load_tenant_file(path, known_variants=None, knows_locale=None):
@@ -264,10 +330,11 @@ def cross_check(tenants):
         for key, value in claims:
             owner = claimed.setdefault((key, value), tenant)
             if owner is not tenant:
-                what = "tenant id" if key == "id" else f"{value!r}"
-                problems.append(
-                    Problem(tenant.source, 1, key, f"{what} is already claimed by {owner.source}")
+                what = {"id": "tenant id", "numbers": f"number {mask_phone(value, 2)}"}.get(
+                    key, repr(value)
                 )
+                message = f"{what} is already claimed by {owner.source}"
+                problems.append(Problem(tenant.source, tenant.lines.get(key, 1), key, message))
     return problems
 
 

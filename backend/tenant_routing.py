@@ -1,5 +1,6 @@
 """Where a Vapi body says who is calling and which tenant it is for. Plain Python, no Flask."""
 
+import functools
 import re
 
 import phonenumbers
@@ -18,6 +19,8 @@ _SIP_USER = re.compile(r"^sips?:([^@;]+)", re.IGNORECASE)
 
 def vapi_message(payload):
     """What holds `call` and `customer`: `message` in server messages, the body in LLM calls."""
+    if not isinstance(payload, dict):
+        raise BadPayload("body must be a JSON object")
     message = payload.get("message")
     return message if isinstance(message, dict) else payload
 
@@ -29,6 +32,13 @@ def normalize_caller_number(raw, region="FR"):
     text = raw.strip()
     if text.lower() in WITHHELD_WORDS or text in TWILIO_SENTINELS or len(text) > 64:
         return None
+    return _e164(text, region)
+
+
+# A call's messages carry the same raw number again and again: parse each one once per worker.
+# Bounded, in memory only (never logged).
+@functools.lru_cache(maxsize=4096)
+def _e164(text, region):
     sip = _SIP_USER.match(text)
     if sip:
         text = sip.group(1)
@@ -47,8 +57,10 @@ def extract_customer_phone_from_vapi_payload(payload, region="FR"):
     message = vapi_message(payload)
     if field(message, "call.type", str) == "webCall":
         return None
-    for path in ("call.customer.number", "customer.number"):
-        number = normalize_caller_number(field(message, path, str), region)
+    # Both read first: a mistyped field is refused whichever one carries the number.
+    candidates = [field(message, path, str) for path in ("call.customer.number", "customer.number")]
+    for raw in candidates:
+        number = normalize_caller_number(raw, region)
         if number:
             return number
     return None

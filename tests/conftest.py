@@ -13,6 +13,7 @@ from backend import create_app
 from backend.db import db, init_db
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from tests.leaks import assert_no_full_number
+from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
 from tests.paths import VAPI_FIXTURES
 
 POSTGRES_URL = os.environ.get(
@@ -131,3 +132,63 @@ def no_full_number_in_logs():
     logger.removeHandler(handler)
     for line in handler.lines:
         assert_no_full_number(line, "a log line")
+
+
+@pytest.fixture
+def tenants_app(database_url, secrets, tmp_path):
+    """Build apps serving the given tenants (dicts, written as YAML files) on this test's database.
+
+    `tenants_app(tenant, ...)` writes each dict to `<tmp>/tenants-N/<id>.yaml` and returns the app.
+    """
+    import yaml
+
+    built = []
+
+    def build(*tenants):
+        folder = tmp_path / f"tenants-{len(built)}"
+        folder.mkdir()
+        for tenant in tenants:
+            text = yaml.safe_dump(tenant, allow_unicode=True, sort_keys=False)
+            (folder / f"{tenant['id']}.yaml").write_text(text, encoding="utf-8")
+        app = create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "TENANTS_DIR": str(folder)}
+        )
+        with app.app_context():
+            init_db()
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def stored_calls(app):
+    """Every call row of `app`'s database, as dicts, oldest first (full numbers included)."""
+    from sqlalchemy import select
+
+    from backend.models import Call
+
+    with app.app_context():
+        rows = db.session.execute(select(Call).order_by(Call.id)).scalars().all()
+        columns = [column.name for column in Call.__table__.columns]
+        return [{name: getattr(row, name) for name in columns} for row in rows]
+
+
+@pytest.fixture
+def calls_in():
+    """`calls_in(app)`: the call rows an app stored, to check what the database holds."""
+    return stored_calls
+
+
+@pytest.fixture
+def log_events(no_full_number_in_logs):
+    """`log_events("CALLER_ID_FOUND")`: this test's log lines of that event, as dicts so far."""
+
+    def events(name=None):
+        parsed = [json.loads(line) for line in no_full_number_in_logs]
+        return [line for line in parsed if name is None or line["event"] == name]
+
+    return events

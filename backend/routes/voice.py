@@ -5,12 +5,13 @@ from flask import Blueprint, abort, request
 from ..auth import require_tenant_auth
 from ..caller_id import capture_caller_id, open_contact
 from ..calls import record_call_end
-from ..logs import log_event
+from ..logs import client_identifier, log_event
 from ..masking import spoken_digits
 from ..payload import field, read_json_object, server_message
 from ..prompts import VOCAL_SERVICE_UNAVAILABLE
 from ..tenant_routing import call_id_of, called_number_and_ids
 from ..tenants import tenant_store
+from .tools import answer_tool_calls
 
 bp = Blueprint("voice", __name__, url_prefix="/api/vapi")
 
@@ -19,7 +20,8 @@ def tenant_or_404(tenant_id):
     """The tenant of a per-tenant URL, or a JSON 404."""
     tenant = tenant_store().directory.get(tenant_id)
     if tenant is None:
-        log_event("TENANT_NOT_FOUND", level=30, route="tenant", tenant=tenant_id[:64])
+        shown = client_identifier(tenant_id)
+        log_event("TENANT_NOT_FOUND", level=30, route="tenant", tenant=shown)
         abort(404, description="unknown tenant")
     return tenant
 
@@ -44,7 +46,7 @@ def shared_webhook():
             "TENANT_NOT_FOUND",
             level=30,
             route="shared",
-            phone_number_ids=sorted(phone_number_ids)[:4],
+            phone_number_ids=sorted(client_identifier(i) for i in phone_number_ids)[:4],
         )
         abort(404, description="no tenant for this phone number")
     require_tenant_auth(tenant)
@@ -77,8 +79,8 @@ def _record_end(tenant, message):
     call_id = call_id_of(message)
     if call_id:
         # The message's own endedReason: `call` in an end-of-call-report can be a stale snapshot.
-        reason = field(message, "endedReason", str) or "unknown"
-        record_call_end(tenant.id, call_id, reason[:128])
+        reason = field(message, "endedReason", str)
+        record_call_end(tenant.id, call_id, reason[:128] if reason else None)
 
 
 def answer_assistant_request(tenant, message):
@@ -114,4 +116,5 @@ def answer_assistant_request(tenant, message):
 # Message types that need an answer of their own; all others get `{}`.
 MESSAGE_HANDLERS = {
     "assistant-request": answer_assistant_request,
+    "tool-calls": answer_tool_calls,
 }

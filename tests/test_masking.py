@@ -1,0 +1,60 @@
+"""RGPD masking: what logs show and what the agent reads aloud of a number."""
+
+import pytest
+
+from backend.masking import last_digits, mask_phone, spoken_digits
+from tests.leaks import full_numbers_in
+
+CALLER = "+33612345614"
+
+
+@pytest.mark.parametrize(
+    "shown, masked",
+    [
+        (0, "+33XXXXXXXXX"),
+        (1, "+33XXXXXXXX4"),
+        (2, "+33XXXXXXX14"),
+        (3, "+33XXXXXX614"),
+        (4, "+33XXXXX5614"),
+    ],
+)
+def test_mask_phone_keeps_country_code_and_last_digits(shown, masked):
+    assert mask_phone(CALLER, shown) == masked
+    assert full_numbers_in(masked) == []
+
+
+def test_mask_phone_other_countries():
+    assert mask_phone("+32470123456", 2) == "+32XXXXXXX56"
+    assert mask_phone("+41791234567", 2) == "+41XXXXXXX67"
+    assert mask_phone("+14155552671", 2) == "+1XXXXXXXX71"
+
+
+def test_mask_phone_of_nothing_is_none():
+    assert mask_phone(None, 2) is None
+    assert mask_phone("", 2) is None
+
+
+def test_mask_phone_of_an_unparsable_value_still_hides_digits():
+    masked = mask_phone("0612345614", 2)
+    assert masked.endswith("14")
+    assert "612345614" not in masked
+    assert masked.count("X") == 8
+
+
+@pytest.mark.parametrize(
+    "count, spoken",
+    [(0, ""), (1, "4"), (2, "14"), (3, "6 14"), (4, "56 14")],
+)
+def test_spoken_digits_are_french_pairs_from_the_right(count, spoken):
+    assert spoken_digits(CALLER, count) == spoken
+
+
+def test_spoken_digits_of_another_number():
+    assert spoken_digits("+32470123456", 4) == "34 56"
+    assert spoken_digits("+33698765432", 2) == "32"
+
+
+@pytest.mark.parametrize("count, tail", [(0, ""), (2, "14"), (4, "5614")])
+def test_last_digits(count, tail):
+    assert last_digits(CALLER, count) == tail
+    assert last_digits(None, count) == ""

@@ -1,0 +1,274 @@
+"""Who is calling and which tenant is called, read from every shape of Vapi body."""
+
+import copy
+import json
+
+import pytest
+
+from backend.errors import BadPayload
+from backend.tenant_routing import (
+    TWILIO_SENTINELS,
+    call_id_of,
+    called_number_and_ids,
+    extract_customer_phone_from_vapi_payload,
+    normalize_caller_number,
+)
+from tests.paths import VAPI_FIXTURES
+
+CALLER = "+33612345614"
+CALL_ID = "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80"
+
+# What each shared payload carries: the caller number it yields (None: withheld or absent).
+EXPECTED_CALLER = {
+    "assistant-request": CALLER,
+    "assistant.started": CALLER,
+    "chat-completions.request": CALLER,
+    "conversation-update": None,
+    "end-of-call-report": CALLER,
+    "speech-update": None,
+    "status-update.ended": CALLER,
+    "status-update.in-progress.fallback-customer-only": "+33698765432",
+    "status-update.in-progress": CALLER,
+    "status-update.in-progress.no-customer": None,
+    "status-update.in-progress.webcall": None,
+    "status-update.in-progress.withheld": None,
+    "status-update.ringing": CALLER,
+    "tool-calls": CALLER,
+    "tool-calls.string-arguments": CALLER,
+}
+
+
+def shared_payloads():
+    return sorted(path.stem for path in VAPI_FIXTURES.glob("*.json"))
+
+
+def test_every_shared_payload_has_an_expectation():
+    assert shared_payloads() == sorted(EXPECTED_CALLER)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_CALLER))
+def test_shared_payload_caller(name, vapi_payload):
+    assert extract_customer_phone_from_vapi_payload(vapi_payload(name)) == EXPECTED_CALLER[name]
+
+
+def test_call_customer_number_comes_before_message_customer(vapi_payload):
+    body = vapi_payload("status-update.in-progress")
+    body["message"]["customer"]["number"] = "+33698765432"
+    assert extract_customer_phone_from_vapi_payload(body) == CALLER
+
+
+def test_message_customer_when_call_has_no_customer(vapi_payload):
+    body = vapi_payload("status-update.in-progress.fallback-customer-only")
+    assert "customer" not in body["message"]["call"]
+    assert extract_customer_phone_from_vapi_payload(body) == "+33698765432"
+
+
+def test_message_customer_when_call_customer_is_withheld(vapi_payload):
+    body = vapi_payload("status-update.in-progress.withheld")
+    body["message"]["customer"] = {"number": "+33698765432"}
+    assert extract_customer_phone_from_vapi_payload(body) == "+33698765432"
+
+
+def test_chat_completions_body_has_no_message_wrapper(vapi_payload):
+    body = vapi_payload("chat-completions.request")
+    assert "message" not in body
+    assert extract_customer_phone_from_vapi_payload(body) == CALLER
+    body["call"].pop("customer")
+    body["customer"]["number"] = "+33698765432"
+    assert extract_customer_phone_from_vapi_payload(body) == "+33698765432"
+
+
+def with_number(base, number):
+    """`base` with this caller number at call.customer.number and customer.number."""
+    body = copy.deepcopy(base)
+    body["message"]["call"]["customer"] = {"number": number}
+    body["message"]["customer"] = {"number": number}
+    return body
+
+
+WITHHELD = [
+    "",
+    "   ",
+    "anonymous",
+    "Anonymous",
+    "ANONYMOUS",
+    "restricted",
+    "Restricted",
+    "unknown",
+    "UNKNOWN",
+    "private",
+    "Private",
+    "unavailable",
+    "UNAVAILABLE",
+    " anonymous ",
+    *sorted(TWILIO_SENTINELS),
+    "sip:anonymous@sip.example.com",
+    "sip:restricted@10.0.0.1;transport=udp",
+    "sips:@sip.example.com",
+    "sip:reception@sip.example.com",
+    "12",
+    "+33000000000",
+    "+3361234561412345",
+    "not a number",
+    "06 12",
+    "+",
+    "x" * 200,
+]
+
+
+def test_twilio_sentinels_are_the_documented_ones():
+    assert {"+266696687", "+7378742833", "+86282452253", "+2562533", "+8656696"} == set(
+        TWILIO_SENTINELS
+    )
+
+
+@pytest.mark.parametrize("raw", WITHHELD)
+def test_withheld_or_invalid_is_no_number(raw, vapi_payload):
+    body = with_number(vapi_payload("status-update.in-progress"), raw)
+    assert extract_customer_phone_from_vapi_payload(body) is None
+    assert extract_customer_phone_from_vapi_payload(body, "BE") is None
+
+
+def test_missing_customer_and_customer_without_number(vapi_payload):
+    body = vapi_payload("status-update.in-progress.no-customer")
+    assert extract_customer_phone_from_vapi_payload(body) is None
+    body["message"]["call"]["customer"] = {}
+    body["message"]["customer"] = {"name": "Jean"}
+    assert extract_customer_phone_from_vapi_payload(body) is None
+    body["message"]["call"]["customer"] = {"number": None}
+    assert extract_customer_phone_from_vapi_payload(body) is None
+
+
+def test_web_call_has_no_number_even_with_a_customer(vapi_payload):
+    body = vapi_payload("status-update.in-progress.webcall")
+    body["message"]["customer"] = {"number": CALLER}
+    body["message"]["call"]["customer"] = {"number": CALLER}
+    assert extract_customer_phone_from_vapi_payload(body) is None
+
+
+@pytest.mark.parametrize(
+    "raw, region, expected",
+    [
+        ("+33612345614", "FR", CALLER),
+        ("+33 6 12 34 56 14", "FR", CALLER),
+        ("0612345614", "FR", CALLER),
+        ("06 12 34 56 14", "FR", CALLER),
+        ("0612345614", "BE", None),  # not a Belgian number
+        ("0470123456", "BE", "+32470123456"),
+        ("+32470123456", "FR", "+32470123456"),
+        ("sip:+33612345614@sip.example.com", "FR", CALLER),
+        ("sips:0612345614@sip.example.com;user=phone", "FR", CALLER),
+        ("SIP:+33612345614@10.0.0.1:5060", "BE", CALLER),
+        ("tel:+33612345614", "FR", CALLER),
+        ("0033612345614", "BE", CALLER),  # international prefix
+        ("+330612345614", "FR", CALLER),  # trunk 0 kept after the country code
+        ("+33 (0)6 12 34 56 14", "BE", CALLER),
+    ],
+)
+def test_numbers_normalise_to_e164_with_the_tenant_region(raw, region, expected, vapi_payload):
+    body = with_number(vapi_payload("status-update.in-progress"), raw)
+    assert extract_customer_phone_from_vapi_payload(body, region) == expected
+    assert normalize_caller_number(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw", [None, 33612345614, ["+33612345614"], {"n": 1}, True])
+def test_normalize_ignores_what_is_not_text(raw):
+    assert normalize_caller_number(raw) is None
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda m: m.update(call=[]),
+        lambda m: m.update(call="7f3c"),
+        lambda m: m["call"].update(customer="+33612345614"),
+        lambda m: m["call"].update(customer=["+33612345614"]),
+        lambda m: m["call"]["customer"].update(number=33612345614),
+        lambda m: m["call"]["customer"].update(number=["+33612345614"]),
+        lambda m: m.update(customer=33612345614),
+        lambda m: m["customer"].update(number={"e164": "+33612345614"}),
+        lambda m: m["call"].update(type=3),
+    ],
+)
+def test_wrong_types_are_bad_payloads(mutate, vapi_payload):
+    body = vapi_payload("status-update.in-progress")
+    mutate(body["message"])
+    with pytest.raises(BadPayload) as raised:
+        extract_customer_phone_from_vapi_payload(body)
+    assert "612345614" not in str(raised.value)
+
+
+@pytest.mark.parametrize("body", [[], "text", None, 3, [{"message": {}}]])
+def test_a_body_that_is_not_an_object_is_a_bad_payload(body):
+    with pytest.raises(BadPayload):
+        extract_customer_phone_from_vapi_payload(body)
+    with pytest.raises(BadPayload):
+        called_number_and_ids(body)
+
+
+def test_call_id(vapi_payload):
+    assert call_id_of(vapi_payload("status-update.in-progress")) == CALL_ID
+    assert call_id_of(vapi_payload("chat-completions.request")) == CALL_ID
+    assert call_id_of(vapi_payload("speech-update")) is None
+    for bad in ("", "x" * 129, 42):
+        body = vapi_payload("status-update.in-progress")
+        body["message"]["call"]["id"] = bad
+        with pytest.raises(BadPayload):
+            call_id_of(body)
+
+
+# Shared-URL routing inputs: the called number and Vapi phone-number ids.
+
+
+def test_called_number_and_ids_of_a_server_message(vapi_payload):
+    called, ids = called_number_and_ids(vapi_payload("status-update.in-progress"))
+    assert called == "+33180001234"
+    assert ids == {"4a5a04dc-1111-4c2b-9a57-3d2f7f0e0001"}
+
+
+def test_called_number_and_ids_of_a_chat_completions_body(vapi_payload):
+    assert called_number_and_ids(vapi_payload("chat-completions.request")) == (
+        "+33180001234",
+        {"4a5a04dc-1111-4c2b-9a57-3d2f7f0e0001"},
+    )
+
+
+def test_called_number_and_ids_collects_both_ids(vapi_payload):
+    body = vapi_payload("status-update.in-progress")
+    body["message"]["call"]["phoneNumberId"] = "pn-call"
+    body["message"]["phoneNumber"] = {"id": "pn-number", "number": "+33 1 80 00 12 34"}
+    assert called_number_and_ids(body) == ("+33180001234", {"pn-call", "pn-number"})
+
+
+@pytest.mark.parametrize("number", [None, "", "0180001234", "not a number"])
+def test_called_number_unreadable_is_none(number, vapi_payload):
+    body = vapi_payload("status-update.in-progress")
+    body["message"]["phoneNumber"]["number"] = number
+    called, ids = called_number_and_ids(body)
+    assert called is None
+    assert ids == {"4a5a04dc-1111-4c2b-9a57-3d2f7f0e0001"}
+
+
+def test_web_call_has_no_routing_input(vapi_payload):
+    assert called_number_and_ids(vapi_payload("status-update.in-progress.webcall")) == (None, set())
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda m: m.update(phoneNumber="+33180001234"),
+        lambda m: m["phoneNumber"].update(number=33180001234),
+        lambda m: m["phoneNumber"].update(id=7),
+        lambda m: m["call"].update(phoneNumberId=["a"]),
+    ],
+)
+def test_routing_input_of_the_wrong_type_is_a_bad_payload(mutate, vapi_payload):
+    body = vapi_payload("status-update.in-progress")
+    mutate(body["message"])
+    with pytest.raises(BadPayload):
+        called_number_and_ids(body)
+
+
+def test_payload_files_parse_as_json_objects():
+    for path in VAPI_FIXTURES.glob("*.json"):
+        assert isinstance(json.loads(path.read_text(encoding="utf-8")), dict), path.name
