@@ -22,7 +22,8 @@ setup: $(BIN)/.installed
 run: setup
 	$(BIN)/flask --app wsgi init-db
 	@echo "Serving the shipped tenants on http://127.0.0.1:$(PORT) (demo secret: $$VAPI_SECRET_DEMO)"
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --no-control-socket wsgi:app
+	$(BIN)/gunicorn --worker-class gthread --workers 4 --threads 1 --bind 127.0.0.1:$(PORT) \
+		--no-control-socket wsgi:app
 
 lint: setup
 	$(BIN)/ruff check .
