@@ -4,21 +4,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine
 from .calls import capture_caller_number, set_state
-from .db import db
+from .db import database_failed
 from .logs import log_event, phone_ref_fields
 from .masking import last_digits, mask_phone
 from .tenant_routing import call_id_of, extract_customer_phone_from_vapi_payload
-
-
-def _database_failed(error, tenant, call_id):
-    db.session.rollback()
-    log_event(
-        "DATABASE_UNAVAILABLE",
-        level=40,
-        tenant=tenant.id,
-        call_id=call_id,
-        exception=type(error).__name__,
-    )
 
 
 def capture_caller_id(tenant, payload, msg_type):
@@ -34,7 +23,7 @@ def capture_caller_id(tenant, payload, msg_type):
     try:
         number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
     except SQLAlchemyError as error:
-        _database_failed(error, tenant, call_id)
+        database_failed(error, tenant=tenant.id, call_id=call_id)
         return None
     if stored_now:
         log_event(
@@ -76,6 +65,6 @@ def open_contact(tenant, call_id, caller_number, catalogs, record_state=True):
         try:
             set_state(tenant.id, call_id, decision.state)
         except SQLAlchemyError as error:
-            _database_failed(error, tenant, call_id)
+            database_failed(error, tenant=tenant.id, call_id=call_id)
     sentence = catalogs.sentence(decision.prompt, tenant.locale, tenant.variant, **decision.params)
     return decision, sentence

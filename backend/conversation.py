@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import engine, prompts
 from .caller_id import open_contact
 from .calls import ensure_call
-from .db import db
+from .db import database_failed, db
 from .logs import log_event
 from .masking import mask_phone
 from .models import Call, utcnow
@@ -267,14 +267,7 @@ def _run(tenant, call_id, catalogs, plan, mode):
             return turn.answer["state"], _sentence(catalogs, tenant, turn.answer)
         log_event("CONVERSATION_BUSY", level=40, tenant=tenant.id, call_id=call_id)
     except SQLAlchemyError as error:
-        db.session.rollback()
-        log_event(
-            "DATABASE_UNAVAILABLE",
-            level=40,
-            tenant=tenant.id,
-            call_id=call_id,
-            exception=type(error).__name__,
-        )
+        database_failed(error, tenant=tenant.id, call_id=call_id)
     # Nothing was stored: the caller says it again and the next request answers it.
     return None, catalogs.sentence(
         prompts.VOCAL_CONTACT_PLEASE_REPEAT, tenant.locale, tenant.variant

@@ -86,10 +86,15 @@ def init_app(app):
     app.cli.add_command(init_db_command)
 
 
+def database_failed(error, **fields):
+    """End the session's failed transaction and log DATABASE_UNAVAILABLE with the error's type."""
+    db.session.rollback()
+    log_event("DATABASE_UNAVAILABLE", level=40, exception=type(error).__name__, **fields)
+
+
 def database_unavailable(error):
     """503 with Retry-After, not a 500: Vapi may retry once the database is back."""
-    db.session.rollback()
-    log_event("DATABASE_UNAVAILABLE", level=40, status=503, exception=type(error).__name__)
+    database_failed(error, status=503)
     return {"error": "database unavailable"}, 503, {"Retry-After": "1"}
 
 
