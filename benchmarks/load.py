@@ -38,7 +38,9 @@ SECRET = "bench-secret"
 # every connection (measured: about half the throughput). One thread per process: with 4
 # threads, a thread holding the database waited for the GIL behind its siblings (a convoy:
 # CPU 20-30% idle, status-update ratio 0.32-0.41 and p99 50-70 ms against 0.49-0.55 and 25-30 ms).
-WORKERS, THREADS = 4, 1
+# Those 1-thread figures were taken with sync workers (gunicorn's default class when --threads
+# is 1); the class is now named. gthread x 1 halves the client's CPU per request (keep-alive).
+WORKERS, THREADS, WORKER_CLASS = 4, 1, "gthread"
 REPEAT_SHARE = 0.2  # share of status-updates for a call already seen (Vapi sends several)
 TIME_BUDGET = 150  # seconds of load in all: past it, requests left are not sent (and counted)
 GOAL_RATIO, GOAL_P99_MS = 0.5, 20.0
@@ -219,6 +221,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=4, help="alternations of the servers")
     parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--threads", type=int, default=THREADS)
+    parser.add_argument("--worker-class", default=WORKER_CLASS)
     parser.add_argument(
         "--rate", type=float, default=0, help="pace at this many req/s (0: as fast as answered)"
     )
@@ -240,12 +243,18 @@ def main():
                 databases["postgresql"] = url
                 cleanups.append(drop)
         gunicorn = {"workers": args.workers, "threads": args.threads}
+        # Named: gunicorn picks gthread by itself only for 2 threads or more, and its sync
+        # worker closes every connection.
+        worker_class = ["--worker-class", args.worker_class]
         servers["bare"] = Gunicorn(
-            "bare_app:app", extra_args=["--pythonpath", str(ROOT / "benchmarks")], **gunicorn
+            "bare_app:app",
+            extra_args=[*worker_class, "--pythonpath", str(ROOT / "benchmarks")],
+            **gunicorn,
         )
         for name, url in databases.items():
             init_db({**app_env, "DATABASE_URL": url})
-            servers[name] = Gunicorn("wsgi:app", env={**app_env, "DATABASE_URL": url}, **gunicorn)
+            env = {**app_env, "DATABASE_URL": url}
+            servers[name] = Gunicorn("wsgi:app", env=env, extra_args=worker_class, **gunicorn)
         for server in servers.values():
             cleanups.insert(0, server.cleanup)
             server.start()
@@ -286,7 +295,8 @@ def run(servers, args):
 
     print(
         f"\n{args.requests} requests per row, {args.connections} connections, gunicorn "
-        f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} CPUs, "
+        f"{args.workers} {args.worker_class} workers x {args.threads} threads, "
+        f"{os.cpu_count()} CPUs, "
         f"alternated over {args.rounds} rounds ({elapsed:.0f} s)"
         + (f", paced at {args.rate:g} req/s" if args.rate else ", as fast as answered")
         + f"; client CPU (same cores, bodies included): {client_cpu:.0f} µs per request\n"

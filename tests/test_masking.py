@@ -58,3 +58,25 @@ def test_spoken_digits_of_another_number():
 def test_last_digits(count, tail):
     assert last_digits(CALLER, count) == tail
     assert last_digits(None, count) == ""
+
+
+@pytest.mark.parametrize(
+    "number, masked",
+    [
+        ("+14155552671", "+1XXXXXXXX71"),  # one-digit code, national prefix 1 not there
+        ("+262692123456", "+262XXXXXXX56"),  # three-digit code (La Réunion)
+        ("+447911123456", "+44XXXXXXXX56"),
+        ("+390612345678", "+39XXXXXXXX78"),  # Italy keeps its leading zero
+        ("+330612345614", "+33XXXXXXX14"),  # a national prefix after the code is dropped
+        ("+33 6 12 34 56 14", "+33XXXXXXX14"),  # spaced: parsed
+        ("+٣٣٦١٢٣٤٥٦١٤", "+33XXXXXXX14"),  # Arabic-Indic digits: parsed
+        ("0033612345614", "+XXXXXXXXXXX14"),  # no +: not parsable without a region
+        ("+0612345614", "+XXXXXXXX14"),  # no country code starts with 0
+        ("+999123456", "+XXXXXXX56"),  # unknown country code
+        ("+33", "+33"),  # too short to parse: its two digits are all there is
+        ("+", "+"),
+        ("phone", "+"),
+    ],
+)
+def test_mask_phone_country_codes_and_odd_inputs(number, masked):
+    assert mask_phone(number, 2) == masked
