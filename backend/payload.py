@@ -45,18 +45,25 @@ def read_json_object(request):
     return body
 
 
-def _has_unstorable_text(body):
-    pending = [body]
-    while pending:  # a loop, not recursion: the body may be nested nearly to the stack limit
+def json_leaves(value):
+    """Every key and scalar inside a JSON value, found with a loop: bodies may nest deeply."""
+    pending = [value]
+    while pending:
         value = pending.pop()
         if isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())
         elif isinstance(value, list):
             pending.extend(value)
-        elif isinstance(value, str) and ("\x00" in value or _SURROGATE.search(value)):
-            return True
-    return False
+        else:
+            yield value
+
+
+def _has_unstorable_text(body):
+    return any(
+        isinstance(value, str) and ("\x00" in value or _SURROGATE.search(value))
+        for value in json_leaves(body)
+    )
 
 
 def field(obj, path, kind, where="body"):

@@ -18,6 +18,7 @@ from .db import db
 from .logs import log_event
 from .masking import mask_phone
 from .models import Call, utcnow
+from .payload import json_leaves
 from .tenant_config import SCHEMA
 from .tenant_routing import normalize_caller_number
 from .tenants import tenant_store
@@ -70,18 +71,12 @@ def purge_expired(directory, now=None):
 def _digit_runs(conversation):
     """The digit runs of every string in a stored conversation (its whole text if unreadable)."""
     try:
-        pending = [json.loads(conversation)]
+        stored = json.loads(conversation)
     except ValueError:
-        pending = [conversation]
+        stored = conversation
     runs = []
-    while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-        elif isinstance(value, str):
+    for value in json_leaves(stored):
+        if isinstance(value, str):
             runs += [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(value)]
         elif isinstance(value, int) and not isinstance(value, bool):
             runs.append(str(abs(value)))
