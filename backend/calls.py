@@ -1,10 +1,10 @@
 """Call rows: created once, caller number written once, by single atomic statements."""
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import cache
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import db
@@ -41,7 +41,7 @@ def _capture_statement(dialect_name):
             "updated_at": insert.excluded.updated_at,
         },
         where=CALLS.c.caller_number.is_(None),
-    ).returning(CALLS.c.id)
+    )
 
 
 @cache
@@ -69,20 +69,25 @@ _SQLITE_WRITER = threading.Lock()
 
 @contextmanager
 def _single_statements():
-    """A pooled connection where each statement is atomic and no transaction reads first.
+    """A pooled connection for single statements: the engine commits each one by itself."""
+    writers = _SQLITE_WRITER if db.engine.dialect.name == "sqlite" else nullcontext()
+    with writers, db.engine.connect() as connection:
+        yield connection
 
-    PostgreSQL: autocommit, one round trip per statement (no BEGIN, no COMMIT). SQLite: its
-    driver opens the transaction at the first write, so the busy timeout always applies (a
-    deferred transaction that reads, then writes, fails at once with « database is locked »
-    when another worker wrote in between); switching SQLite to autocommit would cost a PRAGMA
-    per use.
+
+@cache
+def _offer_and_read_back(offering):
+    """PostgreSQL: the offer and the read-back in one round trip: rows of (held, stored now).
+
+    The read-back runs on the statement's snapshot: a row another worker committed after it
+    started is missed, and no row comes back; the caller reads again then.
     """
-    if db.engine.dialect.name == "sqlite":
-        with _SQLITE_WRITER, db.engine.begin() as connection:
-            yield connection
-    else:
-        with db.engine.connect() as connection:
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+    offer = _capture_statement("postgresql") if offering else _ensure_statement("postgresql")
+    offered = offer.returning(CALLS.c.caller_number).cte("offered")
+    return union_all(
+        select(offered.c.caller_number, literal(offering)),
+        select(CALLS.c.caller_number, literal(False)).where(_THIS_CALL, ~exists(offered.select())),
+    )
 
 
 def capture_caller_number(tenant_id, call_id, number, msg_type):
@@ -100,11 +105,16 @@ def capture_caller_number(tenant_id, call_id, number, msg_type):
         "now": utcnow(),
     }
     dialect = db.engine.dialect.name
+    offering = number is not None
     with _single_statements() as connection:
-        if number is None:
-            connection.execute(_ensure_statement(dialect), params)
-        elif connection.execute(_capture_statement(dialect), params).first() is not None:
-            return number, True
+        if dialect == "postgresql":
+            row = connection.execute(_offer_and_read_back(offering), params).first()
+            if row is not None:
+                return row[0], row[1]
+        else:  # SQLite has no INSERT in a WITH clause; both statements stay in this process
+            offer = _capture_statement(dialect) if offering else _ensure_statement(dialect)
+            if connection.execute(offer, params).rowcount == 1 and offering:
+                return number, True
         return connection.execute(_STORED_NUMBER, params).scalar_one_or_none(), False
 
 

@@ -13,7 +13,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import and_, or_, select
 
-from .db import db
+from .db import db, read_in_one_snapshot
 from .logs import log_event
 from .models import Call
 from .tenants import tenant_store
@@ -59,6 +59,7 @@ def contact_rows(tenant_id, since=None):
             )
         )
     query = query.order_by(Call.created_at, Call.id).execution_options(yield_per=500)
+    read_in_one_snapshot()
     for call in db.session.execute(query).scalars():
         yield {
             "tenant": call.tenant_id,

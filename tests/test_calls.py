@@ -1,0 +1,94 @@
+"""The call row's caller number: first valid offer wins, read back in the same round trip."""
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from backend.calls import capture_caller_number
+from backend.db import db
+from tests.leaks import watch
+
+FIRST, SECOND = "+33612340001", "+33612340002"
+watch(FIRST, SECOND)
+
+
+def test_first_offer_wins_and_later_ones_read_it_back(app):
+    with app.app_context():
+        assert capture_caller_number("demo", "c1", FIRST, "status-update") == (FIRST, True)
+        assert capture_caller_number("demo", "c1", SECOND, "tool-calls") == (FIRST, False)
+        assert capture_caller_number("demo", "c1", None, "tool-calls") == (FIRST, False)
+        # Another tenant's call with the same id is another call.
+        assert capture_caller_number("plomberie", "c1", SECOND, "x") == (SECOND, True)
+
+
+def test_a_call_first_seen_without_a_number_takes_the_first_one_offered(app):
+    with app.app_context():
+        assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
+        assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
+        assert capture_caller_number("demo", "c2", SECOND, "assistant-request") == (SECOND, True)
+
+
+def _waiting_on_a_lock(connection, deadline):
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND query LIKE 'WITH offered%'"
+    )
+    while time.monotonic() < deadline:
+        if connection.execute(query).scalar():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_row_committed_while_the_offer_waits_is_read_back(app, database_url):
+    """The offer's read-back misses a row committed after its snapshot: it reads again."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's statement snapshot")
+    other = create_engine(database_url)
+    answer = []
+
+    def offer():
+        with app.app_context():
+            answer.append(capture_caller_number("demo", "c3", SECOND, "status-update"))
+
+    try:
+        with other.connect() as writer, other.connect() as watcher:
+            writer.execute(
+                text(
+                    "INSERT INTO calls (tenant_id, call_id, caller_number, created_at, updated_at)"
+                    " VALUES ('demo', 'c3', :number, now(), now())"
+                ),
+                {"number": FIRST},
+            )  # not committed yet: the offer below waits on the row's lock
+            thread = threading.Thread(target=offer)
+            thread.start()
+            assert _waiting_on_a_lock(watcher, time.monotonic() + 10)
+            writer.commit()
+            thread.join(timeout=10)
+    finally:
+        other.dispose()
+    assert answer == [(FIRST, False)]
+
+
+def test_a_connection_the_server_ended_is_replaced_before_use(app, database_url, postgres_admin):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL server process to end")
+    with app.app_context():
+        capture_caller_number("demo", "c4", FIRST, "status-update")  # pools a connection
+        with db.engine.connect() as connection:
+            backend_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        with postgres_admin.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with postgres_admin.connect() as admin:
+                alive = admin.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": backend_pid},
+                ).scalar()
+            if not alive:
+                break
+            time.sleep(0.01)
+        assert capture_caller_number("demo", "c4", SECOND, "status-update") == (FIRST, False)
