@@ -107,13 +107,13 @@ def init_app(app):
 
 
 def read_in_one_snapshot():
-    """Run the session's next statements in one transaction, on one snapshot, until commit.
+    """Make the session's next statements one transaction, until commit, for a streamed export.
 
-    For reads that stream many rows (an export): PostgreSQL needs a transaction for a server-side
-    cursor, and every row then comes from the same moment.
+    PostgreSQL needs a transaction for a server-side cursor, and every row then comes from the
+    same moment. On SQLite a single SELECT already reads one snapshot while it streams.
     """
-    level = "SERIALIZABLE" if db.engine.dialect.name == "sqlite" else "REPEATABLE READ"
-    db.session.connection(execution_options={"isolation_level": level})
+    if db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def database_failed(error, **fields):
