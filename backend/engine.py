@@ -216,14 +216,20 @@ def _answer_to_caller_id(memory, text, policy):
             return _collect(memory, prompts.VOCAL_CONTACT_COLLECT_CONTINUE, pending)
         return _collect(memory, prompts.VOCAL_CONTACT_CONFIRM_NO)
     if memory.unclear == 0:
-        prompt, params = _with_digits(
+        return _ask_again_once(
+            memory,
             policy,
             memory.caller_number,
             prompts.VOCAL_CONTACT_CONFIRM_AGAIN,
             prompts.VOCAL_CONTACT_CONFIRM_AGAIN_NO_DIGITS,
         )
-        return _decide(replace(memory, unclear=1), prompt, params)
     return _collect(memory, prompts.VOCAL_CONTACT_COLLECT_AFTER_UNCLEAR)
+
+
+def _ask_again_once(memory, policy, number, prompt, prompt_without_digits):
+    """The same question again after an answer that was neither yes nor no (once per question)."""
+    prompt, params = _with_digits(policy, number, prompt, prompt_without_digits)
+    return _decide(replace(memory, unclear=1), prompt, params)
 
 
 def _digits_heard(memory, text, policy):
@@ -258,11 +264,11 @@ def _answer_to_read_back(memory, text, policy):
             return _collect(outcome.memory, prompts.VOCAL_CONTACT_COLLECT_CONTINUE, pending)
         return outcome
     if memory.unclear == 0:
-        prompt, params = _with_digits(
+        return _ask_again_once(
+            memory,
             policy,
             memory.candidate,
             prompts.VOCAL_CONTACT_READBACK_AGAIN,
             prompts.VOCAL_CONTACT_READBACK_AGAIN_NO_DIGITS,
         )
-        return _decide(replace(memory, unclear=1), prompt, params)
     return _failed_try(memory, policy, prompts.VOCAL_CONTACT_COLLECT_HINT)
