@@ -5,7 +5,7 @@ import select
 
 import click
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
@@ -128,11 +128,18 @@ def database_unavailable(error):
     return {"error": "database unavailable"}, 503, {"Retry-After": "1"}
 
 
+# Indexes that earlier versions created and that now do harm (see models.Call.tenant_id).
+RETIRED_INDEXES = ("ix_calls_tenant_id",)
+
+
 def init_db():
-    """Create the tables that do not exist yet (safe to run twice)."""
+    """Create the tables that do not exist yet and drop retired indexes (safe to run twice)."""
     from . import models  # noqa: F401  (registers the tables)
 
     db.create_all()
+    for index in RETIRED_INDEXES:
+        db.session.execute(text(f"DROP INDEX IF EXISTS {index}"))
+    db.session.commit()
 
 
 @click.command("init-db")

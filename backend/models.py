@@ -18,7 +18,10 @@ class Call(db.Model):
     __table_args__ = (UniqueConstraint("tenant_id", "call_id", name="uq_calls_tenant_call"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    # No index of its own: the unique (tenant_id, call_id) index serves tenant lookups too, and
+    # with a second one PostgreSQL's cached plans could pick it for a call's row, then filter
+    # every call of the tenant (measured: a repeat message cost 0.5 ms at 3,000 calls).
+    tenant_id: Mapped[str] = mapped_column(String(64))
     call_id: Mapped[str] = mapped_column(String(128))
     # The caller ID in E.164, written once: the first valid number heard for the call wins.
     caller_number: Mapped[str | None] = mapped_column(String(32))

@@ -4,10 +4,10 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from backend.calls import capture_caller_number
-from backend.db import db
+from backend.db import db, init_db
 from tests.leaks import watch
 
 FIRST, SECOND = "+33612340001", "+33612340002"
@@ -28,6 +28,39 @@ def test_a_call_first_seen_without_a_number_takes_the_first_one_offered(app):
         assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
         assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
         assert capture_caller_number("demo", "c2", SECOND, "assistant-request") == (SECOND, True)
+
+
+def test_a_calls_row_is_found_by_its_key_not_among_its_tenants_calls(app, database_url):
+    """PostgreSQL's cached (generic) plans once read a call by filtering all its tenant's calls."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's generic plans")
+    with app.app_context(), db.engine.connect() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO calls (tenant_id, call_id, created_at, updated_at)"
+                " SELECT 'demo', 'bulk-' || n, now(), now() FROM generate_series(1, 1000) AS n"
+            )
+        )
+        connection.execute(text("SET plan_cache_mode = force_generic_plan"))
+        connection.execute(
+            text(
+                "PREPARE by_key(text, text) AS SELECT caller_number FROM calls"
+                " WHERE tenant_id = $1 AND call_id = $2"
+            )
+        )
+        plan = connection.execute(text("EXPLAIN ANALYZE EXECUTE by_key('demo', 'bulk-7')"))
+        plan = "\n".join(row[0] for row in plan)
+    assert "uq_calls_tenant_call" in plan and "Rows Removed" not in plan, plan
+
+
+def test_init_db_drops_the_retired_tenant_index(app):
+    with app.app_context():
+        db.session.execute(text("CREATE INDEX ix_calls_tenant_id ON calls (tenant_id)"))
+        db.session.commit()
+        init_db()
+        init_db()  # still safe to run twice
+        indexes = {index["name"] for index in inspect(db.engine).get_indexes("calls")}
+    assert "ix_calls_tenant_id" not in indexes
 
 
 def _waiting_on_a_lock(connection, deadline):
