@@ -29,9 +29,22 @@ def _call_insert(dialect_name):
 
 @cache
 def _capture_statement(dialect_name):
-    insert = _call_insert(dialect_name).values(
-        caller_number=bindparam("number", type_=CALLS.c.caller_number.type),
-        caller_msg_type=bindparam("msg_type", type_=CALLS.c.caller_msg_type.type),
+    # The row is proposed only while the call holds no number: a call's later messages then
+    # only read, where ON CONFLICT DO UPDATE would lock the row (a write) even to change nothing.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    now = bindparam("now", type_=CALLS.c.created_at.type)
+    proposed = {
+        "tenant_id": bindparam("tenant", type_=CALLS.c.tenant_id.type),
+        "call_id": bindparam("call", type_=CALLS.c.call_id.type),
+        "caller_number": bindparam("number", type_=CALLS.c.caller_number.type),
+        "caller_msg_type": bindparam("msg_type", type_=CALLS.c.caller_msg_type.type),
+        "created_at": now,
+        "updated_at": now,
+    }
+    held = exists().where(_THIS_CALL, CALLS.c.caller_number.is_not(None))
+    insert = dialect.insert(CALLS).from_select(
+        list(proposed),
+        select(*(value.label(name) for name, value in proposed.items())).where(~held),
     )
     return insert.on_conflict_do_update(
         index_elements=[CALLS.c.tenant_id, CALLS.c.call_id],

@@ -30,6 +30,20 @@ def test_a_call_first_seen_without_a_number_takes_the_first_one_offered(app):
         assert capture_caller_number("demo", "c2", SECOND, "assistant-request") == (SECOND, True)
 
 
+def test_a_later_message_of_a_call_only_reads(app, database_url):
+    """ON CONFLICT DO UPDATE locks the row even to change nothing: a repeat must not get there."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's row lock (xmax)")
+    with app.app_context():
+        capture_caller_number("demo", "c5", FIRST, "status-update")
+        assert capture_caller_number("demo", "c5", SECOND, "speech-update") == (FIRST, False)
+        with db.engine.connect() as connection:
+            locker = connection.execute(
+                text("SELECT xmax::text FROM calls WHERE call_id = 'c5'")
+            ).scalar_one()
+    assert locker == "0"
+
+
 def test_a_calls_row_is_found_by_its_key_not_among_its_tenants_calls(app, database_url):
     """PostgreSQL's cached (generic) plans once read a call by filtering all its tenant's calls."""
     if not database_url.startswith("postgresql"):
