@@ -21,6 +21,14 @@ POOL_TIMEOUT_S = 1
 # A database host that vanishes from the network (sent data never acknowledged) is given up
 # after this; a server process that hangs while its host still answers is not bounded by it.
 TCP_USER_TIMEOUT_MS = 3000
+# Call-flow writes on PostgreSQL do not wait for their commit to reach the disk, as SQLite's WAL
+# with synchronous=NORMAL already does: a crash of the database server (never of the app) may
+# lose the last few hundred milliseconds of them, without corruption, and Vapi sends the caller's
+# number again with each later message of the call. Waiting for the flush cost a fifth of the
+# throughput (benchmarks/load.py). Operator commands (purge, erase) always wait, see
+# durable_transaction(); $DATABASE_SYNCHRONOUS_COMMIT=on makes every write wait.
+SYNCHRONOUS_COMMIT = "off"
+SYNCHRONOUS_COMMIT_VALUES = ("off", "local", "remote_write", "on", "remote_apply")
 # What a database that is down, unreachable, overloaded or locked raises.
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
@@ -79,10 +87,11 @@ def _replace_closed_connection(dbapi_connection, _record, _proxy):
         raise DisconnectionError("the server ended the connection")
 
 
-def _postgresql_tuner(statement_timeout_ms):
+def _postgresql_tuner(statement_timeout_ms, synchronous_commit):
     def tune(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET statement_timeout = {statement_timeout_ms:d}")
+        cursor.execute(f"SET synchronous_commit = {synchronous_commit}")  # one of a fixed list
         cursor.close()
         dbapi_connection.commit()  # in case the driver opened a transaction for the SET
 
@@ -95,11 +104,16 @@ def init_app(app):
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url))
     db.init_app(app)
     timeout_ms = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS))
+    synchronous_commit = os.environ.get("DATABASE_SYNCHRONOUS_COMMIT", SYNCHRONOUS_COMMIT)
+    if synchronous_commit not in SYNCHRONOUS_COMMIT_VALUES:
+        raise ValueError(
+            "DATABASE_SYNCHRONOUS_COMMIT must be one of " + ", ".join(SYNCHRONOUS_COMMIT_VALUES)
+        )
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _tune_sqlite)
         else:
-            event.listen(db.engine, "connect", _postgresql_tuner(timeout_ms))
+            event.listen(db.engine, "connect", _postgresql_tuner(timeout_ms, synchronous_commit))
             event.listen(db.engine, "checkout", _replace_closed_connection)
     for error in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error, database_unavailable)
@@ -114,6 +128,17 @@ def read_in_one_snapshot():
     """
     if db.engine.dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def durable_transaction():
+    """Make the session's next statements one transaction whose commit waits for the disk.
+
+    For operator commands (purge, erase): an erasure must survive a crash of the database
+    server. On SQLite, erase's checkpoint syncs the file (retention._wipe_freed_space).
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+        db.session.execute(text("SET LOCAL synchronous_commit = on"))
 
 
 def database_failed(error, **fields):

@@ -14,7 +14,7 @@ import phonenumbers
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select, text
 
-from .db import db
+from .db import db, durable_transaction
 from .logs import log_event
 from .masking import mask_phone
 from .models import Call, utcnow
@@ -56,6 +56,7 @@ def purge_expired(directory, now=None):
     """Delete the calls older than their tenant's retention: [(tenant id, days, known, count)]."""
     now = now or utcnow()
     report = []
+    durable_transaction()
     for tenant_id in _tenant_ids():
         tenant = directory.get(tenant_id)
         days = tenant.retention_days if tenant else DEFAULT_RETENTION_DAYS
@@ -103,6 +104,7 @@ def erase_number(directory, e164_for, only_tenant=None):
     `e164_for(region)` is the number read in a tenant's region (None: not a number there).
     """
     report = {}
+    durable_transaction()
     for tenant_id in _tenant_ids(only_tenant):
         tenant = directory.get(tenant_id)
         e164 = e164_for(tenant.region if tenant else DEFAULT_REGION)

@@ -6,6 +6,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from backend import create_app
 from backend.calls import capture_caller_number
 from backend.db import db, init_db
 from tests.leaks import watch
@@ -139,3 +140,27 @@ def test_a_connection_the_server_ended_is_replaced_before_use(app, database_url,
                 break
             time.sleep(0.01)
         assert capture_caller_number("demo", "c4", SECOND, "status-update") == (FIRST, False)
+
+
+def _synchronous_commit(app):
+    with app.app_context(), db.engine.connect() as connection:
+        return connection.execute(text("SHOW synchronous_commit")).scalar()
+
+
+def test_call_flow_writes_do_not_wait_for_the_disk_unless_told(app, database_url, monkeypatch):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's synchronous_commit")
+    assert _synchronous_commit(app) == "off"
+    monkeypatch.setenv("DATABASE_SYNCHRONOUS_COMMIT", "on")
+    durable = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    try:
+        assert _synchronous_commit(durable) == "on"
+    finally:
+        with durable.app_context():
+            db.engine.dispose()
+
+
+def test_an_unknown_synchronous_commit_value_stops_the_app_at_start(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_SYNCHRONOUS_COMMIT", "off; DROP TABLE calls")
+    with pytest.raises(ValueError, match="DATABASE_SYNCHRONOUS_COMMIT must be one of"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})

@@ -299,3 +299,29 @@ def test_purge_and_erase_are_registered_with_the_app(app):
     assert "purge" in commands and "erase" in commands
     with app.app_context():
         db.session.execute(text("SELECT 1"))
+
+
+@pytest.mark.parametrize("command", [("purge",), ("erase", "--phone", NUMBER)])
+def test_purge_and_erase_wait_for_the_disk(erase_app, database_url, command):
+    """Call-flow writes may skip the flush (db.SYNCHRONOUS_COMMIT); deletions never do."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's synchronous_commit; SQLite's checkpoint is tested above")
+    with erase_app.app_context():
+        add_call("plain", 400, caller_number=NUMBER)
+        seen = []
+
+        def setting_at_delete(_conn, cursor, statement, *_args):
+            if statement.startswith("DELETE"):
+                setting = "SELECT current_setting('synchronous_commit')"
+                seen.append(cursor.connection.execute(setting).fetchone()[0])
+
+        event.listen(db.engine, "before_cursor_execute", setting_at_delete)
+        try:
+            result = invoke(erase_app, *command)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", setting_at_delete)
+        assert result.exit_code == 0, result.output
+        assert seen and set(seen) == {"on"}
+        assert remaining() == []
+        with db.engine.connect() as connection:  # the pool's connections keep the fast setting
+            assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
