@@ -4,10 +4,10 @@ import threading
 from contextlib import contextmanager, nullcontext
 from functools import cache
 
-from sqlalchemy import bindparam, exists, func, literal, select, union_all, update
+from sqlalchemy import bindparam, exists, false, func, select, true, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .db import db
+from .db import db, first_row_by_driver
 from .models import Call, utcnow
 
 CALLS = Call.__table__
@@ -98,8 +98,8 @@ def _offer_and_read_back(offering):
     offer = _capture_statement("postgresql") if offering else _ensure_statement("postgresql")
     offered = offer.returning(CALLS.c.caller_number).cte("offered")
     return union_all(
-        select(offered.c.caller_number, literal(offering)),
-        select(CALLS.c.caller_number, literal(False)).where(_THIS_CALL, ~exists(offered.select())),
+        select(offered.c.caller_number, true() if offering else false()),
+        select(CALLS.c.caller_number, false()).where(_THIS_CALL, ~exists(offered.select())),
     )
 
 
@@ -121,7 +121,7 @@ def capture_caller_number(tenant_id, call_id, number, msg_type):
     offering = number is not None
     with _single_statements() as connection:
         if dialect == "postgresql":
-            row = connection.execute(_offer_and_read_back(offering), params).first()
+            row = first_row_by_driver(connection, _offer_and_read_back(offering), params)
             if row is not None:
                 return row[0], row[1]
         else:  # SQLite has no INSERT in a WITH clause; both statements stay in this process

@@ -2,11 +2,12 @@
 
 import os
 import select
+from functools import cache
 
 import click
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event, text
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -118,6 +119,39 @@ def init_app(app):
     for error in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error, database_unavailable)
     app.cli.add_command(init_db_command)
+
+
+@cache
+def _driver_sql(statement, dialect):
+    return str(statement.compile(dialect=dialect))
+
+
+def first_row_by_driver(connection, statement, params):
+    """The first row of a prebuilt statement, run by the driver as a server-side prepared one.
+
+    For the capture every message makes on PostgreSQL: SQLAlchemy's execution (cache key,
+    context, result) cost more than the statement itself, 60 µs a request. Only for statements
+    without literal values and with types the driver adapts itself (strings, datetimes).
+    Errors come out as SQLAlchemy's, and a lost connection is invalidated, as with execute().
+    """
+    dialect = connection.dialect
+    sql = _driver_sql(statement, dialect)
+    try:
+        cursor = connection.connection.driver_connection.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+    except dialect.loaded_dbapi.Error as error:
+        # A lost connection is dropped now: given back to the pool, its reset would fail loudly.
+        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,  # they hold the caller's number
+            connection_invalidated=lost,
+        ) from error
 
 
 def read_in_one_snapshot():

@@ -5,6 +5,7 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from backend import create_app
 from backend.calls import capture_caller_number
@@ -118,6 +119,53 @@ def test_a_row_committed_while_the_offer_waits_is_read_back(app, database_url):
     finally:
         other.dispose()
     assert answer == [(FIRST, False)]
+
+
+def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
+    app, database_url, postgres_admin, caplog
+):
+    """The capture runs on the driver: its errors must still be SQLAlchemy's, number-free."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL server process to end")
+    other = create_engine(database_url)
+    failures = []
+
+    def offer():
+        with app.app_context():
+            try:
+                capture_caller_number("demo", "c7", SECOND, "status-update")
+            except Exception as error:  # noqa: BLE001  (what it raises is the point)
+                failures.append(error)
+
+    try:
+        with other.connect() as writer, other.connect() as watcher:
+            writer.execute(
+                text(
+                    "INSERT INTO calls (tenant_id, call_id, created_at, updated_at)"
+                    " VALUES ('demo', 'c7', now(), now())"
+                )
+            )  # not committed: the offer waits on this row, then its server process is ended
+            thread = threading.Thread(target=offer)
+            thread.start()
+            assert _waiting_on_a_lock(watcher, time.monotonic() + 10)
+            with postgres_admin.connect() as admin:
+                admin.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND query LIKE 'WITH offered%'"
+                    )
+                )
+            thread.join(timeout=10)
+            writer.rollback()
+    finally:
+        other.dispose()
+    [error] = failures
+    assert isinstance(error, OperationalError) and error.connection_invalidated
+    # Dropped at once: given back to the pool, its reset would have logged a traceback.
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
+    assert SECOND not in str(error) and SECOND[1:] not in str(error)
+    with app.app_context():  # the pool dropped that connection: the next offer works
+        assert capture_caller_number("demo", "c7", SECOND, "status-update") == (SECOND, True)
 
 
 def test_a_connection_the_server_ended_is_replaced_before_use(app, database_url, postgres_admin):
