@@ -1,8 +1,9 @@
 """RGPD masking: what logs show and what the agent reads aloud of a number."""
 
+import phonenumbers
 import pytest
 
-from backend.masking import last_digits, mask_phone, spoken_digits
+from backend.masking import _split_e164, _split_parsed, last_digits, mask_phone, spoken_digits
 from tests.leaks import full_numbers_in
 
 CALLER = "+33612345614"
@@ -80,3 +81,20 @@ def test_last_digits(count, tail):
 )
 def test_mask_phone_country_codes_and_odd_inputs(number, masked):
     assert mask_phone(number, 2) == masked
+
+
+def test_the_e164_shortcut_splits_every_region_as_parsing_does():
+    """mask_phone reads an E.164 string without parsing it: same country code, same rest."""
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE)
+    shortcut = 0
+    for region in regions:
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            split = _split_e164(e164)
+            assert split in (None, _split_parsed(e164)), (region, kind)
+            shortcut += split is not None
+    assert shortcut > 400  # all but national numbers starting with 0 (Italy, Benin...)
