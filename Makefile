@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# One process per core, two threads each, a listening socket each (benchmarks/load.py says why).
+WORKERS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 # The demo tenant reads its secret from this variable; set your own outside a demo.
 VAPI_SECRET_DEMO ?= demo-secret
 VAPI_SECRET_PLOMBERIE ?= plomberie-secret
@@ -20,10 +22,15 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 run: setup
+	@# Each worker binds its own socket (--reuse-port), so a second server would share the port
+	@# silently: refuse to start while something listens on it.
+	@$(BIN)/python -c "import socket; s = socket.socket(); \
+		s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $(PORT)))" \
+		2>/dev/null || { echo "port $(PORT) is in use: stop what listens there, or set PORT"; exit 1; }
 	$(BIN)/flask --app wsgi init-db
 	@echo "Serving the shipped tenants on http://127.0.0.1:$(PORT) (demo secret: $$VAPI_SECRET_DEMO)"
-	$(BIN)/gunicorn --worker-class gthread --workers 4 --threads 1 --bind 127.0.0.1:$(PORT) \
-		--no-control-socket wsgi:app
+	$(BIN)/gunicorn --worker-class gthread --workers $(WORKERS) --threads 2 --reuse-port \
+		--bind 127.0.0.1:$(PORT) --no-control-socket wsgi:app
 
 lint: setup
 	$(BIN)/ruff check .

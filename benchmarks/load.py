@@ -33,14 +33,17 @@ from tests.servers import Gunicorn  # noqa: E402  (the repository root is added 
 
 VAPI_FIXTURES = Path(os.environ.get("VAPI_FIXTURES_DIR", ROOT.parent / "shared" / "vapi"))
 SECRET = "bench-secret"
-# The same workers for every server, as `make run` serves: 4 processes (two per core) x 1 thread
-# (gthread). gthread keeps connections alive, as Vapi's HTTPS client does; sync workers close
-# every connection (measured: about half the throughput). One thread per process: with 4
-# threads, a thread holding the database waited for the GIL behind its siblings (a convoy:
-# CPU 20-30% idle, status-update ratio 0.32-0.41 and p99 50-70 ms against 0.49-0.55 and 25-30 ms).
-# Those 1-thread figures were taken with sync workers (gunicorn's default class when --threads
-# is 1); the class is now named. gthread x 1 halves the client's CPU per request (keep-alive).
-WORKERS, THREADS, WORKER_CLASS = 4, 1, "gthread"
+# The same workers for every server, as `make run` serves: one gthread process per core, 2 threads
+# each, each process with its own listening socket (--reuse-port). gthread keeps connections
+# alive, as Vapi's HTTPS client does (sync workers close each one: half the throughput). Measured
+# on 2 cores, 16 connections, each layout served to bare, SQLite and PostgreSQL alike:
+# - a shared socket handed the connections to whichever process woke first: 15 of 16 on one
+#   process in some runs, all 16 on two in most, so figures moved by a third between runs;
+# - with a socket each, 2 processes x 2 threads beat 4 x 1 (PostgreSQL 2,430-2,530 against
+#   2,070-2,180 req/s, p99 12 against 19-25 ms): a thread waiting for the database leaves its
+#   process to the other, and two processes on two cores switch less than four;
+# - 4 threads per process convoyed on the GIL (p99 50-70 ms).
+WORKERS, THREADS, WORKER_CLASS = os.cpu_count() or 2, 2, "gthread"
 REPEAT_SHARE = 0.2  # share of status-updates for a call already seen (Vapi sends several)
 TIME_BUDGET = 150  # seconds of load in all: past it, requests left are not sent (and counted)
 GOAL_RATIO, GOAL_P99_MS = 0.5, 20.0
@@ -223,6 +226,9 @@ def main():
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--worker-class", default=WORKER_CLASS)
     parser.add_argument(
+        "--no-reuse-port", dest="reuse_port", action="store_false", help="one shared socket"
+    )
+    parser.add_argument(
         "--rate", type=float, default=0, help="pace at this many req/s (0: as fast as answered)"
     )
     parser.add_argument("--no-postgres", action="store_true")
@@ -246,6 +252,8 @@ def main():
         # Named: gunicorn picks gthread by itself only for 2 threads or more, and its sync
         # worker closes every connection.
         worker_class = ["--worker-class", args.worker_class]
+        if args.reuse_port:
+            worker_class.append("--reuse-port")
         servers["bare"] = Gunicorn(
             "bare_app:app",
             extra_args=[*worker_class, "--pythonpath", str(ROOT / "benchmarks")],
