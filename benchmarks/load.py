@@ -1,6 +1,6 @@
 """Load benchmark: the app under gunicorn against a bare Flask app, on loopback, bounded.
 
-    python benchmarks/load.py [--requests 2000] [--connections 16] [--rounds 4] [--rate 0]
+    python benchmarks/load.py [--requests 8000] [--connections 16] [--rounds 4] [--rate 0]
 
 Serves the bare app (benchmarks/bare_app.py), the app on a SQLite file and the app on PostgreSQL
 ($BENCH_POSTGRES_URL, else $TEST_POSTGRES_URL, else the local server; a private schema, dropped
@@ -219,7 +219,7 @@ def postgres_schema():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000, help="per server and scenario")
+    parser.add_argument("--requests", type=int, default=8000, help="per server and scenario")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=4, help="alternations of the servers")
     parser.add_argument("--workers", type=int, default=WORKERS)
