@@ -25,8 +25,8 @@ TCP_USER_TIMEOUT_MS = 3000
 # Call-flow writes on PostgreSQL do not wait for their commit to reach the disk, as SQLite's WAL
 # with synchronous=NORMAL already does: a crash of the database server (never of the app) may
 # lose the last few hundred milliseconds of them, without corruption, and Vapi sends the caller's
-# number again with each later message of the call. Waiting for the flush cost a fifth of the
-# throughput (benchmarks/load.py). Operator commands (purge, erase) always wait, see
+# number again with each later message of the call. Waiting for the flush cost about 15 % of
+# the throughput (benchmarks/load.py). Operator commands (purge, erase) always wait, see
 # durable_transaction(); $DATABASE_SYNCHRONOUS_COMMIT=on makes every write wait.
 SYNCHRONOUS_COMMIT = "off"
 SYNCHRONOUS_COMMIT_VALUES = ("off", "local", "remote_write", "on", "remote_apply")
