@@ -1,35 +1,17 @@
-"""The database: Flask-SQLAlchemy wiring, SQLite tuning, and `flask init-db`."""
+"""The database: Flask-SQLAlchemy wiring, statement and transaction helpers, `flask init-db`."""
 
-import os
-import select
 from functools import cache
 
 import click
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
+from .connections import engine_options, tune_engine
 from .logs import log_event
 
-# Bounds on how long the database may hold a caller's request: Vapi waits for our answer, and
-# a request runs two or three statements, so each gets half a second.
-# $DATABASE_STATEMENT_TIMEOUT_MS overrides it, e.g. 0 (none) for a long `flask purge`.
-STATEMENT_TIMEOUT_MS = 500
-CONNECT_TIMEOUT_S = 2  # psycopg's minimum
-POOL_TIMEOUT_S = 1
-# A database host that vanishes from the network (sent data never acknowledged) is given up
-# after this; a server process that hangs while its host still answers is not bounded by it.
-TCP_USER_TIMEOUT_MS = 3000
-# Call-flow writes on PostgreSQL do not wait for their commit to reach the disk, as SQLite's WAL
-# with synchronous=NORMAL already does: a crash of the database server (never of the app) may
-# lose the last few hundred milliseconds of them, without corruption, and Vapi sends the caller's
-# number again with each later message of the call. Waiting for the flush cost about 15 % of
-# the throughput (benchmarks/load.py). Operator commands (purge, erase) always wait, see
-# durable_transaction(); $DATABASE_SYNCHRONOUS_COMMIT=on makes every write wait.
-SYNCHRONOUS_COMMIT = "off"
-SYNCHRONOUS_COMMIT_VALUES = ("off", "local", "remote_write", "on", "remote_apply")
 # What a database that is down, unreachable, overloaded or locked raises.
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
@@ -43,79 +25,13 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
-def engine_options(url):
-    """Pool and timeout settings for the database in `url`."""
-    # Every statement commits by itself: each write the app makes is one atomic statement, so a
-    # request never pays for BEGIN and COMMIT, nor holds a transaction (or an SQLite snapshot)
-    # between its statements.
-    if url.startswith("sqlite"):
-        # busy timeout: writers from several workers wait for each other instead of failing.
-        return {"isolation_level": "AUTOCOMMIT", "connect_args": {"timeout": 5}}
-    return {
-        "isolation_level": "AUTOCOMMIT",
-        "pool_size": 5,
-        "max_overflow": 5,
-        "pool_timeout": POOL_TIMEOUT_S,
-        "connect_args": {
-            "connect_timeout": CONNECT_TIMEOUT_S,
-            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
-        },
-    }
-
-
-def _tune_sqlite(dbapi_connection, _record):
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-def _replace_closed_connection(dbapi_connection, _record, _proxy):
-    """Make the pool replace a PostgreSQL connection whose server has hung up, before use.
-
-    So service resumes by itself after a restart or an outage. An idle, healthy connection has
-    nothing to read; one the server ended has its goodbye message or end-of-file waiting: a
-    zero-timeout poll tells them apart without the round trip of `pool_pre_ping` on every request
-    (urllib3 checks idle HTTP connections the same way). A server that vanished without a word
-    is caught by the timeouts, and the error invalidates the pool.
-    """
-    if dbapi_connection.closed or dbapi_connection.broken:
-        raise DisconnectionError("connection closed")
-    readable = select.poll()
-    readable.register(dbapi_connection.fileno(), select.POLLIN)
-    if readable.poll(0):
-        raise DisconnectionError("the server ended the connection")
-
-
-def _postgresql_tuner(statement_timeout_ms, synchronous_commit):
-    def tune(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"SET statement_timeout = {statement_timeout_ms:d}")
-        cursor.execute(f"SET synchronous_commit = {synchronous_commit}")  # one of a fixed list
-        cursor.close()
-        dbapi_connection.commit()  # in case the driver opened a transaction for the SET
-
-    return tune
-
-
 def init_app(app):
     """Bind the database to the app, tune its connections and register `init-db`."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url))
     db.init_app(app)
-    timeout_ms = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS))
-    synchronous_commit = os.environ.get("DATABASE_SYNCHRONOUS_COMMIT", SYNCHRONOUS_COMMIT)
-    if synchronous_commit not in SYNCHRONOUS_COMMIT_VALUES:
-        raise ValueError(
-            "DATABASE_SYNCHRONOUS_COMMIT must be one of " + ", ".join(SYNCHRONOUS_COMMIT_VALUES)
-        )
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _tune_sqlite)
-        else:
-            event.listen(db.engine, "connect", _postgresql_tuner(timeout_ms, synchronous_commit))
-            event.listen(db.engine, "checkout", _replace_closed_connection)
+        tune_engine(db.engine)
     for error in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error, database_unavailable)
     app.cli.add_command(init_db_command)

@@ -303,7 +303,7 @@ def test_purge_and_erase_are_registered_with_the_app(app):
 
 @pytest.mark.parametrize("command", [("purge",), ("erase", "--phone", NUMBER)])
 def test_purge_and_erase_wait_for_the_disk(erase_app, database_url, command):
-    """Call-flow writes may skip the flush (db.SYNCHRONOUS_COMMIT); deletions never do."""
+    """Call-flow writes may skip the flush (connections.SYNCHRONOUS_COMMIT); deletions never do."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's synchronous_commit; SQLite's checkpoint is tested above")
     with erase_app.app_context():
