@@ -19,7 +19,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import Gunicorn  # noqa: E402  (the repository root is added just above)
+from tests.servers import Gunicorn, init_db  # noqa: E402  (the repository root is added just above)
 
 VAPI_FIXTURES = Path(os.environ.get("VAPI_FIXTURES_DIR", ROOT.parent / "shared" / "vapi"))
 SECRET = "bench-secret"
@@ -178,16 +177,6 @@ class Result:
     def percentile(self, share):
         ms = sorted(1000 * x for x in self.latencies)
         return ms[min(len(ms) - 1, int(len(ms) * share))] if ms else float("nan")
-
-
-def init_db(env):
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
 
 
 def postgres_schema():

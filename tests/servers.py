@@ -8,6 +8,7 @@
         pg.url                      # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
         pg.stop(); pg.start()       # same data and port: a database outage and its return
 
+    init_db({"DATABASE_URL": url})  # `flask init-db` in its own process
     free_port()                     # a loopback port nothing listens on
     wait_http(url, deadline)        # poll a URL until it answers below 500 (or `ok(status)`)
 
@@ -36,6 +37,17 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def init_db(env):
+    """`flask --app wsgi init-db` in its own process, with `env` added to this one's environment."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
 
 
 def wait_http(url, deadline, alive=lambda: True, ok=lambda status: status < 500):

@@ -5,7 +5,6 @@ spoken number, a number given over two turns; re-sent turns; the outcome stored 
 """
 
 import json
-import os
 import uuid
 
 import pytest
@@ -29,8 +28,8 @@ from tests.contact_play import (
     stored_call,
 )
 from tests.leaks import assert_no_full_number
-from tests.servers import Gunicorn
-from tests.test_races import init_db, race
+from tests.servers import Gunicorn, init_db
+from tests.test_races import race
 
 
 @pytest.fixture
@@ -224,7 +223,7 @@ RACED_CALLS = 4
 def test_workers_answering_the_same_turns_agree(database_url, secrets, demo_headers, vapi_payload):
     """Real gunicorn: each turn of each call sent by several clients at once, to 4 workers."""
     env = {"DATABASE_URL": database_url, "LOG_LEVEL": "INFO", **secrets}
-    init_db({**os.environ, **env})
+    init_db(env)
     script = [
         (None, OPENING_KNOWN),
         ("non", ASK_OTHER),

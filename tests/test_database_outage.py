@@ -21,8 +21,8 @@ from backend.db import db
 from backend.db import init_db as init_schema
 from tests.conftest import postgres_schema_url
 from tests.leaks import assert_no_full_number, watch
-from tests.servers import Gunicorn, PostgresCluster, wait_http
-from tests.test_races import init_db, request_for, send, tenants_with_assistant
+from tests.servers import Gunicorn, PostgresCluster, init_db, wait_http
+from tests.test_races import request_for, send, tenants_with_assistant
 
 pytestmark = pytest.mark.skipif(
     not PostgresCluster.available(), reason="PostgreSQL server binaries not installed"
@@ -129,7 +129,7 @@ def test_postgresql_outage_mid_traffic(secrets, demo_headers, vapi_payload, tmp_
             "TENANTS_DIR": str(tenants_with_assistant(tmp_path)),
             **secrets,
         }
-        init_db({**os.environ, **env})
+        init_db(env)
         with Gunicorn("wsgi:app", env=env, workers=2, threads=2) as server:
             assert send_get(server, "/readyz") == 200
             path, body = request_for(

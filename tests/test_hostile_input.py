@@ -3,10 +3,7 @@
 import copy
 import io
 import json
-import os
 import socket
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +14,7 @@ from backend.db import db
 from backend.models import Call
 from tests.leaks import assert_no_full_number
 from tests.paths import VAPI_FIXTURES
-from tests.servers import ROOT, Gunicorn
+from tests.servers import Gunicorn, init_db
 
 TENANT_URL = "/api/vapi/demo/webhook"
 SHARED_URL = "/api/vapi/webhook"
@@ -149,13 +146,7 @@ def test_lying_or_missing_content_length_on_a_real_server(tmp_path, secrets):
         "MAX_CONTENT_LENGTH": "2048",
         **secrets,
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
+    init_db(env)
     body = json.dumps({"message": {"type": "status-update", "pad": "x" * 5000}}).encode()
     head = (
         b"POST /api/vapi/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -8,10 +8,7 @@ first one, and every answer, then and later, must read out that one.
 
 import http.client
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
 
@@ -20,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from tests.leaks import assert_no_full_number, watch
 from tests.paths import ROOT
-from tests.servers import Gunicorn
+from tests.servers import Gunicorn, init_db
 
 CALLS = 30
 WORKERS, THREADS = 4, 2
@@ -136,16 +133,6 @@ def race(server, requests_, headers):
     return results
 
 
-def init_db(env):
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-
-
 def stored_calls(database_url):
     """{call_id: (rows, caller_number, caller_msg_type)} for the demo tenant."""
     engine = create_engine(database_url)
@@ -171,7 +158,7 @@ def test_simultaneous_messages_keep_the_first_number(
         "LOG_LEVEL": "INFO",
         **secrets,
     }
-    init_db({**os.environ, **env})
+    init_db(env)
     call_ids = [f"race-{uuid.uuid4().hex[:12]}-{i}" for i in range(CALLS)]
     answers = {}
     with Gunicorn("wsgi:app", env=env, workers=WORKERS, threads=THREADS) as server:
