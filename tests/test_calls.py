@@ -2,6 +2,7 @@
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -94,11 +95,14 @@ def patient_app(app, database_url, monkeypatch):
         db.engine.dispose()
 
 
+# The backends of offers waiting on a row lock another connection holds.
+_OFFERS_WAITING = (
+    "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH offered%'"
+)
+
+
 def _waiting_on_a_lock(connection, deadline):
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE wait_event_type = 'Lock' AND query LIKE 'WITH offered%'"
-    )
+    query = text(f"SELECT count(*) {_OFFERS_WAITING}")
     while time.monotonic() < deadline:
         found = connection.execute(query).scalar()
         connection.rollback()  # pg_stat_activity is read once per transaction
@@ -108,78 +112,61 @@ def _waiting_on_a_lock(connection, deadline):
     return False
 
 
-def test_a_row_committed_while_the_offer_waits_is_read_back(patient_app, database_url):
-    """The offer's read-back misses a row committed after its snapshot: it reads again."""
-    app = patient_app
+@contextmanager
+def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number):
+    """Insert the call's row without committing, then offer SECOND for it from a thread.
+
+    Yields (the writer holding the row, outcomes) once the offer waits on the row's lock; the
+    outcome, an answer or the exception raised, is in the list once the block has ended.
+    """
     other = create_engine(database_url)
-    answer = []
+    outcomes = []
 
     def offer():
         with app.app_context():
-            answer.append(capture_caller_number("demo", "c3", SECOND, "status-update"))
+            try:
+                outcomes.append(capture_caller_number("demo", call_id, SECOND, "status-update"))
+            except Exception as error:  # noqa: BLE001  (what it raises is the point)
+                outcomes.append(error)
 
     try:
         with other.connect() as writer, other.connect() as watcher:
             writer.execute(
                 text(
                     "INSERT INTO calls (tenant_id, call_id, caller_number, created_at, updated_at)"
-                    " VALUES ('demo', 'c3', :number, now(), now())"
+                    " VALUES ('demo', :call, :number, now(), now())"
                 ),
-                {"number": FIRST},
-            )  # not committed yet: the offer below waits on the row's lock
+                {"call": call_id, "number": held_number},
+            )
             thread = threading.Thread(target=offer)
             thread.start()
-            assert _waiting_on_a_lock(watcher, time.monotonic() + 10)
-            writer.commit()
+            assert _waiting_on_a_lock(watcher, time.monotonic() + 10), outcomes
+            yield writer, outcomes
             thread.join(timeout=10)
     finally:
         other.dispose()
-    assert answer == [(FIRST, False)]
+
+
+def test_a_row_committed_while_the_offer_waits_is_read_back(patient_app, database_url):
+    """The offer's read-back misses a row committed after its snapshot: it reads again."""
+    with _offer_waiting_on_a_held_row(patient_app, database_url, "c3", FIRST) as (writer, outcomes):
+        writer.commit()
+    assert outcomes == [(FIRST, False)]
 
 
 def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
     patient_app, database_url, postgres_admin, caplog
 ):
     """The capture runs on the driver: its errors must still be SQLAlchemy's, number-free."""
-    app = patient_app
-    other = create_engine(database_url)
-    failures = []
-
-    def offer():
-        with app.app_context():
-            try:
-                capture_caller_number("demo", "c7", SECOND, "status-update")
-            except Exception as error:  # noqa: BLE001  (what it raises is the point)
-                failures.append(error)
-
-    try:
-        with other.connect() as writer, other.connect() as watcher:
-            writer.execute(
-                text(
-                    "INSERT INTO calls (tenant_id, call_id, created_at, updated_at)"
-                    " VALUES ('demo', 'c7', now(), now())"
-                )
-            )  # not committed: the offer waits on this row, then its server process is ended
-            thread = threading.Thread(target=offer)
-            thread.start()
-            assert _waiting_on_a_lock(watcher, time.monotonic() + 10), failures
-            with postgres_admin.connect() as admin:
-                admin.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE wait_event_type = 'Lock' AND query LIKE 'WITH offered%'"
-                    )
-                )
-            thread.join(timeout=10)
-            writer.rollback()
-    finally:
-        other.dispose()
-    [error] = failures
+    with _offer_waiting_on_a_held_row(patient_app, database_url, "c7", None) as (_, outcomes):
+        with postgres_admin.connect() as admin:  # the waiting offer's server process is ended
+            admin.execute(text(f"SELECT pg_terminate_backend(pid) {_OFFERS_WAITING}"))
+    [error] = outcomes
     assert isinstance(error, OperationalError) and error.connection_invalidated
     # Dropped at once: given back to the pool, its reset would have logged a traceback.
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
     assert SECOND not in str(error) and SECOND[1:] not in str(error)
-    with app.app_context():  # the pool dropped that connection: the next offer works
+    with patient_app.app_context():  # the pool dropped that connection: the next offer works
         assert capture_caller_number("demo", "c7", SECOND, "status-update") == (SECOND, True)
 
 
