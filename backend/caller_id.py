@@ -4,6 +4,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine
 from .calls import capture_caller_number, set_state
+from .capture_writer import queue_capture
 from .db import database_failed
 from .logs import log_event, phone_ref_fields
 from .masking import last_digits, mask_phone
@@ -20,21 +21,41 @@ def capture_caller_id(tenant, payload, msg_type):
     heard = extract_customer_phone_from_vapi_payload(payload, tenant.region)
     if call_id is None:
         return heard
+    return _capture_now(tenant, call_id, heard, msg_type)
+
+
+def capture_caller_id_behind(tenant, payload, msg_type):
+    """Capture as capture_caller_id does, for a message whose answer does not depend on it.
+
+    The capture is queued and written with others (capture_writer); when the queue is full, now.
+    """
+    call_id = call_id_of(payload)
+    capture = (tenant, call_id, extract_customer_phone_from_vapi_payload(payload, tenant.region))
+    if call_id is not None and not queue_capture((*capture, msg_type), _log_persisted):
+        _capture_now(*capture, msg_type)
+
+
+def _capture_now(tenant, call_id, heard, msg_type):
     try:
         number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
     except SQLAlchemyError as error:
         database_failed(error, tenant=tenant.id, call_id=call_id)
         return None
     if stored_now:
-        log_event(
-            "CALLER_ID_PERSISTED",
-            tenant=tenant.id,
-            call_id=call_id,
-            msg_type=msg_type,
-            phone_masked=mask_phone(heard, tenant.logged_digits),
-            **phone_ref_fields(heard),
-        )
+        _log_persisted((tenant, call_id, heard, msg_type))
     return number
+
+
+def _log_persisted(capture):
+    tenant, call_id, heard, msg_type = capture
+    log_event(
+        "CALLER_ID_PERSISTED",
+        tenant=tenant.id,
+        call_id=call_id,
+        msg_type=msg_type,
+        phone_masked=mask_phone(heard, tenant.logged_digits),
+        **phone_ref_fields(heard),
+    )
 
 
 def open_contact(tenant, call_id, caller_number, catalogs, record_state=True):

@@ -1,13 +1,14 @@
-"""Call rows: created once, caller number written once, by single atomic statements."""
+"""Call rows: created once, caller number written once, by atomic statements (or batches)."""
 
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from functools import cache
 
 from sqlalchemy import bindparam, exists, false, func, select, true, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
-from .db import db, first_row_by_driver
+from .db import db, first_row_by_driver, first_rows_by_driver
 from .models import Call, utcnow
 
 CALLS = Call.__table__
@@ -55,6 +56,12 @@ def _capture_statement(dialect_name):
         },
         where=CALLS.c.caller_number.is_(None),
     )
+
+
+@cache
+def _batch_capture_statement():
+    # PostgreSQL: a row comes back for each offer that wrote (inserted, or filled the number).
+    return _capture_statement("postgresql").returning(CALLS.c.id)
 
 
 @cache
@@ -129,6 +136,54 @@ def capture_caller_number(tenant_id, call_id, number, msg_type):
             if connection.execute(offer, params).rowcount == 1 and offering:
                 return number, True
         return connection.execute(_STORED_NUMBER, params).scalar_one_or_none(), False
+
+
+def capture_caller_numbers(offers):
+    """Offer many (tenant, call, number, msg_type) at once, in one transaction.
+
+    True for each offer that stored its number, as capture_caller_number decides it for one.
+    Offers are written in (tenant, call) order, so two batches sharing calls take their row
+    locks in the same order and cannot deadlock; offers for one call keep their order.
+    """
+    order = sorted(range(len(offers)), key=lambda i: offers[i][:2])
+    stored = [False] * len(offers)
+    with _single_statements() as connection:
+        if connection.dialect.name == "postgresql":
+            written = _offer_batch_on_postgresql(connection, [offers[i] for i in order])
+        else:
+            written = _offer_batch_on_sqlite(connection, [offers[i] for i in order])
+    for i, wrote in zip(order, written, strict=True):
+        stored[i] = wrote and offers[i][2] is not None
+    return stored
+
+
+def _offer_batch_on_postgresql(connection, offers):
+    now = utcnow()
+    params = [
+        {"tenant": tenant, "call": call, "number": number, "msg_type": msg_type, "now": now}
+        for tenant, call, number, msg_type in offers
+    ]
+    rows = first_rows_by_driver(connection, _batch_capture_statement(), params)
+    return [row is not None for row in rows]
+
+
+def _offer_batch_on_sqlite(connection, offers):
+    # The autocommit connection leaves BEGIN to us; IMMEDIATE takes the write lock at once, so
+    # the busy handler waits for it instead of failing a read turned into a write.
+    dialect, now = connection.dialect.name, utcnow()
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        written = []
+        for tenant, call, number, msg_type in offers:
+            params = {"tenant": tenant, "call": call, "number": number, "msg_type": msg_type}
+            offer = _capture_statement(dialect) if number else _ensure_statement(dialect)
+            written.append(connection.execute(offer, {**params, "now": now}).rowcount == 1)
+        connection.exec_driver_sql("COMMIT")
+    except BaseException:
+        with suppress(SQLAlchemyError):  # the connection may be what failed
+            connection.exec_driver_sql("ROLLBACK")
+        raise
+    return written
 
 
 def ensure_call(tenant_id, call_id):

@@ -1,5 +1,6 @@
 """The database: Flask-SQLAlchemy wiring, statement and transaction helpers, `flask init-db`."""
 
+from contextlib import contextmanager
 from functools import cache
 
 import click
@@ -50,11 +51,33 @@ def first_row_by_driver(connection, statement, params):
     without literal values and with types the driver adapts itself (strings, datetimes).
     Errors come out as SQLAlchemy's, and a lost connection is invalidated, as with execute().
     """
+    sql = _driver_sql(statement, connection.dialect)
+    with _driver_errors(connection, sql, params):
+        return connection.connection.driver_connection.execute(sql, params, prepare=True).fetchone()
+
+
+def first_rows_by_driver(connection, statement, many_params):
+    """A prebuilt statement run once per parameter set: each run's first row, or None.
+
+    One round trip (psycopg's pipeline), and one transaction: PostgreSQL runs what a pipeline
+    sends before its sync as one implicit transaction, so no BEGIN and COMMIT trips.
+    """
+    sql = _driver_sql(statement, connection.dialect)
+    with _driver_errors(connection, sql, many_params):
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.executemany(sql, many_params, returning=True)
+            rows = []
+            for _ in many_params:
+                rows.append(cursor.fetchone())
+                cursor.nextset()
+        return rows
+
+
+@contextmanager
+def _driver_errors(connection, sql, params):
     dialect = connection.dialect
-    sql = _driver_sql(statement, dialect)
     try:
-        cursor = connection.connection.driver_connection.execute(sql, params, prepare=True)
-        return cursor.fetchone()
+        yield
     except dialect.loaded_dbapi.Error as error:
         # A lost connection is dropped now: given back to the pool, its reset would fail loudly.
         lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
@@ -65,7 +88,7 @@ def first_row_by_driver(connection, statement, params):
             params,
             error,
             dialect.loaded_dbapi.Error,
-            hide_parameters=True,  # they hold the caller's number
+            hide_parameters=True,  # they hold callers' numbers
             connection_invalidated=lost,
         ) from error
 

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, request
 
 from ..auth import require_tenant_auth
-from ..caller_id import capture_caller_id, open_contact
+from ..caller_id import capture_caller_id, capture_caller_id_behind, open_contact
 from ..calls import record_call_end
 from ..logs import client_identifier, log_event
 from ..masking import spoken_digits
@@ -60,9 +60,12 @@ def handle_server_message(tenant, body):
     handler = MESSAGE_HANDLERS.get(msg_type)
     if handler is not None:
         return handler(tenant, message)
-    capture_caller_id(tenant, message, msg_type)
     if _call_ended(message):
+        # No later message will bring the number again: written before answering.
+        capture_caller_id(tenant, message, msg_type)
         _record_end(tenant, message)
+    else:
+        capture_caller_id_behind(tenant, message, msg_type)
     return {}
 
 
