@@ -89,7 +89,10 @@ _SQLITE_WRITER = threading.Lock()
 
 @contextmanager
 def _single_statements():
-    """A pooled connection for single statements: the engine commits each one by itself."""
+    """A pooled connection that commits each statement by itself; SQLite's writers queue here.
+
+    A batch (capture_caller_numbers) opens its own transaction on it.
+    """
     writers = _SQLITE_WRITER if db.engine.dialect.name == "sqlite" else nullcontext()
     with writers, db.engine.connect() as connection:
         yield connection
@@ -146,38 +149,33 @@ def capture_caller_numbers(offers):
     locks in the same order and cannot deadlock; offers for one call keep their order.
     """
     order = sorted(range(len(offers)), key=lambda i: offers[i][:2])
-    stored = [False] * len(offers)
-    with _single_statements() as connection:
-        if connection.dialect.name == "postgresql":
-            written = _offer_batch_on_postgresql(connection, [offers[i] for i in order])
-        else:
-            written = _offer_batch_on_sqlite(connection, [offers[i] for i in order])
-    for i, wrote in zip(order, written, strict=True):
-        stored[i] = wrote and offers[i][2] is not None
-    return stored
-
-
-def _offer_batch_on_postgresql(connection, offers):
     now = utcnow()
     params = [
         {"tenant": tenant, "call": call, "number": number, "msg_type": msg_type, "now": now}
-        for tenant, call, number, msg_type in offers
+        for tenant, call, number, msg_type in (offers[i] for i in order)
     ]
-    rows = first_rows_by_driver(connection, _batch_capture_statement(), params)
-    return [row is not None for row in rows]
+    with _single_statements() as connection:
+        if connection.dialect.name == "postgresql":
+            rows = first_rows_by_driver(connection, _batch_capture_statement(), params)
+            written = [row is not None for row in rows]
+        else:
+            written = _offer_batch_on_sqlite(connection, params)
+    stored = [False] * len(offers)
+    for i, one, wrote in zip(order, params, written, strict=True):
+        stored[i] = wrote and one["number"] is not None
+    return stored
 
 
-def _offer_batch_on_sqlite(connection, offers):
+def _offer_batch_on_sqlite(connection, params):
     # The autocommit connection leaves BEGIN to us; IMMEDIATE takes the write lock at once, so
     # the busy handler waits for it instead of failing a read turned into a write.
-    dialect, now = connection.dialect.name, utcnow()
+    dialect = connection.dialect.name
     connection.exec_driver_sql("BEGIN IMMEDIATE")
     try:
         written = []
-        for tenant, call, number, msg_type in offers:
-            params = {"tenant": tenant, "call": call, "number": number, "msg_type": msg_type}
-            offer = _capture_statement(dialect) if number else _ensure_statement(dialect)
-            written.append(connection.execute(offer, {**params, "now": now}).rowcount == 1)
+        for one in params:
+            offer = _capture_statement(dialect) if one["number"] else _ensure_statement(dialect)
+            written.append(connection.execute(offer, one).rowcount == 1)
         connection.exec_driver_sql("COMMIT")
     except BaseException:
         with suppress(SQLAlchemyError):  # the connection may be what failed

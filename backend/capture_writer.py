@@ -144,5 +144,5 @@ def queue_capture(capture, on_stored):
 
 
 def flush_captures(app):
-    """Wait until `app`'s queued captures are written (tests, and the benchmark's drain)."""
+    """Wait until `app`'s queued captures are written or given up; False on timeout."""
     return app.extensions["capture_writer"].flush()

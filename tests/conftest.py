@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
+from backend.capture_writer import flush_captures
 from backend.db import db, init_db
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from tests.leaks import assert_no_full_number
@@ -92,8 +93,7 @@ class FlushingClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
-        writer = self.application.extensions.get("capture_writer")
-        assert writer is None or writer.flush(), "queued captures not written within 5 s"
+        assert flush_captures(self.application), "queued captures not written within 5 s"
         return response
 
 
