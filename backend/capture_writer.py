@@ -23,6 +23,12 @@ from .db import DATABASE_UNAVAILABLE_ERRORS
 from .logs import log_event
 
 BATCH_SIZE = 64
+# After a capture arrives, the writer waits this long for others to write with it. Each batch has
+# a fixed cost (a transaction, PostgreSQL's round trip, the thread waking): under load without the
+# wait, batches held 3 to 5 captures and the writer spent 95 to 115 us of CPU per capture; with
+# it, about 20 captures and 40 (PostgreSQL) to 60 us (SQLite). Nothing waits for these rows but
+# the call's later messages, which carry the number again.
+LINGER_S = 0.005
 IDLE_EXIT_S = 1.0  # an idle writer thread ends; the next capture starts another
 EXIT_FLUSH_S = 5.0
 
@@ -35,6 +41,7 @@ class CaptureWriter:
         self._queue = queue.SimpleQueue()
         self._lock = threading.Lock()  # queueing and the thread's start and end, together
         self._queued = 0
+        self._hurry = threading.Event()  # set: write without waiting for more (LINGER_S)
         self._thread, self._pid = None, None
 
     def offer(self, capture, on_stored):
@@ -52,6 +59,8 @@ class CaptureWriter:
                 self._thread.start()
             self._queued += 1
             self._queue.put((capture, on_stored))
+            if self._queued >= self.size:
+                self._hurry.set()
         return True
 
     def flush(self, timeout=EXIT_FLUSH_S):
@@ -61,6 +70,7 @@ class CaptureWriter:
                 return True
             done = threading.Event()
             self._queue.put(done)
+            self._hurry.set()
         return done.wait(timeout)
 
     def _run(self):
@@ -74,7 +84,7 @@ class CaptureWriter:
                 done.set()
 
     def _next_batch(self):
-        """(captures, flush events) queued so far, at most BATCH_SIZE captures; None: idle."""
+        """(captures, flush events) queued within LINGER_S of the first; None: idle."""
         try:
             item = self._queue.get(timeout=IDLE_EXIT_S)
         except queue.Empty:
@@ -83,6 +93,11 @@ class CaptureWriter:
                     self._thread = None
                     return None, []
             item = self._queue.get()
+        if not isinstance(item, threading.Event):
+            # Others queue meanwhile. One wait per batch: waking for each capture would cost
+            # the GIL back and forth with the request threads.
+            self._hurry.wait(LINGER_S)
+        self._hurry.clear()  # a flush or a full queue from now on cuts the next wait short
         batch, flushes = [], []
         while True:
             if isinstance(item, threading.Event):

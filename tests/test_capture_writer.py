@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from backend import capture_writer
 from backend.caller_id import capture_caller_id_behind
 from backend.calls import capture_caller_numbers
 from backend.capture_writer import flush_captures
@@ -53,6 +54,41 @@ def test_queued_captures_are_written_first_number_first(app, vapi_payload, calls
     logged = log_events("CALLER_ID_PERSISTED")
     assert sorted(line["call_id"] for line in logged) == sorted(rows)
     assert {line["phone_masked"][-2:] for line in logged} == {"11"}
+
+
+def record_batches(monkeypatch, writer):
+    """The size of each batch `writer` writes, in order (the writes still happen)."""
+    sizes, write = [], writer._write
+    monkeypatch.setattr(writer, "_write", lambda batch: (sizes.append(len(batch)), write(batch)))
+    return sizes
+
+
+def test_the_writer_waits_for_more_captures_and_a_flush_cuts_the_wait(
+    app, vapi_payload, calls_in, monkeypatch
+):
+    monkeypatch.setattr(capture_writer, "LINGER_S", 30)  # long enough to see the wait
+    batches = record_batches(monkeypatch, app.extensions["capture_writer"])
+    queue_now(app, vapi_payload, [(f"wb-{c}", number(c, "11")) for c in range(5)])
+    time.sleep(0.2)
+    assert batches == [] and calls_in(app) == []  # still waiting for others
+    began = time.monotonic()
+    assert flush_captures(app)
+    assert time.monotonic() - began < 5
+    assert batches == [5] and len(calls_in(app)) == 5
+
+
+def test_a_full_queue_cuts_the_wait(app, vapi_payload, calls_in, monkeypatch):
+    monkeypatch.setattr(capture_writer, "LINGER_S", 30)
+    writer = app.extensions["capture_writer"]
+    writer.size = 3
+    batches = record_batches(monkeypatch, writer)
+    queue_now(app, vapi_payload, [(f"wb-{c}", number(c, "11")) for c in range(3)])
+    deadline = time.monotonic() + 5
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert batches == [3]
+    assert flush_captures(app)
+    assert len(calls_in(app)) == 3
 
 
 def test_a_status_update_answers_before_its_capture_is_written(app, vapi_payload, demo_headers):
