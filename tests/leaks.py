@@ -2,6 +2,7 @@
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import phonenumbers
@@ -36,6 +37,14 @@ def watch(*numbers):
     """Also look for these numbers (in every format) in what is swept."""
     for number in numbers:
         WATCHED.update(national_forms(number))
+
+
+def random_id(prefix, length=12):
+    """A random id (call, tool call) the sweep cannot take for a number: its digits follow a letter.
+
+    A bare `uuid4().hex[:12]` is all digits once in 300 draws, and some of those are valid numbers.
+    """
+    return f"{prefix}-c{uuid.uuid4().hex[:length]}"
 
 
 def full_numbers_in(text):

@@ -5,7 +5,6 @@ spoken number, a number given over two turns; re-sent turns; the outcome stored 
 """
 
 import json
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,7 +26,7 @@ from tests.contact_play import (
     read_back,
     stored_call,
 )
-from tests.leaks import assert_no_full_number
+from tests.leaks import assert_no_full_number, random_id
 from tests.servers import Gunicorn, init_db
 from tests.test_races import race
 
@@ -41,7 +40,7 @@ def new_call(client, demo_headers, vapi_payload):
         if not caller:
             body.pop("customer")
             body["call"].pop("customer")
-        call_id = f"llm-{uuid.uuid4().hex[:12]}"
+        call_id = random_id("llm")
         return LlmCall(
             client_ or client, headers or demo_headers, body, call_id, tenant=tenant, stream=stream
         )
@@ -230,7 +229,7 @@ def test_workers_answering_the_same_turns_agree(database_url, secrets, demo_head
         ("zéro six douze trente-quatre cinquante-six soixante-dix-huit", read_back("78")),
         ("oui", NOTED),
     ]
-    call_ids = [f"race-{uuid.uuid4().hex[:10]}-{i}" for i in range(RACED_CALLS)]
+    call_ids = [f"{random_id('race', 10)}-{i}" for i in range(RACED_CALLS)]
     wrong = []
     with Gunicorn("wsgi:app", env=env, workers=4, threads=1) as server:
         for call_id in call_ids:

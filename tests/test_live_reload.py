@@ -8,7 +8,6 @@ import json
 import shutil
 import socket
 import time
-import uuid
 
 import pytest
 import requests
@@ -16,7 +15,7 @@ import requests
 from backend import create_app
 from backend.db import db, init_db
 from backend.i18n import Catalogs
-from tests.leaks import assert_no_full_number
+from tests.leaks import assert_no_full_number, random_id
 from tests.paths import ROOT
 from tests.servers import Gunicorn
 
@@ -61,7 +60,7 @@ def chat_body(vapi_payload):
     """A Custom LLM request opening a fresh call: the agent's first sentence."""
     body = vapi_payload("chat-completions.request")
     body["stream"] = False
-    body["call"]["id"] = f"reload-{uuid.uuid4().hex}"
+    body["call"]["id"] = random_id("reload", 32)
     return body
 
 

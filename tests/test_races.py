@@ -10,12 +10,11 @@ import http.client
 import json
 import re
 import threading
-import uuid
 
 import yaml
 from sqlalchemy import create_engine, text
 
-from tests.leaks import assert_no_full_number, watch
+from tests.leaks import assert_no_full_number, random_id, watch
 from tests.paths import ROOT
 from tests.servers import Gunicorn, init_db
 
@@ -159,7 +158,7 @@ def test_simultaneous_messages_keep_the_first_number(
         **secrets,
     }
     init_db(env)
-    call_ids = [f"race-{uuid.uuid4().hex[:12]}-{i}" for i in range(CALLS)]
+    call_ids = [f"{random_id('race')}-{i}" for i in range(CALLS)]
     answers = {}
     with Gunicorn("wsgi:app", env=env, workers=WORKERS, threads=THREADS) as server:
         for index, call_id in enumerate(call_ids):

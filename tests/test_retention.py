@@ -1,7 +1,6 @@
 """RGPD: `flask purge` by each tenant's retention, `flask erase` of every trace of a number."""
 
 import json
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from backend import create_app
 from backend.db import db, init_db
 from backend.models import Call, utcnow
 from tests.contact_play import LlmCall
-from tests.leaks import assert_no_full_number, watch
+from tests.leaks import assert_no_full_number, random_id, watch
 
 NUMBER = "+33612345614"  # the caller ID of Vapi's example payloads
 OTHER = "+33698765432"
@@ -33,7 +32,7 @@ def add_call(tenant_id, age_days=0, **columns):
     when = utcnow() - timedelta(days=age_days)
     call = Call(
         tenant_id=tenant_id,
-        call_id=columns.pop("call_id", f"call-{uuid.uuid4().hex[:10]}"),
+        call_id=columns.pop("call_id", random_id("call", 10)),
         created_at=when,
         updated_at=when,
         **columns,

@@ -1,7 +1,6 @@
 """Tool mode: Vapi's own model calls the contact tool and the same engine answers, on both DBs."""
 
 import json
-import uuid
 
 import pytest
 
@@ -19,6 +18,7 @@ from tests.contact_play import (
     read_back,
     stored_call,
 )
+from tests.leaks import random_id
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def tool_call(client, demo_headers, vapi_payload):
         if not caller:
             body["message"].pop("customer", None)
             body["message"]["call"].pop("customer")
-        return ToolCall(client, demo_headers, body, f"tool-{uuid.uuid4().hex[:12]}")
+        return ToolCall(client, demo_headers, body, random_id("tool"))
 
     return make
 
