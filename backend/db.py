@@ -63,7 +63,9 @@ def first_rows_by_driver(connection, statement, many_params):
     sends before its sync as one implicit transaction, so no BEGIN and COMMIT trips.
     """
     sql = _driver_sql(statement, connection.dialect)
-    with _driver_errors(connection, sql, many_params):
+    # A pipeline cut short (the server ending mid-batch) can leave the connection in pipeline
+    # mode, where even the pool's rollback fails: it is dropped after any error.
+    with _driver_errors(connection, sql, many_params, drop_on_error=True):
         with connection.connection.driver_connection.cursor() as cursor:
             cursor.executemany(sql, many_params, returning=True)
             rows = []
@@ -74,13 +76,14 @@ def first_rows_by_driver(connection, statement, many_params):
 
 
 @contextmanager
-def _driver_errors(connection, sql, params):
+def _driver_errors(connection, sql, params, drop_on_error=False):
     dialect = connection.dialect
     try:
         yield
     except dialect.loaded_dbapi.Error as error:
         # A lost connection is dropped now: given back to the pool, its reset would fail loudly.
-        lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+        dbapi_connection = connection.connection.dbapi_connection
+        lost = drop_on_error or dialect.is_disconnect(error, dbapi_connection, None)
         if lost:
             connection.invalidate(error)
         raise DBAPIError.instance(

@@ -6,10 +6,10 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend import create_app
-from backend.calls import capture_caller_number
+from backend.calls import capture_caller_number, capture_caller_numbers
 from backend.db import db, init_db
 from tests.leaks import watch
 
@@ -95,9 +95,9 @@ def patient_app(app, database_url, monkeypatch):
         db.engine.dispose()
 
 
-# The backends of offers waiting on a row lock another connection holds.
+# The backends of offers (one, or a batch) waiting on a row lock another connection holds.
 _OFFERS_WAITING = (
-    "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH offered%'"
+    "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO calls%'"
 )
 
 
@@ -113,8 +113,10 @@ def _waiting_on_a_lock(connection, deadline):
 
 
 @contextmanager
-def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number):
+def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number, offer_now=None):
     """Insert the call's row without committing, then offer SECOND for it from a thread.
+
+    `offer_now()` makes the offer instead, when it is not capture_caller_number's.
 
     Yields (the writer holding the row, outcomes) once the offer waits on the row's lock; the
     outcome, an answer or the exception raised, is in the list once the block has ended.
@@ -125,7 +127,10 @@ def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number):
     def offer():
         with app.app_context():
             try:
-                outcomes.append(capture_caller_number("demo", call_id, SECOND, "status-update"))
+                if offer_now is not None:
+                    outcomes.append(offer_now())
+                else:
+                    outcomes.append(capture_caller_number("demo", call_id, SECOND, "status-update"))
             except Exception as error:  # noqa: BLE001  (what it raises is the point)
                 outcomes.append(error)
 
@@ -168,6 +173,35 @@ def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
     assert SECOND not in str(error) and SECOND[1:] not in str(error)
     with patient_app.app_context():  # the pool dropped that connection: the next offer works
         assert capture_caller_number("demo", "c7", SECOND, "status-update") == (SECOND, True)
+
+
+def test_a_batch_cut_by_a_lost_connection_fails_as_sqlalchemy_and_is_replaced(
+    patient_app, database_url, postgres_admin, caplog
+):
+    """A pipeline the server ends midway can leave its connection unusable: it is dropped."""
+    offers = [("demo", call, SECOND, "status-update") for call in ("c80", "c81", "c82")]
+    batch = lambda: capture_caller_numbers(offers)  # noqa: E731
+    with _offer_waiting_on_a_held_row(patient_app, database_url, "c81", None, batch) as (_, out):
+        with postgres_admin.connect() as admin:  # ended while c82's offer is still queued
+            admin.execute(text(f"SELECT pg_terminate_backend(pid) {_OFFERS_WAITING}"))
+    [error] = out
+    assert isinstance(error, OperationalError) and error.connection_invalidated
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
+    assert SECOND not in str(error) and SECOND[1:] not in str(error)
+    with patient_app.app_context():  # nothing of the batch was kept, and the next one works
+        assert capture_caller_numbers(offers) == [True, True, True]
+
+
+def test_a_failed_batch_drops_its_connection(patient_app, caplog):
+    """Whatever failed in a pipeline, its connection is not given back to the pool."""
+    offers = [("demo", "c90", FIRST, "status-update"), ("demo", "c91", SECOND, "x" * 65)]
+    with patient_app.app_context():
+        with pytest.raises(DBAPIError) as failed:
+            capture_caller_numbers(offers)  # the second offer's type is too long for its column
+        assert failed.value.connection_invalidated
+        assert SECOND not in str(failed.value)
+        assert capture_caller_numbers(offers[:1]) == [True]  # the first was rolled back with it
+    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
 
 
 def test_a_connection_the_server_ended_is_replaced_before_use(app, database_url, postgres_admin):
