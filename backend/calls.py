@@ -184,6 +184,66 @@ def _offer_batch_on_sqlite(connection, params):
     return written
 
 
+_CONVERSATION = select(CALLS.c.conversation).where(_THIS_CALL)
+
+
+def read_conversation(tenant_id, call_id):
+    """The call's stored conversation text (None if none yet); creates the call's row if missing."""
+    params = {"tenant": tenant_id, "call": call_id}
+    with db.engine.connect() as connection:  # a read: no SQLite writer lock
+        row = _first_row(connection, _CONVERSATION, params)
+    if row is None:
+        ensure_call(tenant_id, call_id)
+        with db.engine.connect() as connection:  # another worker may have written it meanwhile
+            row = connection.execute(_CONVERSATION, params).one()
+    return row[0]
+
+
+@cache
+def _conversation_update(with_contact):
+    values = {
+        "conversation": bindparam("conversation", type_=CALLS.c.conversation.type),
+        "state": bindparam("new_state", type_=CALLS.c.state.type),
+        "updated_at": bindparam("now", type_=CALLS.c.updated_at.type),
+    }
+    if with_contact:
+        values |= {
+            "contact_number": bindparam("contact_number", type_=CALLS.c.contact_number.type),
+            "contact_source": bindparam("contact_source", type_=CALLS.c.contact_source.type),
+            "contact_confirmed_at": bindparam("now", type_=CALLS.c.contact_confirmed_at.type),
+        }
+    old = bindparam("old_conversation", type_=CALLS.c.conversation.type)
+    unchanged = CALLS.c.conversation.is_not_distinct_from(old)
+    return update(CALLS).where(_THIS_CALL, unchanged).values(values).returning(CALLS.c.id)
+
+
+def replace_conversation(tenant_id, call_id, old_text, new_text, state, contact=None):
+    """Store `new_text` if the call's conversation is still `old_text`; True when stored.
+
+    `contact`: (number, source) of a contact confirmed by this turn, kept with the call.
+    """
+    params = {
+        "tenant": tenant_id,
+        "call": call_id,
+        "old_conversation": old_text,
+        "conversation": new_text,
+        "new_state": state,
+        "now": utcnow(),
+    }
+    if contact is not None:
+        params["contact_number"], params["contact_source"] = contact
+    statement = _conversation_update(contact is not None)
+    with _single_statements() as connection:
+        return _first_row(connection, statement, params) is not None
+
+
+def _first_row(connection, statement, params):
+    # PostgreSQL: by the driver, as a prepared statement (db.first_row_by_driver says why).
+    if connection.dialect.name == "postgresql":
+        return first_row_by_driver(connection, statement, params)
+    return connection.execute(statement, params).first()
+
+
 def ensure_call(tenant_id, call_id):
     """Create the call's row if it does not exist yet (committed at once)."""
     params = {"tenant": tenant_id, "call": call_id, "now": utcnow()}

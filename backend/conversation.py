@@ -11,16 +11,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine, prompts
 from .caller_id import open_contact
-from .calls import ensure_call
-from .db import database_failed, db
+from .calls import read_conversation, replace_conversation
+from .db import database_failed
 from .logs import log_event
 from .masking import mask_phone
-from .models import Call, utcnow
 
 FORMAT = 1
 # Answered turns kept per call; the engine's own bounds keep real calls far below this.
@@ -130,41 +128,16 @@ def _checked_answer(data):
     return {"state": data.get("state"), "prompt": data["prompt"], "params": data.get("params", {})}
 
 
-# --- storage: one read, one compare-and-set -------------------------------------------------
-
-
-def _load(tenant_id, call_id):
-    """The call's stored conversation text (None if none); creates the call's row if missing."""
-    query = select(Call.id, Call.conversation).where(
-        Call.tenant_id == tenant_id, Call.call_id == call_id
-    )
-    row = db.session.execute(query).first()
-    db.session.commit()  # a fresh read below: SQLite keeps a read transaction's snapshot
-    if row is None:
-        ensure_call(tenant_id, call_id)
-        row = db.session.execute(query).one()
-        db.session.commit()
-    return row.conversation
+# --- storage, in calls.py: one read, one compare-and-set ------------------------------------------
 
 
 def _store(tenant_id, call_id, old_text, conversation, confirmed_now):
     """Write the conversation if the stored text is still `old_text`; True when written."""
     memory = conversation.memory
-    values = {"conversation": conversation.to_text(), "state": memory.state, "updated_at": utcnow()}
-    if confirmed_now:
-        values.update(
-            contact_number=memory.contact_number,
-            contact_source=memory.contact_source,
-            contact_confirmed_at=utcnow(),
-        )
-    unchanged = Call.conversation.is_(None) if old_text is None else Call.conversation == old_text
-    result = db.session.execute(
-        update(Call)
-        .where(Call.tenant_id == tenant_id, Call.call_id == call_id, unchanged)
-        .values(**values)
+    contact = (memory.contact_number, memory.contact_source) if confirmed_now else None
+    return replace_conversation(
+        tenant_id, call_id, old_text, conversation.to_text(), memory.state, contact
     )
-    db.session.commit()
-    return result.rowcount == 1
 
 
 # --- one turn ---------------------------------------------------------------------------------
@@ -248,7 +221,7 @@ def _run(tenant, call_id, catalogs, plan, mode):
     """Read, plan, compare-and-set until stored; the state and sentence of the answer."""
     try:
         for _ in range(CAS_ROUNDS):
-            stored = _load(tenant.id, call_id)
+            stored = read_conversation(tenant.id, call_id)
             conversation = Conversation.from_text(stored)
             if stored and conversation is None:
                 log_event("CONVERSATION_UNREADABLE", level=30, tenant=tenant.id, call_id=call_id)
