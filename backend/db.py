@@ -1,11 +1,12 @@
 """The database: Flask-SQLAlchemy wiring, statement and transaction helpers, `flask init-db`."""
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 
 import click
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
@@ -75,25 +76,61 @@ def first_rows_by_driver(connection, statement, many_params):
         return rows
 
 
+# sqlite3 takes named parameters: a statement compiled for it takes the params dicts as they are.
+_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
+
+
+def rowcounts_by_sqlite_driver(connection, runs):
+    """SQLite: each (prebuilt statement, params) run by the driver, all in one transaction.
+
+    The rows each run changed. BEGIN IMMEDIATE takes the write lock at once, so SQLite's busy
+    handler waits for it instead of failing a read that turns into a write. Parameters must be
+    what the driver takes (strings, numbers: a datetime goes through its type's bind processor).
+    """
+    driver_connection = connection.connection.driver_connection
+    cursor = driver_connection.cursor()
+    sql, params = "BEGIN IMMEDIATE", None
+    try:
+        cursor.execute(sql)
+        counts = []
+        for statement, params in runs:
+            sql = _driver_sql(statement, _SQLITE_NAMED)
+            cursor.execute(sql, params)
+            counts.append(cursor.rowcount)
+        cursor.execute("COMMIT")
+    except connection.dialect.loaded_dbapi.Error as error:
+        if driver_connection.in_transaction:
+            with suppress(connection.dialect.loaded_dbapi.Error):  # the connection may be gone
+                cursor.execute("ROLLBACK")
+        raise _as_sqlalchemy_error(connection, error, sql, params) from error
+    finally:
+        cursor.close()
+    return counts
+
+
 @contextmanager
 def _driver_errors(connection, sql, params, drop_on_error=False):
-    dialect = connection.dialect
     try:
         yield
-    except dialect.loaded_dbapi.Error as error:
-        # A lost connection is dropped now: given back to the pool, its reset would fail loudly.
-        dbapi_connection = connection.connection.dbapi_connection
-        lost = drop_on_error or dialect.is_disconnect(error, dbapi_connection, None)
-        if lost:
-            connection.invalidate(error)
-        raise DBAPIError.instance(
-            sql,
-            params,
-            error,
-            dialect.loaded_dbapi.Error,
-            hide_parameters=True,  # they hold callers' numbers
-            connection_invalidated=lost,
-        ) from error
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemy_error(connection, error, sql, params, drop_on_error) from error
+
+
+def _as_sqlalchemy_error(connection, error, sql, params, drop=False):
+    """The driver's `error` as SQLAlchemy's, parameters hidden; a lost connection is dropped."""
+    dialect = connection.dialect
+    # Given back to the pool, a lost connection's reset would fail loudly: dropped now.
+    lost = drop or dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        sql,
+        params,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,  # they hold callers' numbers
+        connection_invalidated=lost,
+    )
 
 
 def read_in_one_snapshot():

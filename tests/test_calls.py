@@ -204,6 +204,25 @@ def test_a_failed_batch_drops_its_connection(patient_app, caplog):
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
 
 
+def test_a_failed_batch_on_sqlite_keeps_none_of_it(app, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("an SQLite trigger")
+    offers = [("demo", "c90", FIRST, "status-update"), ("demo", "c91", SECOND, "status-update")]
+    with app.app_context():
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_c91 BEFORE INSERT ON calls WHEN NEW.call_id = 'c91'"
+                " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with pytest.raises(DBAPIError) as failed:
+            capture_caller_numbers(offers)
+        assert "refused" in str(failed.value) and SECOND not in str(failed.value)
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM calls").scalar() == 0
+            connection.exec_driver_sql("DROP TRIGGER refuse_c91")
+        assert capture_caller_numbers(offers) == [True, True]
+
+
 def test_a_connection_the_server_ended_is_replaced_before_use(app, database_url, postgres_admin):
     if not database_url.startswith("postgresql"):
         pytest.skip("a PostgreSQL server process to end")
