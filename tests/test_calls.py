@@ -159,37 +159,30 @@ def test_a_row_committed_while_the_offer_waits_is_read_back(patient_app, databas
     assert outcomes == [(FIRST, False)]
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one", "batch"])
 def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
-    patient_app, database_url, postgres_admin, caplog
+    patient_app, database_url, postgres_admin, caplog, batched
 ):
-    """The capture runs on the driver: its errors must still be SQLAlchemy's, number-free."""
-    with _offer_waiting_on_a_held_row(patient_app, database_url, "c7", None) as (_, outcomes):
-        with postgres_admin.connect() as admin:  # the waiting offer's server process is ended
-            admin.execute(text(f"SELECT pg_terminate_backend(pid) {_OFFERS_WAITING}"))
+    """The capture runs on the driver: its errors must still be SQLAlchemy's, number-free.
+
+    A batch's pipeline ended midway can leave its connection unusable: it is dropped too.
+    """
+    offers = [("demo", call, SECOND, "status-update") for call in ("c70", "c71", "c72")]
+
+    def offer_now():
+        return capture_caller_numbers(offers) if batched else capture_caller_number(*offers[1])
+
+    waiting = _offer_waiting_on_a_held_row(patient_app, database_url, "c71", None, offer_now)
+    with waiting as (_, outcomes), postgres_admin.connect() as admin:
+        # The waiting offer's server process is ended.
+        admin.execute(text(f"SELECT pg_terminate_backend(pid) {_OFFERS_WAITING}"))
     [error] = outcomes
     assert isinstance(error, OperationalError) and error.connection_invalidated
     # Dropped at once: given back to the pool, its reset would have logged a traceback.
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
     assert SECOND not in str(error) and SECOND[1:] not in str(error)
-    with patient_app.app_context():  # the pool dropped that connection: the next offer works
-        assert capture_caller_number("demo", "c7", SECOND, "status-update") == (SECOND, True)
-
-
-def test_a_batch_cut_by_a_lost_connection_fails_as_sqlalchemy_and_is_replaced(
-    patient_app, database_url, postgres_admin, caplog
-):
-    """A pipeline the server ends midway can leave its connection unusable: it is dropped."""
-    offers = [("demo", call, SECOND, "status-update") for call in ("c80", "c81", "c82")]
-    batch = lambda: capture_caller_numbers(offers)  # noqa: E731
-    with _offer_waiting_on_a_held_row(patient_app, database_url, "c81", None, batch) as (_, out):
-        with postgres_admin.connect() as admin:  # ended while c82's offer is still queued
-            admin.execute(text(f"SELECT pg_terminate_backend(pid) {_OFFERS_WAITING}"))
-    [error] = out
-    assert isinstance(error, OperationalError) and error.connection_invalidated
-    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
-    assert SECOND not in str(error) and SECOND[1:] not in str(error)
-    with patient_app.app_context():  # nothing of the batch was kept, and the next one works
-        assert capture_caller_numbers(offers) == [True, True, True]
+    with patient_app.app_context():  # nothing was kept, and the next offer works
+        assert offer_now() == ([True, True, True] if batched else (SECOND, True))
 
 
 def test_a_failed_batch_drops_its_connection(patient_app, caplog):
