@@ -2,12 +2,12 @@
 
 Vapi ignores what we answer to a status-update, a speech-update or a conversation-update, and the
 call's later messages carry the caller's number again. So such a message only queues its
-capture, and one thread per process writes whatever has queued in one transaction: one commit
-(PostgreSQL: one round trip) for many messages instead of one each. Captures an answer depends
-on (assistant-request, tool-calls, chat completions) and a call's last messages are written
-before answering, as before. The queue is bounded: when full, a request writes its own capture.
-Queued captures are written before the process exits; a killed process loses them, and the
-call's next message brings its number again.
+capture, and one thread per process writes what queued within LINGER_S in one transaction: one
+commit (PostgreSQL: one round trip) for many messages instead of one each. Captures an answer
+depends on (assistant-request, tool-calls, chat completions) and a call's last messages are
+written before answering, as before. The queue is bounded: when full, a request writes its own
+capture. Queued captures are written before the process exits; a killed process loses them, and
+the call's next message brings its number again.
 """
 
 import atexit
