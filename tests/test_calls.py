@@ -185,7 +185,7 @@ def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
         assert offer_now() == ([True, True, True] if batched else (SECOND, True))
 
 
-def test_a_failed_batch_drops_its_connection(patient_app, caplog):
+def test_a_failed_pipeline_drops_its_connection(patient_app, caplog):
     """Whatever failed in a pipeline, its connection is not given back to the pool."""
     offers = [("demo", "c90", FIRST, "status-update"), ("demo", "c91", SECOND, "x" * 65)]
     with patient_app.app_context():
