@@ -52,7 +52,7 @@ class CaptureWriter:
         with self._lock:
             if self._queued >= self.size:
                 return False
-            if self._thread is None or self._pid != os.getpid():  # none yet, or forked since
+            if not self._running_here():
                 self._thread = threading.Thread(target=self._run, name="capture-writer")
                 self._thread.daemon = True  # atexit flushes it first
                 self._pid = os.getpid()
@@ -66,12 +66,16 @@ class CaptureWriter:
     def flush(self, timeout=EXIT_FLUSH_S):
         """Wait until every capture queued so far is written or given up; False on timeout."""
         with self._lock:
-            if self._thread is None or self._pid != os.getpid():
+            if not self._running_here():
                 return True
             done = threading.Event()
             self._queue.put(done)
             self._hurry.set()
         return done.wait(timeout)
+
+    def _running_here(self):
+        # A thread started before this process was forked does not run in it.
+        return self._thread is not None and self._pid == os.getpid()
 
     def _run(self):
         while True:
