@@ -19,21 +19,18 @@ def create_app(test_config=None):
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
         # An end-of-call-report carries the whole transcript: 1 MiB leaves room for long calls.
         MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
-        # Captures of messages no answer waits on, queued per process (backend/capture_writer.py).
-        CAPTURE_QUEUE_SIZE=int(os.environ.get("CAPTURE_QUEUE_SIZE", 64)),
     )
     if test_config is not None:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # French sentences stay readable in answers
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import capture_writer, contacts, db, errors, i18n_cli, logs, retention, tenants
+    from . import contacts, db, errors, i18n_cli, logs, retention, tenants
     from .routes import health, llm, voice
 
     logs.init_app(app)
     errors.init_app(app)
     db.init_app(app)
-    capture_writer.init_app(app)
     tenants.TenantStore(app)
     i18n_cli.init_app(app)
     contacts.init_app(app)

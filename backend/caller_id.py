@@ -4,7 +4,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine
 from .calls import capture_caller_number, set_state
-from .capture_writer import queue_capture
 from .db import database_failed
 from .logs import log_event, phone_ref_fields
 from .masking import last_digits, mask_phone
@@ -17,30 +16,20 @@ def capture_caller_id(tenant, payload, msg_type):
     The returned number is the stored one (the first valid number of the call); None when the
     database cannot be reached, since a number it cannot check is never read out.
     """
+    try:
+        return store_caller_id(tenant, payload, msg_type)
+    except SQLAlchemyError as error:
+        database_failed(error, tenant=tenant.id, call_id=call_id_of(payload))
+        return None
+
+
+def store_caller_id(tenant, payload, msg_type):
+    """As capture_caller_id, but a database error propagates: the message is not acknowledged."""
     call_id = call_id_of(payload)
     heard = extract_customer_phone_from_vapi_payload(payload, tenant.region)
     if call_id is None:
         return heard
-    return _capture_now(tenant, call_id, heard, msg_type)
-
-
-def capture_caller_id_behind(tenant, payload, msg_type):
-    """Capture as capture_caller_id does, for a message whose answer does not depend on it.
-
-    The capture is queued and written with others (capture_writer); when the queue is full, now.
-    """
-    call_id = call_id_of(payload)
-    capture = (tenant, call_id, extract_customer_phone_from_vapi_payload(payload, tenant.region))
-    if call_id is not None and not queue_capture((*capture, msg_type), _log_persisted):
-        _capture_now(*capture, msg_type)
-
-
-def _capture_now(tenant, call_id, heard, msg_type):
-    try:
-        number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
-    except SQLAlchemyError as error:
-        database_failed(error, tenant=tenant.id, call_id=call_id)
-        return None
+    number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
     if stored_now:
         _log_persisted((tenant, call_id, heard, msg_type))
     return number

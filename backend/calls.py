@@ -1,4 +1,4 @@
-"""Call rows: created once, caller number written once, by atomic statements (or batches)."""
+"""Call rows: created once, caller number written once, by atomic statements."""
 
 import threading
 from contextlib import contextmanager, nullcontext
@@ -7,7 +7,7 @@ from functools import cache
 from sqlalchemy import bindparam, exists, false, func, select, true, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .db import db, first_row_by_driver, first_rows_by_driver, rowcounts_by_sqlite_driver
+from .db import db, first_row_by_driver
 from .models import Call, utcnow
 
 CALLS = Call.__table__
@@ -58,12 +58,6 @@ def _capture_statement(dialect_name):
 
 
 @cache
-def _batch_capture_statement():
-    # PostgreSQL: a row comes back for each offer that wrote (inserted, or filled the number).
-    return _capture_statement("postgresql").returning(CALLS.c.id)
-
-
-@cache
 def _ensure_statement(dialect_name):
     return _call_insert(dialect_name).on_conflict_do_nothing(
         index_elements=[CALLS.c.tenant_id, CALLS.c.call_id]
@@ -88,10 +82,7 @@ _SQLITE_WRITER = threading.Lock()
 
 @contextmanager
 def _single_statements():
-    """A pooled connection that commits each statement by itself; SQLite's writers queue here.
-
-    A batch (capture_caller_numbers) opens its own transaction on it.
-    """
+    """A pooled connection that commits each statement by itself; SQLite's writers queue here."""
     writers = _SQLITE_WRITER if db.engine.dialect.name == "sqlite" else nullcontext()
     with writers, db.engine.connect() as connection:
         yield connection
@@ -138,45 +129,6 @@ def capture_caller_number(tenant_id, call_id, number, msg_type):
             if connection.execute(offer, params).rowcount == 1 and offering:
                 return number, True
         return connection.execute(_STORED_NUMBER, params).scalar_one_or_none(), False
-
-
-def capture_caller_numbers(offers):
-    """Offer many (tenant, call, number, msg_type) at once, in one transaction.
-
-    True for each offer that stored its number, as capture_caller_number decides it for one.
-    Offers are written in (tenant, call) order, so two batches sharing calls take their row
-    locks in the same order and cannot deadlock; offers for one call keep their order.
-    """
-    order = sorted(range(len(offers)), key=lambda i: offers[i][:2])
-    now = utcnow()
-    params = [
-        {"tenant": tenant, "call": call, "number": number, "msg_type": msg_type, "now": now}
-        for tenant, call, number, msg_type in (offers[i] for i in order)
-    ]
-    with _single_statements() as connection:
-        if connection.dialect.name == "postgresql":
-            rows = first_rows_by_driver(connection, _batch_capture_statement(), params)
-            written = [row is not None for row in rows]
-        else:
-            written = _offer_batch_on_sqlite(connection, params)
-    stored = [False] * len(offers)
-    for i, one, wrote in zip(order, params, written, strict=True):
-        stored[i] = wrote and one["number"] is not None
-    return stored
-
-
-def _offer_batch_on_sqlite(connection, params):
-    # By the driver: around each statement SQLAlchemy's execution cost as much as the statement
-    # (a capture in a batch of 64: 20 us, 13 by the driver), and the batch holds SQLite's only
-    # write lock meanwhile.
-    to_text = CALLS.c.created_at.type.dialect_impl(connection.dialect).bind_processor(
-        connection.dialect
-    )
-    runs = []
-    for one in params:
-        offer = _capture_statement("sqlite") if one["number"] else _ensure_statement("sqlite")
-        runs.append((offer, {**one, "now": to_text(one["now"])}))
-    return [count == 1 for count in rowcounts_by_sqlite_driver(connection, runs)]
 
 
 _CONVERSATION = select(CALLS.c.conversation).where(_THIS_CALL)

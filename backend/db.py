@@ -1,12 +1,11 @@
 """The database: Flask-SQLAlchemy wiring, statement and transaction helpers, `flask init-db`."""
 
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import cache
 
 import click
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
@@ -57,70 +56,19 @@ def first_row_by_driver(connection, statement, params):
         return connection.connection.driver_connection.execute(sql, params, prepare=True).fetchone()
 
 
-def first_rows_by_driver(connection, statement, many_params):
-    """A prebuilt statement run once per parameter set: each run's first row, or None.
-
-    One round trip (psycopg's pipeline), and one transaction: PostgreSQL runs what a pipeline
-    sends before its sync as one implicit transaction, so no BEGIN and COMMIT trips.
-    """
-    sql = _driver_sql(statement, connection.dialect)
-    # A pipeline cut short (the server ending mid-batch) can leave the connection in pipeline
-    # mode, where even the pool's rollback fails: it is dropped after any error.
-    with _driver_errors(connection, sql, many_params, drop_on_error=True):
-        with connection.connection.driver_connection.cursor() as cursor:
-            cursor.executemany(sql, many_params, returning=True)
-            rows = []
-            for _ in many_params:
-                rows.append(cursor.fetchone())
-                cursor.nextset()
-        return rows
-
-
-# sqlite3 takes named parameters: a statement compiled for it takes the params dicts as they are.
-_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
-
-
-def rowcounts_by_sqlite_driver(connection, runs):
-    """SQLite: each (prebuilt statement, params) run by the driver, all in one transaction.
-
-    The rows each run changed. BEGIN IMMEDIATE takes the write lock at once, so SQLite's busy
-    handler waits for it instead of failing a read that turns into a write. Parameters must be
-    what the driver takes (strings, numbers: a datetime goes through its type's bind processor).
-    """
-    driver_connection = connection.connection.driver_connection
-    cursor = driver_connection.cursor()
-    sql, params = "BEGIN IMMEDIATE", None
-    try:
-        cursor.execute(sql)
-        counts = []
-        for statement, params in runs:
-            sql = _driver_sql(statement, _SQLITE_NAMED)
-            cursor.execute(sql, params)
-            counts.append(cursor.rowcount)
-        cursor.execute("COMMIT")
-    except connection.dialect.loaded_dbapi.Error as error:
-        if driver_connection.in_transaction:
-            with suppress(connection.dialect.loaded_dbapi.Error):  # the connection may be gone
-                cursor.execute("ROLLBACK")
-        raise _as_sqlalchemy_error(connection, error, sql, params) from error
-    finally:
-        cursor.close()
-    return counts
-
-
 @contextmanager
-def _driver_errors(connection, sql, params, drop_on_error=False):
+def _driver_errors(connection, sql, params):
     try:
         yield
     except connection.dialect.loaded_dbapi.Error as error:
-        raise _as_sqlalchemy_error(connection, error, sql, params, drop_on_error) from error
+        raise _as_sqlalchemy_error(connection, error, sql, params) from error
 
 
-def _as_sqlalchemy_error(connection, error, sql, params, drop=False):
+def _as_sqlalchemy_error(connection, error, sql, params):
     """The driver's `error` as SQLAlchemy's, parameters hidden; a lost connection is dropped."""
     dialect = connection.dialect
     # Given back to the pool, a lost connection's reset would fail loudly: dropped now.
-    lost = drop or dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
     if lost:
         connection.invalidate(error)
     return DBAPIError.instance(

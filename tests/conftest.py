@@ -6,13 +6,10 @@ import os
 import uuid
 
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
-from backend.capture_writer import flush_captures
 from backend.db import db, init_db
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from tests.leaks import assert_no_full_number
@@ -86,21 +83,6 @@ def app(database_url, secrets, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-class FlushingClient(FlaskClient):
-    """The test client, each request waiting for the captures it queued (capture_writer)."""
-
-    def open(self, *args, **kwargs):
-        response = super().open(*args, **kwargs)
-        assert flush_captures(self.application), "queued captures not written within 5 s"
-        return response
-
-
-@pytest.fixture(autouse=True)
-def clients_wait_for_queued_captures(monkeypatch):
-    """Requests in a test follow one another as if each were written at once."""
-    monkeypatch.setattr(Flask, "test_client_class", FlushingClient)
 
 
 @pytest.fixture

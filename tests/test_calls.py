@@ -6,10 +6,10 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from backend import create_app
-from backend.calls import capture_caller_number, capture_caller_numbers
+from backend.calls import capture_caller_number
 from backend.db import db, init_db
 from tests.leaks import watch
 
@@ -159,18 +159,13 @@ def test_a_row_committed_while_the_offer_waits_is_read_back(patient_app, databas
     assert outcomes == [(FIRST, False)]
 
 
-@pytest.mark.parametrize("batched", [False, True], ids=["one", "batch"])
 def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
-    patient_app, database_url, postgres_admin, caplog, batched
+    patient_app, database_url, postgres_admin, caplog
 ):
-    """The capture runs on the driver: its errors must still be SQLAlchemy's, number-free.
-
-    A batch's pipeline ended midway can leave its connection unusable: it is dropped too.
-    """
-    offers = [("demo", call, SECOND, "status-update") for call in ("c70", "c71", "c72")]
+    """The capture runs on the driver: its errors must still be SQLAlchemy's, number-free."""
 
     def offer_now():
-        return capture_caller_numbers(offers) if batched else capture_caller_number(*offers[1])
+        return capture_caller_number("demo", "c71", SECOND, "status-update")
 
     waiting = _offer_waiting_on_a_held_row(patient_app, database_url, "c71", None, offer_now)
     with waiting as (_, outcomes), postgres_admin.connect() as admin:
@@ -182,38 +177,7 @@ def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
     assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
     assert SECOND not in str(error) and SECOND[1:] not in str(error)
     with patient_app.app_context():  # nothing was kept, and the next offer works
-        assert offer_now() == ([True, True, True] if batched else (SECOND, True))
-
-
-def test_a_failed_pipeline_drops_its_connection(patient_app, caplog):
-    """Whatever failed in a pipeline, its connection is not given back to the pool."""
-    offers = [("demo", "c90", FIRST, "status-update"), ("demo", "c91", SECOND, "x" * 65)]
-    with patient_app.app_context():
-        with pytest.raises(DBAPIError) as failed:
-            capture_caller_numbers(offers)  # the second offer's type is too long for its column
-        assert failed.value.connection_invalidated
-        assert SECOND not in str(failed.value)
-        assert capture_caller_numbers(offers[:1]) == [True]  # the first was rolled back with it
-    assert not [r for r in caplog.records if r.name.startswith("sqlalchemy")]
-
-
-def test_a_failed_batch_on_sqlite_keeps_none_of_it(app, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("an SQLite trigger")
-    offers = [("demo", "c90", FIRST, "status-update"), ("demo", "c91", SECOND, "status-update")]
-    with app.app_context():
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql(
-                "CREATE TRIGGER refuse_c91 BEFORE INSERT ON calls WHEN NEW.call_id = 'c91'"
-                " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
-        with pytest.raises(DBAPIError) as failed:
-            capture_caller_numbers(offers)
-        assert "refused" in str(failed.value) and SECOND not in str(failed.value)
-        with db.engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT count(*) FROM calls").scalar() == 0
-            connection.exec_driver_sql("DROP TRIGGER refuse_c91")
-        assert capture_caller_numbers(offers) == [True, True]
+        assert offer_now() == (SECOND, True)
 
 
 def test_a_connection_the_server_ended_is_replaced_before_use(app, database_url, postgres_admin):

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, request
 
 from ..auth import require_tenant_auth
-from ..caller_id import capture_caller_id, capture_caller_id_behind, open_contact
+from ..caller_id import capture_caller_id, open_contact, store_caller_id
 from ..calls import record_call_end
 from ..logs import client_identifier, log_event
 from ..masking import spoken_digits
@@ -60,12 +60,11 @@ def handle_server_message(tenant, body):
     handler = MESSAGE_HANDLERS.get(msg_type)
     if handler is not None:
         return handler(tenant, message)
+    # Stored before the answer: a 200 means stored, and the call's next request, on any worker,
+    # reads it. A database error propagates to a 503 (errors.py), so Vapi may send it again.
+    store_caller_id(tenant, message, msg_type)
     if _call_ended(message):
-        # No later message will bring the number again: written before answering.
-        capture_caller_id(tenant, message, msg_type)
         _record_end(tenant, message)
-    else:
-        capture_caller_id_behind(tenant, message, msg_type)
     return {}
 
 
