@@ -3,7 +3,7 @@
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine
-from .calls import capture_caller_number, set_state
+from .calls import NOT_READ, capture_and_read_conversation, capture_caller_number, set_state
 from .db import database_failed
 from .logs import log_event, phone_ref_fields
 from .masking import last_digits, mask_phone
@@ -21,6 +21,28 @@ def capture_caller_id(tenant, payload, msg_type):
     except SQLAlchemyError as error:
         database_failed(error, tenant=tenant.id, call_id=call_id_of(payload))
         return None
+
+
+def capture_caller_id_and_conversation(tenant, payload, msg_type):
+    """capture_caller_id for a turn of the contact step, reading the call's conversation with it.
+
+    (number, stored conversation text or None); NOT_READ in place of the text when the database
+    could not be reached, or the body has no call id.
+    """
+    call_id = call_id_of(payload)
+    heard = extract_customer_phone_from_vapi_payload(payload, tenant.region)
+    if call_id is None:
+        return heard, NOT_READ
+    try:
+        number, stored_now, conversation = capture_and_read_conversation(
+            tenant.id, call_id, heard, msg_type
+        )
+    except SQLAlchemyError as error:
+        database_failed(error, tenant=tenant.id, call_id=call_id)
+        return None, NOT_READ
+    if stored_now:
+        _log_persisted((tenant, call_id, heard, msg_type))
+    return number, conversation
 
 
 def store_caller_id(tenant, payload, msg_type):

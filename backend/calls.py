@@ -11,6 +11,8 @@ from .db import db, first_row_by_driver
 from .models import Call, utcnow
 
 CALLS = Call.__table__
+# In place of a conversation text that was not read (the database could not be reached).
+NOT_READ = object()
 
 
 # The hot statements are built once per dialect, on the table, with bound parameters: building
@@ -66,6 +68,7 @@ def _ensure_statement(dialect_name):
 
 _THIS_CALL = (CALLS.c.tenant_id == bindparam("tenant")) & (CALLS.c.call_id == bindparam("call"))
 _STORED_NUMBER = select(CALLS.c.caller_number).where(_THIS_CALL)
+_NUMBER_AND_CONVERSATION = select(CALLS.c.caller_number, CALLS.c.conversation).where(_THIS_CALL)
 _SET_STATE = (
     update(CALLS)
     .where(_THIS_CALL)
@@ -89,17 +92,19 @@ def _single_statements():
 
 
 @cache
-def _offer_and_read_back(offering):
-    """PostgreSQL: the offer and the read-back in one round trip: rows of (held, stored now).
+def _offer_and_read_back(offering, with_conversation):
+    """PostgreSQL: the offer and the read-back in one round trip.
 
-    The read-back runs on the statement's snapshot: a row another worker committed after it
-    started is missed, and no row comes back; the caller reads again then.
+    Rows of (held number, stored now[, conversation]). The read-back runs on the statement's
+    snapshot: a row another worker committed after it started is missed, and no row comes
+    back; the caller reads again then.
     """
     offer = _capture_statement("postgresql") if offering else _ensure_statement("postgresql")
-    offered = offer.returning(CALLS.c.caller_number).cte("offered")
+    read = [CALLS.c.caller_number, CALLS.c.conversation][: 2 if with_conversation else 1]
+    offered = offer.returning(*read).cte("offered")
     return union_all(
-        select(offered.c.caller_number, true() if offering else false()),
-        select(CALLS.c.caller_number, false()).where(_THIS_CALL, ~exists(offered.select())),
+        select(offered.c.caller_number, true() if offering else false(), *offered.c[1:]),
+        select(read[0], false(), *read[1:]).where(_THIS_CALL, ~exists(offered.select())),
     )
 
 
@@ -110,25 +115,58 @@ def capture_caller_number(tenant_id, call_id, number, msg_type):
     which of several concurrent messages wins, so no worker can overwrite another's number. With
     `number` None the row is only created; the held number is read back either way.
     """
-    params = {
+    params = _capture_params(tenant_id, call_id, number, msg_type)
+    with _single_statements() as connection:
+        if connection.dialect.name == "postgresql":
+            row = first_row_by_driver(connection, _offer_and_read_back(bool(number), False), params)
+            if row is not None:
+                return row[0], row[1]
+        else:  # SQLite has no INSERT in a WITH clause; both statements stay in this process
+            if _offer_on_sqlite(connection, params) and number:
+                return number, True
+        return connection.execute(_STORED_NUMBER, params).scalar_one_or_none(), False
+
+
+def capture_and_read_conversation(tenant_id, call_id, number, msg_type):
+    """capture_caller_number, and the call's conversation text read with it (None if none yet).
+
+    For a turn of the contact step, which needs both: one round trip on PostgreSQL; on SQLite
+    a read first, and a write only when the call has no row, or no number and `number` is one
+    (a call's later turns then never wait for SQLite's only writer).
+    """
+    params = _capture_params(tenant_id, call_id, number, msg_type)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            row = first_row_by_driver(connection, _offer_and_read_back(bool(number), True), params)
+        if row is not None:
+            return tuple(row)
+    else:
+        with db.engine.connect() as connection:  # a read: no SQLite writer lock
+            row = connection.execute(_NUMBER_AND_CONVERSATION, params).first()
+        if row is not None and (row[0] or not number):
+            return row[0], False, row[1]
+        with _single_statements() as connection:
+            if _offer_on_sqlite(connection, params) and number:
+                return number, True, row[1] if row is not None else None
+    with db.engine.connect() as connection:  # another worker wrote it meanwhile
+        held, conversation = connection.execute(_NUMBER_AND_CONVERSATION, params).one()
+    return held, False, conversation
+
+
+def _capture_params(tenant_id, call_id, number, msg_type):
+    return {
         "tenant": tenant_id,
         "call": call_id,
         "number": number,
         "msg_type": msg_type,
         "now": utcnow(),
     }
-    dialect = db.engine.dialect.name
-    offering = number is not None
-    with _single_statements() as connection:
-        if dialect == "postgresql":
-            row = first_row_by_driver(connection, _offer_and_read_back(offering), params)
-            if row is not None:
-                return row[0], row[1]
-        else:  # SQLite has no INSERT in a WITH clause; both statements stay in this process
-            offer = _capture_statement(dialect) if offering else _ensure_statement(dialect)
-            if connection.execute(offer, params).rowcount == 1 and offering:
-                return number, True
-        return connection.execute(_STORED_NUMBER, params).scalar_one_or_none(), False
+
+
+def _offer_on_sqlite(connection, params):
+    """Offer the number (or only create the row, without one); True when a row changed."""
+    offer = _capture_statement("sqlite") if params["number"] else _ensure_statement("sqlite")
+    return connection.execute(offer, params).rowcount == 1
 
 
 _CONVERSATION = select(CALLS.c.conversation).where(_THIS_CALL)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine, prompts
 from .caller_id import open_contact
-from .calls import read_conversation, replace_conversation
+from .calls import NOT_READ, read_conversation, replace_conversation
 from .db import database_failed
 from .logs import log_event
 from .masking import mask_phone
@@ -152,8 +152,11 @@ class _Turn:
     steps: list = field(default_factory=list)
 
 
-def llm_turn(tenant, call_id, caller_number, user_texts, catalogs):
-    """Answer the last user message of a Custom LLM request: (state, sentence)."""
+def llm_turn(tenant, call_id, caller_number, user_texts, catalogs, stored=NOT_READ):
+    """Answer the last user message of a Custom LLM request: (state, sentence).
+
+    `stored`: the call's conversation text if the caller read it already.
+    """
     policy = policy_for(tenant)
 
     def plan(conversation):
@@ -182,11 +185,14 @@ def llm_turn(tenant, call_id, caller_number, user_texts, catalogs):
         turn.answer = conversation.last
         return turn
 
-    return _run(tenant, call_id, catalogs, plan, mode="llm")
+    return _run(tenant, call_id, catalogs, plan, "llm", stored)
 
 
-def tool_turn(tenant, call_id, caller_number, tool_call_id, utterance, catalogs):
-    """Answer one contact tool call: (state, sentence). An empty utterance repeats the question."""
+def tool_turn(tenant, call_id, caller_number, tool_call_id, utterance, catalogs, stored=NOT_READ):
+    """Answer one contact tool call: (state, sentence). An empty utterance repeats the question.
+
+    `stored`: the call's conversation text if the caller read it already.
+    """
     key = tool_turn_key(tool_call_id)
     said = utterance.strip()
     policy = policy_for(tenant)
@@ -208,7 +214,7 @@ def tool_turn(tenant, call_id, caller_number, tool_call_id, utterance, catalogs)
             conversation.turns[key] = conversation.last  # a re-sent id repeats this question
         return turn
 
-    return _run(tenant, call_id, catalogs, plan, mode="tool")
+    return _run(tenant, call_id, catalogs, plan, "tool", stored)
 
 
 def _open(tenant, call_id, caller_number, catalogs, opened_after=None):
@@ -217,11 +223,12 @@ def _open(tenant, call_id, caller_number, catalogs, opened_after=None):
     return Conversation.opened(decision, opened_after)
 
 
-def _run(tenant, call_id, catalogs, plan, mode):
+def _run(tenant, call_id, catalogs, plan, mode, stored):
     """Read, plan, compare-and-set until stored; the state and sentence of the answer."""
     try:
         for _ in range(CAS_ROUNDS):
-            stored = read_conversation(tenant.id, call_id)
+            if stored is NOT_READ:
+                stored = read_conversation(tenant.id, call_id)
             conversation = Conversation.from_text(stored)
             if stored and conversation is None:
                 log_event("CONVERSATION_UNREADABLE", level=30, tenant=tenant.id, call_id=call_id)
@@ -235,6 +242,7 @@ def _run(tenant, call_id, catalogs, plan, mode):
                     turn.conversation.memory.state == engine.CONTACT_CONFIRMED
                 )
                 if not _store(tenant.id, call_id, stored, turn.conversation, confirmed_now):
+                    stored = NOT_READ
                     continue  # another worker stored first: read its answer
                 _log_steps(tenant, call_id, mode, turn.steps)
             return turn.answer["state"], _sentence(catalogs, tenant, turn.answer)

@@ -9,7 +9,11 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
-from backend.calls import capture_caller_number
+from backend.calls import (
+    capture_and_read_conversation,
+    capture_caller_number,
+    replace_conversation,
+)
 from backend.db import db, init_db
 from tests.leaks import watch
 
@@ -31,6 +35,19 @@ def test_a_call_first_seen_without_a_number_takes_the_first_one_offered(app):
         assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
         assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
         assert capture_caller_number("demo", "c2", SECOND, "assistant-request") == (SECOND, True)
+
+
+def test_a_turn_captures_and_reads_the_conversation_with_it(app):
+    with app.app_context():
+        capture = capture_and_read_conversation
+        assert capture("demo", "t1", None, "chat-completions") == (None, False, None)
+        assert replace_conversation("demo", "t1", None, '{"x": 1}', "QUALIF_CONTACT")
+        # A row without a number takes the first one offered, and its conversation comes along.
+        assert capture("demo", "t1", FIRST, "chat-completions") == (FIRST, True, '{"x": 1}')
+        assert capture("demo", "t1", SECOND, "tool-calls") == (FIRST, False, '{"x": 1}')
+        assert capture("demo", "t1", None, "tool-calls") == (FIRST, False, '{"x": 1}')
+        assert capture("demo", "t2", SECOND, "chat-completions") == (SECOND, True, None)
+        assert capture_caller_number("demo", "t2", FIRST, "x") == (SECOND, False)
 
 
 def test_a_later_message_of_a_call_only_reads(app, database_url):

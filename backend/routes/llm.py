@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, Response, request
 
 from ..auth import require_tenant_auth
-from ..caller_id import capture_caller_id, open_contact
+from ..caller_id import capture_caller_id_and_conversation, open_contact
 from ..conversation import llm_turn
 from ..errors import BadPayload
 from ..payload import read_json_object
@@ -32,14 +32,14 @@ def chat_completions(tenant_id):
         raise BadPayload("stream must be a boolean")
     model = body.get("model") if isinstance(body.get("model"), str) else "backend"
 
-    number = capture_caller_id(tenant, body, "chat-completions")
+    number, stored = capture_caller_id_and_conversation(tenant, body, "chat-completions")
     call_id = call_id_of(body)
     catalogs = tenant_store().catalogs
     if call_id is None:
         # Without a call id no turn can be remembered: the opening sentence, every time.
         _, sentence = open_contact(tenant, None, number, catalogs)
     else:
-        _, sentence = llm_turn(tenant, call_id, number, user_texts, catalogs)
+        _, sentence = llm_turn(tenant, call_id, number, user_texts, catalogs, stored)
     if stream:
         return Response(
             sse_chunks(sentence, model[:64]),

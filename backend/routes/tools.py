@@ -8,7 +8,8 @@ not run, or arguments it cannot read, get a result with an `error`.
 
 import json
 
-from ..caller_id import capture_caller_id
+from ..caller_id import capture_caller_id_and_conversation
+from ..calls import NOT_READ
 from ..conversation import tool_turn
 from ..errors import BadPayload
 from ..logs import log_event
@@ -22,9 +23,13 @@ MAX_TOOL_CALL_ID = 128
 def answer_tool_calls(tenant, message):
     """Run each tool call of the message in order; one result per call."""
     calls = _tool_calls(message)
-    number = capture_caller_id(tenant, message, message["type"])
+    number, stored = capture_caller_id_and_conversation(tenant, message, message["type"])
     call_id = call_id_of(message)
-    return {"results": [_result(tenant, call_id, number, *call) for call in calls]}
+    results = []
+    for call in calls:
+        results.append(_result(tenant, call_id, number, stored, *call))
+        stored = NOT_READ  # the call's text has changed: the next tool call reads it again
+    return {"results": results}
 
 
 def _tool_calls(message):
@@ -60,7 +65,7 @@ def utterance_of(arguments):
     return utterance if isinstance(utterance, str) else None
 
 
-def _result(tenant, call_id, number, tool_call_id, name, arguments):
+def _result(tenant, call_id, number, stored, tool_call_id, name, arguments):
     base = {"toolCallId": tool_call_id, "name": name}
     problem = None
     utterance = utterance_of(arguments)
@@ -75,7 +80,7 @@ def _result(tenant, call_id, number, tool_call_id, name, arguments):
         log_event("TOOL_CALL_REJECTED", level=30, tenant=tenant.id, reason=problem)
         return {**base, "error": problem}
     catalogs = tenant_store().catalogs
-    state, sentence = tool_turn(tenant, call_id, number, tool_call_id, utterance, catalogs)
+    state, sentence = tool_turn(tenant, call_id, number, tool_call_id, utterance, catalogs, stored)
     line = " ".join(f"{state or 'RETRY'}: {sentence}".split())
     return {
         **base,
