@@ -5,6 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from .connections import sqlalchemy_url
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,6 +24,7 @@ def create_app(test_config=None):
     )
     if test_config is not None:
         app.config.update(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.json.ensure_ascii = False  # French sentences stay readable in answers
     os.makedirs(app.instance_path, exist_ok=True)
 

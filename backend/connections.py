@@ -25,6 +25,18 @@ SYNCHRONOUS_COMMIT = "off"
 SYNCHRONOUS_COMMIT_VALUES = ("off", "local", "remote_write", "on", "remote_apply")
 
 
+def sqlalchemy_url(database_url):
+    """`database_url` with `postgres://` and `postgresql://` spelled `postgresql+psycopg://`.
+
+    Hosting platforms hand out the bare schemes; SQLAlchemy reads `postgres://` not at all, and
+    `postgresql://` as psycopg2 before 2.1, which is not installed. Other URLs stay as given.
+    """
+    scheme, separator, rest = database_url.partition("://")
+    if separator and scheme.lower() in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return database_url
+
+
 def engine_options(url):
     """Pool and timeout settings for the database in `url`."""
     # Every statement commits by itself: each write the app makes is one atomic statement, so a

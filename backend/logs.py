@@ -1,4 +1,8 @@
-"""One JSON object per line on stdout: the events operators grep for (CALLER_ID_PERSISTED, ...)."""
+"""One JSON object per line on stderr: the events operators grep for (CALLER_ID_PERSISTED, ...).
+
+Stderr, so a command's stdout is only its data (`flask contacts export > contacts.csv`), and
+gunicorn's workers log beside its own lines.
+"""
 
 import hashlib
 import hmac
@@ -30,9 +34,9 @@ class JsonLineFormatter(logging.Formatter):
 
 
 def init_app(app):
-    """Send the backend's events to stdout as JSON lines, once per process."""
+    """Send the backend's events to stderr as JSON lines, once per process."""
     if not any(getattr(h, "_backend_json", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonLineFormatter())
         handler._backend_json = True
         logger.addHandler(handler)

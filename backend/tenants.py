@@ -95,7 +95,8 @@ class TenantStore:
                     still_serving=self.live.serving_refused(problem.file),
                 )
             else:
-                log_event("TENANT_CONFIG_PROBLEM", level=logging.INFO, problem=str(problem))
+                # A secret variable not set: served, but the tenant refuses every request.
+                log_event("TENANT_CONFIG_PROBLEM", level=logging.WARNING, problem=str(problem))
 
 
 def tenant_store():
@@ -146,10 +147,11 @@ def preview_command(tenant_id):
     store = tenant_store()
     tenant = store.directory.get(tenant_id)
     if tenant is None:
-        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.")
+        # On stderr: stdout holds only a preview, so `> preview.txt` never saves an error.
+        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.", err=True)
         for problems in store.live.refused.values():
             for problem in problems:
-                click.echo(show(problem))
+                click.echo(show(problem), err=True)
         raise SystemExit(1)
     example, sentences = preview(tenant, store.catalogs)
     click.echo(

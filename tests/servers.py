@@ -3,6 +3,7 @@
     with Gunicorn("wsgi:app", env={"DATABASE_URL": url}, workers=4, threads=2) as server:
         requests.post(server.url + "/api/...", ...)
         server.output()             # what the master and workers printed so far
+        server.stdout()             # of which stdout alone (the access log, when asked for)
 
     with PostgresCluster() as pg:   # initdb + pg_ctl in a temp dir, as `postgres` when root
         pg.url                      # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
@@ -109,13 +110,14 @@ class Gunicorn:
             *self.extra_args,
             self.app,
         ]
-        with open(Path(self._log_dir) / "output.log", "wb") as log:
+        log_dir = Path(self._log_dir)
+        with open(log_dir / "stdout.log", "wb") as out, open(log_dir / "stderr.log", "wb") as err:
             self.process = subprocess.Popen(
                 command,
                 cwd=self.cwd,
                 env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=err,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
@@ -137,9 +139,20 @@ class Gunicorn:
 
     def output(self):
         """Everything the server printed so far (access log off, app logs and errors on)."""
+        return self.stderr() + self.stdout()
+
+    def stderr(self):
+        """What the server printed on stderr so far: gunicorn's lines and the app's JSON lines."""
+        return self._read("stderr.log")
+
+    def stdout(self):
+        """What the server printed on stdout so far: the access log, when asked for with `-`."""
+        return self._read("stdout.log")
+
+    def _read(self, name):
         if self._log_dir is None:
             return ""
-        path = Path(self._log_dir) / "output.log"
+        path = Path(self._log_dir) / name
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
     def stop(self):

@@ -135,10 +135,13 @@ def test_two_workers_serve_a_call(database_url, tenants_dir, vapi_payload):
             assert_no_full_number(answer.text, "an HTTP answer from gunicorn")
     finally:
         server.stop()
-        output = server.output()
+        output, access_log = server.stderr(), server.stdout()
         server.cleanup()
 
-    assert_no_full_number(output, "gunicorn's stdout/stderr")
+    assert_no_full_number(output + access_log, "gunicorn's stdout/stderr")
+    # The app's JSON lines go to stderr beside gunicorn's own; stdout holds the access log alone.
+    assert '"POST /api/vapi/demo/webhook HTTP/1.1" 200' in access_log
+    assert '"event"' not in access_log
     events = [json.loads(line) for line in output.splitlines() if line.startswith('{"ts"')]
     persisted = [e for e in events if e["event"] == "CALLER_ID_PERSISTED"]
     assert [(e["call_id"], e["phone_masked"]) for e in persisted] == [(CALL_ID, "+33XXXXXXX14")]

@@ -228,7 +228,7 @@ def test_purge_and_erase_output_from_a_real_flask_process(tmp_path, secrets):
     erased = flask("erase", "--phone", "06 98 76 54 11")
     assert erased.returncode == 0, erased.stderr
     assert "demo: 2 call(s) deleted holding +33XXXXXXX11" in erased.stdout
-    assert '"event": "ERASURE_DONE"' in erased.stdout
+    assert '"event": "ERASURE_DONE"' in erased.stderr
     refused = flask("erase", "--phone", "0470 12 34 9")
     assert refused.returncode == 2 and "0470" not in refused.stdout + refused.stderr
     purged = flask("purge")

@@ -1,0 +1,217 @@
+"""Commands as operators run them, `flask ... > file`: stdout is the data, logs go to stderr.
+
+Each command runs as a real `flask --app wsgi` process, with and without the tenants' secret
+variables: stdout must be exactly what the command produces, and the warning about an unset
+secret must reach stderr once, as a JSON log line. Gunicorn logs the same way.
+"""
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from backend import create_app
+from backend.contacts import COLUMNS
+from backend.db import db, init_db
+from backend.models import Call
+from tests.conftest import TEST_SECRETS
+from tests.leaks import assert_no_full_number
+from tests.servers import ROOT, Gunicorn
+
+UNSET_WARNING = "{} is not set: this tenant refuses every request"
+# What would make the commands read something else than the shipped files, or print secrets.
+CLEARED = {*TEST_SECRETS, "TENANTS_DIR", "LOCALES_DIR", "FLASK_APP", "PHONE_REF_KEY"}
+CALLER = "+33612345614"
+SINCE = "2026-11-01"  # as in the README; the test's calls are made now, after it
+COMMANDS = {
+    "tenants check": ["tenants", "check"],
+    "tenants preview": ["tenants", "preview", "demo"],
+    "contacts export": [
+        "contacts",
+        "export",
+        "--tenant",
+        "demo",
+        "--since",
+        SINCE,
+        "--format",
+        "csv",
+    ],
+    "i18n check": ["i18n", "check"],
+    "purge": ["purge"],
+}
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    """A SQLite file with a confirmed demo call and a call of another tenant."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('commands') / 'calls.db'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    now = datetime.now(UTC)
+    with app.app_context():
+        init_db()
+        db.session.add_all(
+            [
+                Call(
+                    tenant_id="demo",
+                    call_id="call-export",
+                    caller_number=CALLER,
+                    state="CONTACT_CONFIRMED",
+                    contact_number=CALLER,
+                    contact_source="caller_id",
+                    contact_confirmed_at=now,
+                ),
+                Call(tenant_id="plomberie-dupont", call_id="call-other", state="CONTACT_CONFIRM"),
+            ]
+        )
+        db.session.commit()
+        db.engine.dispose()
+    return url
+
+
+def flask(database_url, args, secrets):
+    """`flask --app wsgi ARGS` in its own process, from the repository, as an operator runs it."""
+    env = {name: value for name, value in os.environ.items() if name not in CLEARED}
+    env.update(DATABASE_URL=database_url, LOG_LEVEL="INFO", **secrets)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def log_lines(stderr):
+    """Every line of stderr as the JSON event it must be."""
+    events = []
+    for line in stderr.splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"not a JSON log line on stderr: {line!r}")
+        assert "event" in events[-1], line
+    return events
+
+
+def assert_data_only(command, stdout, secrets):
+    """stdout is exactly what COMMAND produces, without any log line."""
+    assert '"event"' not in stdout and not stdout.lstrip().startswith("{"), stdout
+    lines = stdout.splitlines()
+    unset = [name for name in TEST_SECRETS if name not in secrets]
+    if command == "tenants check":
+        tenants = len(list((ROOT / "tenants").glob("*.yaml")))
+        warnings = [line for line in lines if "warning:" in line]
+        assert sorted(name for name in unset for w in warnings if name in w) == sorted(unset)
+        assert lines == [
+            *warnings,
+            f"{tenants} tenant(s) valid in tenants: 0 error(s), {len(unset)} warning(s)",
+        ]
+    elif command == "tenants preview":
+        assert lines[0].startswith("demo (Cabinet Démo): locale fr_FR")
+        assert re.fullmatch(r"Example caller number: \+33X+\d\d", lines[1])
+        assert "is not set" not in stdout
+    elif command == "contacts export":
+        rows = list(csv.reader(io.StringIO(stdout, newline="")))
+        assert rows[0] == list(COLUMNS)
+        (row,) = [dict(zip(COLUMNS, values, strict=True)) for values in rows[1:]]
+        assert (row["tenant"], row["call_id"], row["contact_number"]) == (
+            "demo",
+            "call-export",
+            CALLER,
+        )
+    elif command == "i18n check":
+        assert re.fullmatch(r"\d+ catalog\(s\) in locales: 0 problem\(s\)\n", stdout), stdout
+    elif command == "purge":
+        assert lines[-1] == "purge: 0 call(s) deleted"
+        assert all(
+            re.fullmatch(r"[\w-]+: 0 call\(s\) older than \d+ days deleted.*", line)
+            for line in lines[:-1]
+        ), lines
+
+
+@pytest.mark.parametrize("with_secrets", [False, True], ids=["secrets-unset", "secrets-set"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_stdout_is_the_data_and_warnings_go_to_stderr_once(database, command, with_secrets):
+    secrets = TEST_SECRETS if with_secrets else {}
+    done = flask(database, COMMANDS[command], secrets)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_data_only(command, done.stdout, secrets)
+    assert_no_full_number(done.stderr, f"`flask {command}` stderr")
+    events = log_lines(done.stderr)
+    for name in TEST_SECRETS:
+        warned = [e for e in events if UNSET_WARNING.format(name) in e.get("problem", "")]
+        assert len(warned) == (0 if with_secrets else 1), done.stderr
+        assert all(e["level"] == "warning" for e in warned)
+    if command == "contacts export":
+        (exported,) = [e for e in events if e["event"] == "CONTACTS_EXPORTED"]
+        assert exported["rows"] == 1
+
+
+def test_the_export_redirected_to_a_file_is_a_clean_csv(database, tmp_path):
+    """The README's `contacts export ... > contacts.csv`, through a shell."""
+    target = tmp_path / "contacts.csv"
+    args = " ".join(COMMANDS["contacts export"])
+    env = {name: value for name, value in os.environ.items() if name not in CLEARED}
+    env["DATABASE_URL"] = database
+    done = subprocess.run(
+        ["bash", "-c", f'"$PYTHON" -m flask --app wsgi {args} > "$TARGET"'],
+        cwd=ROOT,
+        env={**env, "PYTHON": sys.executable, "TARGET": str(target)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    with open(target, newline="", encoding="utf-8") as exported:
+        rows = list(csv.DictReader(exported))
+    assert [(r["call_id"], r["contact_number"]) for r in rows] == [("call-export", CALLER)]
+    assert UNSET_WARNING.format("VAPI_SECRET_DEMO") in done.stderr  # seen, not saved
+
+
+def test_gunicorn_logs_json_lines_on_stderr_and_warns_once_per_worker(tmp_path):
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    shutil.copy(ROOT / "tenants" / "demo.yaml", tenants / "demo.yaml")
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",
+        "TENANTS_DIR": str(tenants),
+        "VAPI_SECRET_DEMO": "",  # unset for the app: an empty variable is no secret
+        "LOG_LEVEL": "INFO",
+    }
+    workers = 2
+    server = Gunicorn("wsgi:app", env=env, workers=workers)
+    server.start(timeout=60)
+    try:
+        for _ in range(2):
+            # The second round comes after the workers' once-a-second look at the files.
+            for _ in range(4):
+                refused = requests.post(
+                    server.url + "/api/vapi/demo/webhook",
+                    json={"message": {"type": "status-update"}},
+                    headers={"X-Vapi-Secret": "anything"},
+                    timeout=10,
+                )
+                assert refused.status_code == 401
+            time.sleep(1.2)
+    finally:
+        server.stop()
+        stdout, stderr = server.stdout(), server.stderr()
+        server.cleanup()
+    assert stdout == ""
+    gunicorn_lines = [line for line in stderr.splitlines() if line.startswith("[")]
+    assert sum("Booting worker" in line for line in gunicorn_lines) == workers
+    app_lines = "\n".join(line for line in stderr.splitlines() if not line.startswith("["))
+    events = log_lines(app_lines)
+    warned = [e for e in events if UNSET_WARNING.format("VAPI_SECRET_DEMO") in e.get("problem", "")]
+    assert len(warned) == workers, stderr  # once per process, not again on later requests
+    assert len([e for e in events if e["event"] == "AUTH_REJECTED"]) == 8
