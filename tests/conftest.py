@@ -17,7 +17,7 @@ from backend.db import db, init_db
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
-from tests.paths import VAPI_FIXTURES
+from tests.paths import VAPI_PAYLOADS
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -115,12 +115,10 @@ def runner(app):
 
 @pytest.fixture
 def vapi_payload():
-    """Load one of Vapi's example bodies by file stem, e.g. `status-update.in-progress`."""
-    if not VAPI_FIXTURES.is_dir():
-        pytest.fail(f"Vapi example payloads not found in {VAPI_FIXTURES} (set VAPI_FIXTURES_DIR)")
+    """Load one of the Vapi example bodies in tests/vapi_payloads/ by stem, e.g. `speech-update`."""
 
     def load(name):
-        return json.loads((VAPI_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+        return json.loads((VAPI_PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
 
     return load
 
