@@ -8,7 +8,7 @@ import uuid
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
@@ -28,6 +28,16 @@ TEST_SECRETS = {
 }
 
 
+# Where the tests look for PostgreSQL, as said in output (a password in the URL is hidden).
+POSTGRES_SHOWN = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+NO_POSTGRES = f"no PostgreSQL at {POSTGRES_SHOWN}"
+
+
+def in_ci():
+    """CI sets CI=true; a developer's CI=0 or CI=false is not CI."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 @pytest.fixture(scope="session")
 def postgres_admin():
     """An engine on the test PostgreSQL; skipped outside CI when there is none, failed in CI."""
@@ -36,11 +46,26 @@ def postgres_admin():
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and not reachable at {POSTGRES_URL}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_URL}")
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required in CI and not reachable at {POSTGRES_SHOWN}")
+        pytest.skip(NO_POSTGRES)
     yield engine
     engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line for a run without PostgreSQL, rather than the same reason per skipped test."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if NO_POSTGRES in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} PostgreSQL tests skipped: {NO_POSTGRES} (in CI they fail).",
+            yellow=True,
+            bold=True,
+        )
 
 
 def postgres_schema_url(admin):
