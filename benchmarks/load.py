@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import Gunicorn, init_db  # noqa: E402  (the repository root is added just above)
+from tests.paths import VAPI_PAYLOADS  # noqa: E402  (the repository root is added just above)
+from tests.servers import Gunicorn, init_db  # noqa: E402
 
-VAPI_FIXTURES = Path(os.environ.get("VAPI_FIXTURES_DIR", ROOT.parent / "shared" / "vapi"))
 SECRET = "bench-secret"
 # The same workers for every server, as `make run` serves: one gthread process per core, 2 threads
 # each, each process with its own listening socket (--reuse-port). gthread keeps connections
@@ -51,7 +51,7 @@ GOAL_RATIO, GOAL_P99_MS = 0.5, 20.0
 
 
 def vapi_body(name):
-    return json.loads((VAPI_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return json.loads((VAPI_PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
 
 
 class Bodies:

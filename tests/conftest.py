@@ -6,7 +6,7 @@ import os
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
@@ -14,7 +14,7 @@ from backend.db import db, init_db
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
-from tests.paths import VAPI_FIXTURES
+from tests.paths import VAPI_PAYLOADS
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -25,6 +25,16 @@ TEST_SECRETS = {
 }
 
 
+# Where the tests look for PostgreSQL, as said in output (a password in the URL is hidden).
+POSTGRES_SHOWN = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+NO_POSTGRES = f"no PostgreSQL at {POSTGRES_SHOWN}"
+
+
+def in_ci():
+    """CI sets CI=true; a developer's CI=0 or CI=false is not CI."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 @pytest.fixture(scope="session")
 def postgres_admin():
     """An engine on the test PostgreSQL; skipped outside CI when there is none, failed in CI."""
@@ -33,11 +43,26 @@ def postgres_admin():
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI and not reachable at {POSTGRES_URL}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_URL}")
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required in CI and not reachable at {POSTGRES_SHOWN}")
+        pytest.skip(NO_POSTGRES)
     yield engine
     engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line for a run without PostgreSQL, rather than the same reason per skipped test."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if NO_POSTGRES in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} PostgreSQL tests skipped: {NO_POSTGRES} (in CI they fail).",
+            yellow=True,
+            bold=True,
+        )
 
 
 def postgres_schema_url(admin):
@@ -97,12 +122,10 @@ def runner(app):
 
 @pytest.fixture
 def vapi_payload():
-    """Load one of Vapi's example bodies by file stem, e.g. `status-update.in-progress`."""
-    if not VAPI_FIXTURES.is_dir():
-        pytest.fail(f"Vapi example payloads not found in {VAPI_FIXTURES} (set VAPI_FIXTURES_DIR)")
+    """Load one of the Vapi example bodies in tests/vapi_payloads/ by stem, e.g. `speech-update`."""
 
     def load(name):
-        return json.loads((VAPI_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+        return json.loads((VAPI_PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
 
     return load
 

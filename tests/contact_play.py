@@ -9,7 +9,7 @@ from backend.db import db
 from backend.models import Call
 from tests.leaks import assert_no_full_number, watch
 
-CALLER = "+33612345614"  # the caller ID in Vapi's example payloads
+CALLER = "+33536495614"  # the caller ID in Vapi's example payloads
 SPOKEN = "+33612345678"  # « zéro six douze trente-quatre cinquante-six soixante-dix-huit »
 OVER_TWO_TURNS = "+33781234567"  # « zéro sept quatre-vingt-un » + « vingt-trois … soixante-sept »
 watch(CALLER, SPOKEN, OVER_TWO_TURNS)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from tests.paths import VAPI_FIXTURES
+from tests.paths import VAPI_PAYLOADS
 
 # Digits with the separators people and formatters put between them.
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\d .\-/()]*\d)?")
@@ -17,7 +17,7 @@ _BARE_INTERNATIONAL = re.compile(r"(?<![\w+])\d{10,15}(?!\w)")
 
 def _fixture_numbers():
     numbers = set()
-    for path in Path(VAPI_FIXTURES).glob("*.json"):
+    for path in Path(VAPI_PAYLOADS).glob("*.json"):
         numbers.update(re.findall(r"\+\d{8,15}", path.read_text(encoding="utf-8")))
     return numbers
 

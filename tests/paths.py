@@ -1,7 +1,6 @@
-"""Where the tests find the repository and Vapi's example payloads."""
+"""Where the tests find the repository and the Vapi example payloads it ships."""
 
-import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAPI_FIXTURES = Path(os.environ.get("VAPI_FIXTURES_DIR", ROOT.parent / "shared" / "vapi"))
+VAPI_PAYLOADS = ROOT / "tests" / "vapi_payloads"

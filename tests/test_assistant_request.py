@@ -8,8 +8,8 @@ from backend import PROJECT_ROOT, prompts
 from backend.db import db
 from tests.leaks import assert_no_full_number
 
-CALLER = "+33612345614"
-CALL_ID = "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80"
+CALLER = "+33536495614"
+CALL_ID = "f60f6b23-0697-4e07-a137-2ca86f93a8da"
 PLOMBERIE = "plomberie-dupont"
 UNAVAILABLE = "Désolé, notre service est momentanément indisponible. Merci de rappeler plus tard."
 
@@ -97,7 +97,7 @@ def test_the_stored_number_is_the_one_read_out(
     ]["variableValues"]
     assert variables["caller_last_digits"] == "54 32"
     (row,) = calls_in(app)
-    assert row["caller_number"] == "+33698765432"
+    assert row["caller_number"] == "+33261915432"
 
 
 def test_demo_without_assistant_gets_the_spoken_error(
@@ -148,7 +148,7 @@ def test_broken_database_demo_gets_the_spoken_error(app, client, demo_headers, v
 @pytest.mark.parametrize(
     "mutate",
     [
-        lambda m: m["call"]["customer"].update(number=33612345614),
+        lambda m: m["call"]["customer"].update(number=33536495614),
         lambda m: m.update(call="not an object"),
         lambda m: m["call"].update(id=""),
     ],

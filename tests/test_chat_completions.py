@@ -8,8 +8,8 @@ from babel.messages.pofile import read_po
 from backend import PROJECT_ROOT, prompts
 from tests.leaks import assert_no_full_number
 
-CALLER = "+33612345614"
-CALL_ID = "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80"
+CALLER = "+33536495614"
+CALL_ID = "f60f6b23-0697-4e07-a137-2ca86f93a8da"
 SECRET = "variants-secret"
 HEADERS = {"Authorization": f"Bearer {SECRET}"}
 ISSUE_CONFIRM = (
@@ -169,12 +169,12 @@ def test_customer_only_at_the_top_of_the_chat_body(
 ):
     body = vapi_payload("chat-completions.request")
     del body["call"]["customer"]
-    body["customer"]["number"] = "+33698765432"
+    body["customer"]["number"] = "+33261915432"
     response = client.post("/api/vapi/demo/chat/completions", json=body, headers=demo_headers)
     assert_no_full_number(response.get_data(as_text=True), "a chat completion answer")
     assert sentence_of(response) == ISSUE_CONFIRM.format(last_two="32")
     (row,) = calls_in(app)
-    assert row["caller_number"] == "+33698765432"
+    assert row["caller_number"] == "+33261915432"
 
 
 def test_stream_missing_answers_json(client, demo_headers, vapi_payload):
@@ -208,10 +208,10 @@ BAD_CHAT = [
     (b'{"messages": {"role": "user"}}', "messages"),
     (b'{"stream": "true"}', "stream"),
     (b'{"stream": 1}', "stream"),
-    (b'{"call": "7f3c"}', "call"),
-    (b'{"call": {"customer": {"number": 33612345614}}}', "number"),
-    (b'{"customer": {"number": 33612345614}}', "number"),
-    (b'{"customer": "+33612345614"}', "customer"),
+    (b'{"call": "f60f"}', "call"),
+    (b'{"call": {"customer": {"number": 33536495614}}}', "number"),
+    (b'{"customer": {"number": 33536495614}}', "number"),
+    (b'{"customer": "+33536495614"}', "customer"),
     (b'{"call": {"id": 7}}', "call.id"),
 ]
 

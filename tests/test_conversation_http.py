@@ -125,9 +125,10 @@ def test_a_resent_turn_gets_the_same_sentence_and_does_not_advance(app, new_call
 
 
 def test_turns_before_the_contact_step_are_not_answers(app, new_call):
-    # The shared payload's « Je voudrais être rappelé. » was said before the step opened.
+    # The example payload's last user turn was said before the step opened.
     call = new_call()
-    assert call.messages[-1] == {"role": "user", "content": "Je voudrais être rappelé."}
+    asked = "Bonjour, j'aimerais qu'on me rappelle pour prendre rendez-vous."
+    assert call.messages[-1] == {"role": "user", "content": asked}
     assert call.start() == OPENING_KNOWN
     conversation = json.loads(stored_call(app, "demo", call.body["call"]["id"]).conversation)
     assert conversation["opened_after"] == 1 and conversation["turns"] == {}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from backend.db import db
 from backend.models import Call
 from tests.leaks import assert_no_full_number
-from tests.paths import VAPI_FIXTURES
+from tests.paths import VAPI_PAYLOADS
 from tests.servers import Gunicorn, init_db
 
 TENANT_URL = "/api/vapi/demo/webhook"
@@ -306,14 +306,14 @@ def stored(app, call_id):
         return db.session.execute(select(Call).where(Call.call_id == call_id)).scalar_one()
 
 
-@pytest.mark.parametrize("timestamp", [1763629443540, "2026-11-20T09:14:03.540Z", 1763629443])
+@pytest.mark.parametrize("timestamp", [1795686124938, "2026-11-26T09:42:04.938Z", 1795686124])
 def test_timestamps_in_milliseconds_or_iso_are_accepted(
     app, client, demo_headers, vapi_payload, timestamp
 ):
     payload = vapi_payload("status-update.in-progress")
     payload["message"]["timestamp"] = timestamp
     assert client.post(TENANT_URL, json=payload, headers=demo_headers).status_code == 200
-    assert stored(app, payload["message"]["call"]["id"]).caller_number == "+33612345614"
+    assert stored(app, payload["message"]["call"]["id"]).caller_number == "+33536495614"
 
 
 @pytest.mark.parametrize("name", ["tool-calls", "tool-calls.string-arguments"])
@@ -364,14 +364,14 @@ def maybe(strategy):
 ids = st.uuids().map(str) | st.text("abcdef-_", min_size=1, max_size=12) | st.just("c" * 200)
 caller_numbers = st.sampled_from(
     [
-        "+33612345614",
-        "0612345614",
-        "06 12 34 56 14",
+        "+33536495614",
+        "0536495614",
+        "05 36 49 56 14",
         "+32470123456",
         "anonymous",
         "restricted",
         "+266696687",
-        "sip:+33612345614@sip.example.invalid",
+        "sip:+33536495614@sip.example.invalid",
         "sip:anonymous@x",
         "",
         "+33",
@@ -471,7 +471,7 @@ SERVER_FIXTURES = [
     "conversation-update",
 ]
 FIXTURES = {
-    path.stem: json.loads(path.read_text(encoding="utf-8")) for path in VAPI_FIXTURES.glob("*.json")
+    path.stem: json.loads(path.read_text(encoding="utf-8")) for path in VAPI_PAYLOADS.glob("*.json")
 }
 
 

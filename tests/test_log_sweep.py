@@ -42,12 +42,12 @@ NOT_NUMBERS = {
     "masked without +": "33XXXXXXX11",
     "last two": '"last2": "11"',
     "four digits read": '"caller_last_digits": "56 11"',
-    "uuid call id": "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80",
-    "provider call id": "CA0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "uuid call id": "f60f6b23-0697-4e07-a137-2ca86f93a8da",
+    "provider call id": "CA8d91b6fbc68eaaba9f2e159545062ee3",
     "ISO timestamp": "2026-11-24T16:20:16.123Z",
     "ISO timestamp with offset": "2026-11-24T16:20:16+01:00",
-    "epoch milliseconds": "1763629443540",
-    "epoch seconds": "1763629443",
+    "epoch milliseconds": "1795686124938",
+    "epoch seconds": "1795686124",
     "gunicorn line": "[2026-11-24 16:28:12 +0000] [18776] [INFO] Booting worker with pid: 18777",
     "listening line": "[2026-11-24 16:28:12 +0000] [1] [INFO] Listening at: http://127.0.0.1:51029",
     "phone_ref": '"phone_ref": "3f9a0c41b7e2"',
@@ -82,7 +82,7 @@ def test_real_log_lines_of_a_call_pass_the_sweep(
     client, demo_headers, vapi_payload, monkeypatch, no_full_number_in_logs
 ):
     monkeypatch.setenv("PHONE_REF_KEY", "support-key")
-    play_call(client, demo_headers, vapi_payload, "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80")
+    play_call(client, demo_headers, vapi_payload, "f60f6b23-0697-4e07-a137-2ca86f93a8da")
     assert _events(no_full_number_in_logs, "CALLER_ID_PERSISTED")
     for line in no_full_number_in_logs:
         assert full_numbers_in(line) == [], line
@@ -140,7 +140,7 @@ def test_gunicorn_output(tmp_path):
 
 def test_masked_ids_and_timestamps():
     print(json.dumps({"event": "X", "phone_masked": "+33XXXXXXX11", "ts": "2026-11-24T16:20:16Z",
-                      "call_id": "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80"}))
+                      "call_id": "f60f6b23-0697-4e07-a137-2ca86f93a8da"}))
     print("[2026-11-24 16:28:12 +0000] [18776] [INFO] Booting worker with pid: 18777",
           file=sys.stderr)
 
@@ -244,13 +244,13 @@ def expected_ref(key, number):
 
 def test_phone_ref_is_a_keyed_truncated_hmac(monkeypatch):
     monkeypatch.delenv("PHONE_REF_KEY", raising=False)
-    assert phone_ref("+33612345614") is None
+    assert phone_ref("+33536495614") is None
     monkeypatch.setenv("PHONE_REF_KEY", "key-1")
-    ref = phone_ref("+33612345614")
-    assert ref == expected_ref("key-1", "+33612345614") and len(ref) == 12
-    assert phone_ref("+33612345615") != ref
+    ref = phone_ref("+33536495614")
+    assert ref == expected_ref("key-1", "+33536495614") and len(ref) == 12
+    assert phone_ref("+33536495615") != ref
     monkeypatch.setenv("PHONE_REF_KEY", "key-2")
-    assert phone_ref("+33612345614") != ref
+    assert phone_ref("+33536495614") != ref
 
 
 def _events(lines, name):
@@ -273,7 +273,7 @@ def test_phone_ref_joins_caller_id_log_lines_when_a_key_is_set(
     monkeypatch.setenv("PHONE_REF_KEY", "support-key")
     play_call(client, demo_headers, vapi_payload, "call-ref-1")
     play_call(client, demo_headers, vapi_payload, "call-ref-2")
-    ref = expected_ref("support-key", "+33612345614")
+    ref = expected_ref("support-key", "+33536495614")
     persisted = _events(no_full_number_in_logs, "CALLER_ID_PERSISTED")
     found = _events(no_full_number_in_logs, "CALLER_ID_FOUND")
     assert [(e["call_id"], e["phone_ref"]) for e in persisted] == [

@@ -14,7 +14,7 @@ from backend.models import Call, utcnow
 from tests.contact_play import LlmCall
 from tests.leaks import assert_no_full_number, random_id, watch
 
-NUMBER = "+33612345614"  # the caller ID of Vapi's example payloads
+NUMBER = "+33612345614"  # a caller's mobile
 OTHER = "+33698765432"
 BELGIAN = "+32470123456"
 watch(NUMBER, OTHER, BELGIAN)

@@ -244,7 +244,7 @@ def test_a_signed_webhook_is_served_on_the_tenant_url(signing_app, secrets, vapi
         headers=default_headers(secrets["VAPI_SECRET_DEMO"], body),
     )
     assert answer.status_code == 200 and answer.get_json() == {}
-    assert stored_number(signing_app, "signed", payload["message"]["call"]["id"]) == "+33612345614"
+    assert stored_number(signing_app, "signed", payload["message"]["call"]["id"]) == "+33536495614"
 
     custom = client.post(
         "/api/vapi/custom/webhook",

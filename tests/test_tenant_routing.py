@@ -13,12 +13,12 @@ from backend.tenant_routing import (
     extract_customer_phone_from_vapi_payload,
     normalize_caller_number,
 )
-from tests.paths import VAPI_FIXTURES
+from tests.paths import VAPI_PAYLOADS
 
-CALLER = "+33612345614"
-CALL_ID = "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80"
+CALLER = "+33536495614"
+CALL_ID = "f60f6b23-0697-4e07-a137-2ca86f93a8da"
 
-# What each shared payload carries: the caller number it yields (None: withheld or absent).
+# What each example payload carries: the caller number it yields (None: withheld or absent).
 EXPECTED_CALLER = {
     "assistant-request": CALLER,
     "assistant.started": CALLER,
@@ -27,7 +27,7 @@ EXPECTED_CALLER = {
     "end-of-call-report": CALLER,
     "speech-update": None,
     "status-update.ended": CALLER,
-    "status-update.in-progress.fallback-customer-only": "+33698765432",
+    "status-update.in-progress.fallback-customer-only": "+33261915432",
     "status-update.in-progress": CALLER,
     "status-update.in-progress.no-customer": None,
     "status-update.in-progress.webcall": None,
@@ -38,35 +38,35 @@ EXPECTED_CALLER = {
 }
 
 
-def shared_payloads():
-    return sorted(path.stem for path in VAPI_FIXTURES.glob("*.json"))
+def example_payloads():
+    return sorted(path.stem for path in VAPI_PAYLOADS.glob("*.json"))
 
 
-def test_every_shared_payload_has_an_expectation():
-    assert shared_payloads() == sorted(EXPECTED_CALLER)
+def test_every_example_payload_has_an_expectation():
+    assert example_payloads() == sorted(EXPECTED_CALLER)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_CALLER))
-def test_shared_payload_caller(name, vapi_payload):
+def test_example_payload_caller(name, vapi_payload):
     assert extract_customer_phone_from_vapi_payload(vapi_payload(name)) == EXPECTED_CALLER[name]
 
 
 def test_call_customer_number_comes_before_message_customer(vapi_payload):
     body = vapi_payload("status-update.in-progress")
-    body["message"]["customer"]["number"] = "+33698765432"
+    body["message"]["customer"]["number"] = "+33261915432"
     assert extract_customer_phone_from_vapi_payload(body) == CALLER
 
 
 def test_message_customer_when_call_has_no_customer(vapi_payload):
     body = vapi_payload("status-update.in-progress.fallback-customer-only")
     assert "customer" not in body["message"]["call"]
-    assert extract_customer_phone_from_vapi_payload(body) == "+33698765432"
+    assert extract_customer_phone_from_vapi_payload(body) == "+33261915432"
 
 
 def test_message_customer_when_call_customer_is_withheld(vapi_payload):
     body = vapi_payload("status-update.in-progress.withheld")
-    body["message"]["customer"] = {"number": "+33698765432"}
-    assert extract_customer_phone_from_vapi_payload(body) == "+33698765432"
+    body["message"]["customer"] = {"number": "+33261915432"}
+    assert extract_customer_phone_from_vapi_payload(body) == "+33261915432"
 
 
 def test_chat_completions_body_has_no_message_wrapper(vapi_payload):
@@ -74,8 +74,8 @@ def test_chat_completions_body_has_no_message_wrapper(vapi_payload):
     assert "message" not in body
     assert extract_customer_phone_from_vapi_payload(body) == CALLER
     body["call"].pop("customer")
-    body["customer"]["number"] = "+33698765432"
-    assert extract_customer_phone_from_vapi_payload(body) == "+33698765432"
+    body["customer"]["number"] = "+33261915432"
+    assert extract_customer_phone_from_vapi_payload(body) == "+33261915432"
 
 
 def with_number(base, number):
@@ -108,7 +108,7 @@ WITHHELD = [
     "sip:reception@sip.example.com",
     "12",
     "+33000000000",
-    "+3361234561412345",
+    "+3353649561412345",
     "not a number",
     "06 12",
     "+",
@@ -149,20 +149,20 @@ def test_web_call_has_no_number_even_with_a_customer(vapi_payload):
 @pytest.mark.parametrize(
     "raw, region, expected",
     [
-        ("+33612345614", "FR", CALLER),
-        ("+33 6 12 34 56 14", "FR", CALLER),
-        ("0612345614", "FR", CALLER),
-        ("06 12 34 56 14", "FR", CALLER),
-        ("0612345614", "BE", None),  # not a Belgian number
+        ("+33536495614", "FR", CALLER),
+        ("+33 5 36 49 56 14", "FR", CALLER),
+        ("0536495614", "FR", CALLER),
+        ("05 36 49 56 14", "FR", CALLER),
+        ("0536495614", "BE", None),  # not a Belgian number
         ("0470123456", "BE", "+32470123456"),
         ("+32470123456", "FR", "+32470123456"),
-        ("sip:+33612345614@sip.example.com", "FR", CALLER),
-        ("sips:0612345614@sip.example.com;user=phone", "FR", CALLER),
-        ("SIP:+33612345614@10.0.0.1:5060", "BE", CALLER),
-        ("tel:+33612345614", "FR", CALLER),
-        ("0033612345614", "BE", CALLER),  # international prefix
-        ("+330612345614", "FR", CALLER),  # trunk 0 kept after the country code
-        ("+33 (0)6 12 34 56 14", "BE", CALLER),
+        ("sip:+33536495614@sip.example.com", "FR", CALLER),
+        ("sips:0536495614@sip.example.com;user=phone", "FR", CALLER),
+        ("SIP:+33536495614@10.0.0.1:5060", "BE", CALLER),
+        ("tel:+33536495614", "FR", CALLER),
+        ("0033536495614", "BE", CALLER),  # international prefix
+        ("+330536495614", "FR", CALLER),  # trunk 0 kept after the country code
+        ("+33 (0)5 36 49 56 14", "BE", CALLER),
     ],
 )
 def test_numbers_normalise_to_e164_with_the_tenant_region(raw, region, expected, vapi_payload):
@@ -171,7 +171,7 @@ def test_numbers_normalise_to_e164_with_the_tenant_region(raw, region, expected,
     assert normalize_caller_number(raw, region) == expected
 
 
-@pytest.mark.parametrize("raw", [None, 33612345614, ["+33612345614"], {"n": 1}, True])
+@pytest.mark.parametrize("raw", [None, 33536495614, ["+33536495614"], {"n": 1}, True])
 def test_normalize_ignores_what_is_not_text(raw):
     assert normalize_caller_number(raw) is None
 
@@ -180,13 +180,13 @@ def test_normalize_ignores_what_is_not_text(raw):
     "mutate",
     [
         lambda m: m.update(call=[]),
-        lambda m: m.update(call="7f3c"),
-        lambda m: m["call"].update(customer="+33612345614"),
-        lambda m: m["call"].update(customer=["+33612345614"]),
-        lambda m: m["call"]["customer"].update(number=33612345614),
-        lambda m: m["call"]["customer"].update(number=["+33612345614"]),
-        lambda m: m.update(customer=33612345614),
-        lambda m: m["customer"].update(number={"e164": "+33612345614"}),
+        lambda m: m.update(call="f60f"),
+        lambda m: m["call"].update(customer="+33536495614"),
+        lambda m: m["call"].update(customer=["+33536495614"]),
+        lambda m: m["call"]["customer"].update(number=33536495614),
+        lambda m: m["call"]["customer"].update(number=["+33536495614"]),
+        lambda m: m.update(customer=33536495614),
+        lambda m: m["customer"].update(number={"e164": "+33536495614"}),
         lambda m: m["call"].update(type=3),
     ],
 )
@@ -195,7 +195,7 @@ def test_wrong_types_are_bad_payloads(mutate, vapi_payload):
     mutate(body["message"])
     with pytest.raises(BadPayload) as raised:
         extract_customer_phone_from_vapi_payload(body)
-    assert "612345614" not in str(raised.value)
+    assert "536495614" not in str(raised.value)
 
 
 @pytest.mark.parametrize("body", [[], "text", None, 3, [{"message": {}}]])
@@ -223,13 +223,13 @@ def test_call_id(vapi_payload):
 def test_called_number_and_ids_of_a_server_message(vapi_payload):
     called, ids = called_number_and_ids(vapi_payload("status-update.in-progress"))
     assert called == "+33180001234"
-    assert ids == {"4a5a04dc-1111-4c2b-9a57-3d2f7f0e0001"}
+    assert ids == {"3ec13726-ecb5-421b-8dd9-03a7f56eeb91"}
 
 
 def test_called_number_and_ids_of_a_chat_completions_body(vapi_payload):
     assert called_number_and_ids(vapi_payload("chat-completions.request")) == (
         "+33180001234",
-        {"4a5a04dc-1111-4c2b-9a57-3d2f7f0e0001"},
+        {"3ec13726-ecb5-421b-8dd9-03a7f56eeb91"},
     )
 
 
@@ -246,7 +246,7 @@ def test_called_number_unreadable_is_none(number, vapi_payload):
     body["message"]["phoneNumber"]["number"] = number
     called, ids = called_number_and_ids(body)
     assert called is None
-    assert ids == {"4a5a04dc-1111-4c2b-9a57-3d2f7f0e0001"}
+    assert ids == {"3ec13726-ecb5-421b-8dd9-03a7f56eeb91"}
 
 
 def test_web_call_has_no_routing_input(vapi_payload):
@@ -270,5 +270,5 @@ def test_routing_input_of_the_wrong_type_is_a_bad_payload(mutate, vapi_payload):
 
 
 def test_payload_files_parse_as_json_objects():
-    for path in VAPI_FIXTURES.glob("*.json"):
+    for path in VAPI_PAYLOADS.glob("*.json"):
         assert isinstance(json.loads(path.read_text(encoding="utf-8")), dict), path.name

@@ -46,14 +46,14 @@ def test_shipped_payload_answers_the_opening_with_yes(app, client, demo_headers,
     assert response.get_json() == {
         "results": [
             {
-                "toolCallId": "call_Qx81",
+                "toolCallId": "call_qt4yOBg2iyaCTww6lOKqdIuo",
                 "name": "contact_step",
                 "result": f"{engine.CONTACT_CONFIRMED}: {NOTED}",
                 "message": {"type": "request-complete", "role": "assistant", "content": NOTED},
             }
         ]
     }
-    row = stored_call(app, "demo", "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80")
+    row = stored_call(app, "demo", "f60f6b23-0697-4e07-a137-2ca86f93a8da")
     assert (row.contact_number, row.contact_source, row.state) == (
         CALLER,
         "caller_id",

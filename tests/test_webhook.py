@@ -1,16 +1,16 @@
-"""Vapi server messages over HTTP: every shared payload, idempotent capture, routing, bad input."""
+"""Vapi server messages over HTTP: every example payload, idempotent capture, routing, bad input."""
 
 import json
 
 import pytest
 
 from tests.leaks import assert_no_full_number
-from tests.paths import VAPI_FIXTURES
+from tests.paths import VAPI_PAYLOADS
 
-CALLER = "+33612345614"
-OTHER = "+33698765432"
-CALL_ID = "7f3c2a10-5b1e-4c8e-9d2a-0c1e5f6a7b80"
-WEBCALL_ID = "0b9d8c7e-2222-4f00-8a1b-webcall00001"
+CALLER = "+33536495614"
+OTHER = "+33261915432"
+CALL_ID = "f60f6b23-0697-4e07-a137-2ca86f93a8da"
+WEBCALL_ID = "f6ee57e5-6bd5-4ba2-a5d9-17dfb2195be0"
 PLOMBERIE_PHONE_NUMBER_ID = "9c1e7a52-2222-4d3b-8f10-6a7b8c9d0002"
 CONFIRM_14 = "J'ai un numéro qui se termine par 14. C'est bien le vôtre ? Dites oui ou non."
 COLLECT = "Je n'ai pas votre numéro qui s'affiche. Pouvez-vous me le donner ?"
@@ -62,8 +62,8 @@ def streamed_sentence(text):
     return "".join(chunk["choices"][0]["delta"].get("content", "") for chunk in chunks)
 
 
-def test_the_replay_covers_every_shared_payload():
-    assert sorted(CALL_IN_ORDER) == sorted(p.stem for p in VAPI_FIXTURES.glob("*.json"))
+def test_the_replay_covers_every_example_payload():
+    assert sorted(CALL_IN_ORDER) == sorted(p.stem for p in VAPI_PAYLOADS.glob("*.json"))
 
 
 def test_replay_every_payload_of_a_call(
@@ -248,7 +248,7 @@ def test_national_number_uses_the_tenant_region(
     app, client, demo_headers, vapi_payload, calls_in, log_events
 ):
     body = vapi_payload("status-update.in-progress")
-    body["message"]["call"]["customer"]["number"] = "0612345614"
+    body["message"]["call"]["customer"]["number"] = "0536495614"
     webhook(client, body, demo_headers)
     (row,) = calls_in(app)
     assert row["caller_number"] == CALLER
@@ -401,11 +401,11 @@ def mistyped(vapi_payload, name, mutate):
 
 
 MISTYPED = [
-    ("status-update.in-progress", lambda m: m.update(call="7f3c2a10")),
+    ("status-update.in-progress", lambda m: m.update(call="f60f6b23")),
     ("status-update.in-progress", lambda m: m.update(call=[CALL_ID])),
-    ("status-update.in-progress", lambda m: m["call"].update(customer="+33612345614")),
-    ("status-update.in-progress", lambda m: m["call"]["customer"].update(number=33612345614)),
-    ("status-update.in-progress", lambda m: m["customer"].update(number=33612345614)),
+    ("status-update.in-progress", lambda m: m["call"].update(customer="+33536495614")),
+    ("status-update.in-progress", lambda m: m["call"]["customer"].update(number=33536495614)),
+    ("status-update.in-progress", lambda m: m["customer"].update(number=33536495614)),
     ("status-update.in-progress", lambda m: m.update(customer=[CALLER])),
     ("status-update.in-progress", lambda m: m["call"].update(id=12)),
     ("status-update.in-progress", lambda m: m["call"].update(id="")),

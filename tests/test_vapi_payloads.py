@@ -1,0 +1,341 @@
+"""Our Vapi example payloads (tests/vapi_payloads/) against the models of Vapi's Python SDK.
+
+`vapi-server-sdk` is generated from Vapi's API schema: it is the reference for what Vapi sends. A
+server message must validate as the SDK's model for its type, hold only fields the SDK knows, and
+in the SDK's open enums (`Literal[...] | Any`, which let anything through) only values it lists.
+Validation is pydantic's default, not strict: the SDK's models reshape their input before
+validating, and strict mode then refuses every date.
+"""
+
+import copy
+import json
+import types
+import typing
+
+import pydantic
+import pytest
+from vapi.phone_numbers import GetPhoneNumbersResponse
+from vapi.types import (
+    Call,
+    ClientMessageAssistantStarted,
+    CreateCustomerDto,
+    CustomLlmModel,
+    OpenAiMessage,
+    ServerMessageAssistantRequest,
+    ServerMessageConversationUpdate,
+    ServerMessageEndOfCallReport,
+    ServerMessageMessage,
+    ServerMessageSpeechUpdate,
+    ServerMessageStatusUpdate,
+    ServerMessageToolCalls,
+    ToolCall,
+)
+
+from tests.paths import VAPI_PAYLOADS
+
+# The SDK's model for each message type. Its `ServerMessage` union cannot choose: every member's
+# `type` is an open enum, so the type is matched here.
+MODELS = {
+    "assistant-request": ServerMessageAssistantRequest,
+    "conversation-update": ServerMessageConversationUpdate,
+    "end-of-call-report": ServerMessageEndOfCallReport,
+    "speech-update": ServerMessageSpeechUpdate,
+    "status-update": ServerMessageStatusUpdate,
+    "tool-calls": ServerMessageToolCalls,
+    # An assistant's `serverMessages` may list it, but the SDK models it only as a client message.
+    "assistant.started": ClientMessageAssistantStarted,
+}
+# The Custom LLM request: OpenAI's chat-completions body plus what the assistant's
+# `metadataSendMode` adds (`variable`, the default: call, phoneNumber, customer and metadata).
+# The SDK has no model for the whole body; its parts are checked with the SDK's models.
+CUSTOM_LLM_BODY = "chat-completions.request"
+CUSTOM_LLM_FIELDS = {"model", "messages", "temperature", "max_tokens", "stream", "metadata"}
+
+# Vapi sends the phone number as stored (id, orgId, createdAt, status...), where the schema of the
+# messages names the body that creates one: it is checked against the stored one.
+PHONE_NUMBER = pydantic.TypeAdapter(GetPhoneNumbersResponse)
+CUSTOM_LLM_PARTS = {"call": Call, "customer": CreateCustomerDto, "phoneNumber": PHONE_NUMBER}
+
+
+def payload(stem):
+    return json.loads((VAPI_PAYLOADS / f"{stem}.json").read_text(encoding="utf-8"))
+
+
+def payload_stems():
+    return sorted(path.stem for path in VAPI_PAYLOADS.glob("*.json"))
+
+
+def _members(annotation):
+    """The alternatives of a type: Optional, Union and Annotated unwrapped."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [member for arg in typing.get_args(annotation) for member in _members(arg)]
+    return [annotation]
+
+
+def literal_choices(annotation):
+    """The values an open SDK enum (`Literal[...] | Any`, maybe optional) lists, else None."""
+    members = [member for member in _members(annotation) if member is not type(None)]
+    literals = [member for member in members if typing.get_origin(member) is typing.Literal]
+    if not literals or any(m is not typing.Any and m not in literals for m in members):
+        return None
+    return {value for literal in literals for value in typing.get_args(literal)}
+
+
+def _item_type(annotation):
+    """The item type of a list field, else None."""
+    for member in _members(annotation):
+        if typing.get_origin(member) is list:
+            return typing.get_args(member)[0]
+    return None
+
+
+def _value_problems(value, annotation, where):
+    if isinstance(value, pydantic.BaseModel):
+        return model_problems(value, where)
+    if isinstance(value, list):
+        item = _item_type(annotation)
+        return [p for i, v in enumerate(value) for p in _value_problems(v, item, f"{where}[{i}]")]
+    if isinstance(value, dict):  # free-form, or a map of models (a JSON schema's properties)
+        return [p for k, v in value.items() for p in _value_problems(v, None, f"{where}.{k}")]
+    choices = literal_choices(annotation) if annotation is not None else None
+    if value is not None and choices is not None and value not in choices:
+        return [f"{where}: {value!r} is none of the SDK's values"]
+    return []
+
+
+def model_problems(instance, where, skip=()):
+    """Fields the SDK does not know, and values outside its enums, in a validated model."""
+    problems = [
+        f"{where}.{name}: no such field in {type(instance).__name__}"
+        for name in instance.model_extra or {}
+    ]
+    for name, field in type(instance).model_fields.items():
+        key = field.alias or name
+        if key not in skip:
+            problems += _value_problems(getattr(instance, name), field.annotation, f"{where}.{key}")
+    return problems
+
+
+def validated(model, data, where):
+    """(instance, errors): `data` validated as JSON against an SDK model or type."""
+    adapter = model if isinstance(model, pydantic.TypeAdapter) else pydantic.TypeAdapter(model)
+    try:
+        return adapter.validate_json(json.dumps(data)), []
+    except pydantic.ValidationError as error:
+        return None, [
+            f"{where}.{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
+            for e in error.errors()
+        ]
+
+
+def problems_as(model, data, where):
+    """What the SDK would not accept in `data` as `model`: errors, unknown fields, enum values."""
+    instance, errors = validated(model, data, where)
+    return errors or _value_problems(instance, None, where)
+
+
+def server_message_problems(body):
+    """Everything in a server message (`{"message": {...}}`) that the SDK would not accept."""
+    if set(body) != {"message"}:
+        return [f"the body holds {sorted(body)}, not only `message`"]
+    message = body["message"]
+    model = MODELS.get(message.get("type"))
+    if model is None:
+        return [f"no SDK model for the message type {message.get('type')!r}"]
+    instance, problems = validated(model, message, "message")
+    if instance is not None:
+        problems = model_problems(instance, "message", skip={"phoneNumber"})
+    if message.get("phoneNumber") is not None:
+        problems += problems_as(PHONE_NUMBER, message["phoneNumber"], "message.phoneNumber")
+    return problems
+
+
+def custom_llm_problems(body):
+    """Everything in a Custom LLM request body that the SDK's models would not accept."""
+    problems = [
+        f"{key}: not a field of a Custom LLM request"
+        for key in set(body) - CUSTOM_LLM_FIELDS - set(CUSTOM_LLM_PARTS)
+    ]
+    for key, model in CUSTOM_LLM_PARTS.items():
+        if key in body:
+            problems += problems_as(model, body[key], key)
+    problems += problems_as(list[OpenAiMessage], body.get("messages"), "messages")
+    kinds = {"model": str, "stream": bool, "metadata": dict, "temperature": (int, float)}
+    problems += [
+        f"{key}: not a {getattr(kind, '__name__', 'number')}"
+        for key, kind in kinds.items()
+        if key in body and not isinstance(body[key], kind)
+    ]
+    if not isinstance(body.get("max_tokens", 0), int):
+        problems.append("max_tokens: not an integer")
+    return problems
+
+
+def tool_calls_in(message):
+    return message.get("toolCallList", []) + [
+        tool["toolCall"] for tool in message.get("toolWithToolCallList", [])
+    ]
+
+
+def with_arguments_as_json(body):
+    """The body with each tool call's arguments a JSON string, as the schema types them."""
+    body = copy.deepcopy(body)
+    for tool_call in tool_calls_in(body["message"]):
+        arguments = tool_call["function"]["arguments"]
+        if isinstance(arguments, dict):
+            tool_call["function"]["arguments"] = json.dumps(arguments, ensure_ascii=False)
+    return body
+
+
+def problems_of(stem, body):
+    if stem == CUSTOM_LLM_BODY:
+        return custom_llm_problems(body)
+    # Tool-call arguments may be a JSON object, as Vapi's docs show them; the schema says a JSON
+    # string (test_object_arguments_are_what_the_schema_disagrees_with).
+    return server_message_problems(with_arguments_as_json(body))
+
+
+@pytest.mark.parametrize("stem", payload_stems())
+def test_each_payload_is_what_the_sdk_describes(stem):
+    problems = problems_of(stem, payload(stem))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_payloads_cover_every_modelled_message_type():
+    types_seen = {payload(stem).get("message", {}).get("type") for stem in payload_stems()}
+    assert types_seen == set(MODELS) | {None}  # None: the Custom LLM body
+    assert CUSTOM_LLM_BODY in payload_stems()
+
+
+def test_the_models_are_the_sdk_s_own_for_each_type():
+    server_messages = set(typing.get_args(ServerMessageMessage))
+    for message_type, model in MODELS.items():
+        assert literal_choices(model.model_fields["type"].annotation) == {message_type}
+        assert model in server_messages or model is ClientMessageAssistantStarted
+
+
+def test_the_custom_llm_fields_are_the_sdk_s():
+    description = CustomLlmModel.model_fields["metadata_send_mode"].description
+    assert all(part in description for part in CUSTOM_LLM_PARTS)
+    assert "Default is `variable`" in description
+
+
+def test_object_arguments_are_what_the_schema_disagrees_with():
+    body = payload("tool-calls")
+    assert server_message_problems(body)
+    for tool_call in tool_calls_in(body["message"]):
+        assert isinstance(tool_call["function"]["arguments"], dict)
+        with pytest.raises(pydantic.ValidationError) as raised:
+            ToolCall.model_validate(tool_call)
+        assert [error["loc"] for error in raised.value.errors()] == [("function", "arguments")]
+    assert not server_message_problems(with_arguments_as_json(body))
+    strings = payload("tool-calls.string-arguments")
+    assert with_arguments_as_json(strings) == strings
+    assert not server_message_problems(strings)
+
+
+# (payload, how it is broken, what the check must say): the check can fail, and says why.
+BROKEN = {
+    "an ISO timestamp": (
+        "status-update.in-progress",
+        lambda m: m.update(timestamp="2026-11-26T09:42:04.938Z"),
+        "message.timestamp: Input should be a valid number",
+    ),
+    "a number as an integer": (
+        "status-update.in-progress",
+        lambda m: m["call"]["customer"].update(number=33536495614),
+        "message.call.customer.number: Input should be a valid string",
+    ),
+    "a status the SDK does not list": (
+        "status-update.ended",
+        lambda m: m.update(status="finished"),
+        "message.status: 'finished' is none of the SDK's values",
+    ),
+    "an end reason the SDK does not list": (
+        "end-of-call-report",
+        lambda m: m.update(endedReason="caller-hung-up"),
+        "message.endedReason: 'caller-hung-up' is none",
+    ),
+    "a misspelt field": (
+        "end-of-call-report",
+        lambda m: m.update(endReason="customer-ended-call"),
+        "message.endReason: no such field in ServerMessageEndOfCallReport",
+    ),
+    "a misspelt nested field": (
+        "assistant-request",
+        lambda m: m["call"].update(phoneNumberID="x"),
+        "message.call.phoneNumberID: no such field in Call",
+    ),
+    "a required field missing": (
+        "tool-calls.string-arguments",
+        lambda m: m.pop("toolWithToolCallList"),
+        "message.toolWithToolCallList: Field required",
+    ),
+    "a call without its id": (
+        "status-update.ringing",
+        lambda m: m["call"].pop("id"),
+        "message.call.id: Field required",
+    ),
+    "a phone number without its id": (
+        "tool-calls",
+        lambda m: m["phoneNumber"].pop("id"),
+        "message.phoneNumber.GetPhoneNumbersResponse_Twilio.id: Field required",
+    ),
+    "an unknown message type": (
+        "speech-update",
+        lambda m: m.update(type="speech-updated"),
+        "no SDK model for the message type 'speech-updated'",
+    ),
+    "a bad transcript entry": (
+        "conversation-update",
+        lambda m: m["messages"][1].pop("secondsFromStart"),
+        "message.messages.1.BotMessage.secondsFromStart: Field required",
+    ),
+    "a bad date": (
+        "assistant.started",
+        lambda m: m["call"].update(createdAt="jeudi"),
+        "message.call.createdAt: Input should be a valid datetime",
+    ),
+    "a voice model the SDK does not list": (
+        "assistant.started",
+        lambda m: m["newAssistant"]["voice"].update(model="eleven_multilingual_v9"),
+        "message.newAssistant.voice.model: 'eleven_multilingual_v9' is none",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_server_message_is_refused(case):
+    stem, mutate, expected = BROKEN[case]
+    body = payload(stem)
+    mutate(body["message"])
+    problems = problems_of(stem, body)
+    assert any(line.startswith(expected) for line in problems), problems
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda b: b.update(call={"id": "c1"}), "call.orgId: Field required"),
+        (lambda b: b["customer"].update(number=33536495614), "customer.number: Input should be"),
+        (
+            lambda b: b["messages"].append({"role": "caller", "content": "allô"}),
+            "messages[3].role: 'caller' is none",
+        ),
+        (lambda b: b.update(stream="true"), "stream: not a bool"),
+        (lambda b: b.update(max_tokens=250.5), "max_tokens: not an integer"),
+        (lambda b: b.update(assistantId="x"), "assistantId: not a field"),
+        (
+            lambda b: b["phoneNumber"].update(provider="telephone"),
+            "phoneNumber.GetPhoneNumbersResponse_Twilio.provider: Input should be 'twilio'",
+        ),
+    ],
+)
+def test_a_broken_custom_llm_body_is_refused(mutate, expected):
+    body = payload(CUSTOM_LLM_BODY)
+    mutate(body)
+    problems = custom_llm_problems(body)
+    assert any(line.startswith(expected) for line in problems), problems
