@@ -1,9 +1,14 @@
-"""The database: Flask-SQLAlchemy wiring, statement and transaction helpers, `flask init-db`."""
+"""The database: Flask-SQLAlchemy wiring, migrations, statement and transaction helpers."""
 
 from contextlib import contextmanager, suppress
 from functools import cache
 
 import click
+from alembic import command
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from flask.cli import with_appcontext
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
@@ -11,8 +16,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
+from . import PROJECT_ROOT
 from .connections import engine_options, tune_engine
 from .logs import log_event
+
+# Alembic's scripts (Flask-Migrate's layout), found from the code, whatever the working directory.
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 # What a database that is down, unreachable, overloaded or locked raises.
 DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
@@ -25,18 +34,30 @@ class Base(DeclarativeBase):
 # Rows stay readable after commit: each request ends its transactions early so SQLite writers
 # from other workers are never blocked by a reader, and a later write never meets a stale snapshot.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+migrate = Migrate()
 
 
 def init_app(app):
-    """Bind the database to the app, tune its connections and register `init-db`."""
+    """Bind the database and its migrations to the app, tune its connections, register `init-db`."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(url))
     db.init_app(app)
+    # Batch mode: SQLite alters a table by copying it, which plain ALTER statements cannot do.
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     with app.app_context():
         tune_engine(db.engine)
     for error in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error, database_unavailable)
     app.cli.add_command(init_db_command)
+
+
+@cache
+def migration_scripts(directory):
+    """The migration scripts in `directory`, read once a process."""
+    try:
+        return ScriptDirectory(str(directory))
+    except CommandError as error:
+        raise RuntimeError(f"no migration scripts in {directory}: {error}") from error
 
 
 @cache
@@ -166,22 +187,22 @@ def database_unavailable(error):
     return {"error": "database unavailable"}, 503, {"Retry-After": "1"}
 
 
-# Indexes that earlier versions created and that now do harm (see models.Call.tenant_id).
-RETIRED_INDEXES = ("ix_calls_tenant_id",)
-
-
-def init_db():
-    """Create the tables that do not exist yet and drop retired indexes (safe to run twice)."""
-    from . import models  # noqa: F401  (registers the tables)
-
-    db.create_all()
-    for index in RETIRED_INDEXES:
-        db.session.execute(text(f"DROP INDEX IF EXISTS {index}"))
-    db.session.commit()
+def upgrade_database(revision="head"):
+    """Create or upgrade the database's schema to `revision` (Alembic, as `flask db upgrade`)."""
+    command.upgrade(migrate.get_config(), revision)
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
-    """Create the database schema; running it again changes nothing."""
-    init_db()
+    """Create or upgrade the database schema: `flask db upgrade`, under its older name."""
+    try:
+        init_db()
+    except CommandError as error:
+        raise click.ClickException(str(error)) from error
     click.echo("Database ready.")
+
+
+def init_db():
+    """Create or upgrade the database's schema to the code's head revision."""
+    upgrade_database()

@@ -6,6 +6,7 @@ import os
 import uuid
 
 import pytest
+from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -13,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from backend import create_app
 from backend.capture_writer import flush_captures
-from backend.db import db, init_db
+from backend.db import MIGRATIONS_DIR, db, migration_scripts
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
@@ -26,6 +27,18 @@ TEST_SECRETS = {
     "VAPI_SECRET_DEMO": "test-secret-demo",
     "VAPI_SECRET_PLOMBERIE": "test-secret-plomberie",
 }
+
+
+def create_schema_at_head():
+    """What `flask db upgrade` makes of an empty database, made faster for ~1,000 fixtures.
+
+    The models' tables (create_all), stamped with the migration scripts' head. Running the
+    migrations instead costs 10 (SQLite) to 25 ms (PostgreSQL) a test;
+    tests/test_migrations.py proves both make the same schema, names included.
+    """
+    db.create_all()
+    with db.engine.begin() as connection:
+        MigrationContext.configure(connection).stamp(migration_scripts(MIGRATIONS_DIR), "heads")
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +94,7 @@ def app(database_url, secrets, tmp_path):
     """The app with the shipped tenants and catalogs, on a fresh database."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
-        init_db()
+        create_schema_at_head()
     yield app
     with app.app_context():
         db.session.remove()
@@ -172,7 +185,7 @@ def tenants_app(database_url, secrets, tmp_path):
             {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "TENANTS_DIR": str(folder)}
         )
         with app.app_context():
-            init_db()
+            create_schema_at_head()
         built.append(app)
         return app
 
