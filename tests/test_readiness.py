@@ -93,6 +93,26 @@ def test_readyz_on_a_schema_a_newer_release_migrated_stays_ready(bare_app, tmp_p
     assert body["reason"] == ahead
 
 
+def test_readyz_refusals_name_files_not_where_the_server_keeps_them(bare_app, tmp_path):
+    with bare_app.app_context():
+        upgrade_database()
+    tenants = tmp_path / "tenants"
+    plomberie = tenants / "plomberie.yaml"
+    edited = plomberie.read_text(encoding="utf-8").replace("id: plomberie-dupont", "id: demo")
+    plomberie.write_text(edited, encoding="utf-8")
+    bare_app.extensions["tenants"].live.load()
+    status, body = readyz(bare_app, tmp_path)
+    assert status == 200
+    (refusal,) = body["refused"]
+    assert refusal["problem"] == "tenant id is already claimed by demo.yaml"
+
+    shutil.rmtree(tenants)  # a folder gone (a deploy swapping it)
+    bare_app.extensions["tenants"].live.load()
+    status, body = readyz(bare_app, tmp_path)
+    folder = [r for r in body["refused"] if r["key"] == "(folder)"]
+    assert folder and folder[0]["problem"] == "cannot be read: No such file or directory"
+
+
 def post(client, path, body, headers):
     response = client.post(path, json=body, headers=headers)
     assert_no_full_number(response.get_data(as_text=True), "an HTTP answer")
