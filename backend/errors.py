@@ -22,6 +22,12 @@ def _route():
     return request.url_rule.rule if request.url_rule else None
 
 
+def internal_error(error):
+    """500 for the app's own fault, logged by the error's type only (its message may quote data)."""
+    log_event("REQUEST_FAILED", level=40, status=500, exception=type(error).__name__)
+    return json_error(500, "internal error")
+
+
 def init_app(app):
     """Answer every HTTP error and every BadPayload as JSON, with one log line each."""
 
@@ -47,8 +53,4 @@ def init_app(app):
             )
         return json_error(error.code, error.description or error.name)
 
-    @app.errorhandler(Exception)
-    def unexpected(error):
-        # Logged by type only: the message may quote request data.
-        log_event("REQUEST_FAILED", level=40, status=500, exception=type(error).__name__)
-        return json_error(500, "internal error")
+    app.register_error_handler(Exception, internal_error)

@@ -14,6 +14,7 @@ from pathlib import Path
 from babel.messages.pofile import PoFileError, read_po
 
 from .prompts import SOURCE_TEXT
+from .tenant_config import unreadable
 
 STANDARD = "standard"
 
@@ -96,7 +97,7 @@ def read_catalog_file(path):
         # babel counts lines from 0
         return {}, [CatalogProblem(name, (error.lineno or 0) + 1, "(syntax)", str(error))]
     except (OSError, ValueError, UnicodeDecodeError) as error:
-        return {}, [CatalogProblem(name, 1, "(file)", f"cannot be read: {error}")]
+        return {}, [CatalogProblem(name, 1, "(file)", unreadable(error))]
     sentences, problems = {}, []
     for message in catalog:
         key = message.context

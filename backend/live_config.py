@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 from .i18n import CatalogProblem, Catalogs, catalog_files
-from .tenant_config import Problem, TenantDirectory, cross_check, load_tenant_file, tenant_files
+from .tenant_config import (
+    Problem,
+    TenantDirectory,
+    cross_check,
+    load_tenant_file,
+    tenant_files,
+    unreadable,
+)
 
 # How often each worker looks at the files' metadata: a saved edit applies within this delay.
 CHECK_INTERVAL = 1.0
@@ -107,7 +114,7 @@ class LiveConfiguration:
             paths = [str(p) for p in tenant_files(self.tenants_dir)]
         except OSError as error:
             # A folder gone or unreadable (a deploy swapping it?): every tenant stays as it was.
-            problem = Problem(self.tenants_dir, 1, "(folder)", f"cannot be read: {error}")
+            problem = Problem(self.tenants_dir, 1, "(folder)", unreadable(error))
             self.catalogs = catalogs
             self.refused = {**self.refused, self.tenants_dir: [problem]}
             return self._report({self.tenants_dir: [problem]}, catalog_problems), False
@@ -175,7 +182,8 @@ class LiveConfiguration:
                     "file": Path(path).name,
                     "line": first.line,
                     "key": first.key,
-                    "problem": first.message,
+                    # "already claimed by <file>": the file, not where the server keeps it.
+                    "problem": first.message.replace(os.path.join(self.tenants_dir, ""), ""),
                 }
             )
         for problem in self.catalog_refusal:

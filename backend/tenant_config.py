@@ -310,12 +310,20 @@ def tenant_files(directory):
     )
 
 
+def unreadable(error):
+    """Why a file or folder cannot be read, without its path: that goes to /readyz, and the
+    problem names the file already."""
+    if isinstance(error, OSError):
+        return f"cannot be read: {error.strerror or type(error).__name__}"
+    return f"cannot be read: {error}"
+
+
 def load_tenant_file(path, known_variants=None, knows_locale=None):
     """Read and validate one tenant file: (Tenant or None, [Problem])."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return None, [Problem(str(path), 1, "(file)", f"cannot be read: {error}")]
+        return None, [Problem(str(path), 1, "(file)", unreadable(error))]
     return parse_tenant_text(text, str(path), known_variants, knows_locale)
 
 

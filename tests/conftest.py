@@ -6,11 +6,12 @@ import os
 import uuid
 
 import pytest
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
-from backend.db import db, init_db
+from backend.db import MIGRATIONS_DIR, db, migration_scripts
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
@@ -33,6 +34,18 @@ NO_POSTGRES = f"no PostgreSQL at {POSTGRES_SHOWN}"
 def in_ci():
     """CI sets CI=true; a developer's CI=0 or CI=false is not CI."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def create_schema_at_head():
+    """What `flask db upgrade` makes of an empty database, made faster for ~1,000 fixtures.
+
+    The models' tables (create_all), stamped with the migration scripts' head. Running the
+    migrations instead costs 10 (SQLite) to 25 ms (PostgreSQL) a test;
+    tests/test_migrations.py proves both make the same schema, names included.
+    """
+    db.create_all()
+    with db.engine.begin() as connection:
+        MigrationContext.configure(connection).stamp(migration_scripts(MIGRATIONS_DIR), "heads")
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +116,7 @@ def app(database_url, secrets, tmp_path):
     """The app with the shipped tenants and catalogs, on a fresh database."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
-        init_db()
+        create_schema_at_head()
     yield app
     with app.app_context():
         db.session.remove()
@@ -177,7 +190,7 @@ def tenants_app(database_url, secrets, tmp_path):
             {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "TENANTS_DIR": str(folder)}
         )
         with app.app_context():
-            init_db()
+            create_schema_at_head()
         built.append(app)
         return app
 

@@ -9,7 +9,7 @@
         pg.url                      # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
         pg.stop(); pg.start()       # same data and port: a database outage and its return
 
-    init_db({"DATABASE_URL": url})  # `flask init-db` in its own process
+    init_db({"DATABASE_URL": url})  # `flask db upgrade` in its own process
     free_port()                     # a loopback port nothing listens on
     wait_http(url, deadline)        # poll a URL until it answers below 500 (or `ok(status)`)
 
@@ -41,9 +41,9 @@ def free_port():
 
 
 def init_db(env):
-    """`flask --app wsgi init-db` in its own process, with `env` added to this one's environment."""
+    """`flask --app wsgi db upgrade` in its own process, `env` added to this one's environment."""
     subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,
         env={**os.environ, **env},
         check=True,

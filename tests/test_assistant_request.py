@@ -2,11 +2,10 @@
 
 import pytest
 from babel.messages.pofile import read_po
-from sqlalchemy import text
 
 from backend import PROJECT_ROOT, prompts
-from backend.db import db
 from tests.leaks import assert_no_full_number
+from tests.outage import database_down
 
 CALLER = "+33536495614"
 CALL_ID = "f60f6b23-0697-4e07-a137-2ca86f93a8da"
@@ -120,17 +119,11 @@ def test_shared_url_routes_assistant_request_by_phone_number_id(
     assert response.get_json()["assistantId"] == "asst-plomberie-0001"
 
 
-def drop_calls_table(app):
-    with app.app_context():
-        db.session.execute(text("DROP TABLE calls"))
-        db.session.commit()
-
-
 def test_broken_database_plomberie_still_gets_its_assistant(
     app, client, plomberie_headers, vapi_payload, log_events
 ):
-    drop_calls_table(app)
-    answer = ask(client, PLOMBERIE, vapi_payload("assistant-request"), plomberie_headers)
+    with database_down(app):
+        answer = ask(client, PLOMBERIE, vapi_payload("assistant-request"), plomberie_headers)
     assert answer["assistantId"] == "asst-plomberie-0001"
     variables = answer["assistantOverrides"]["variableValues"]
     # A number the database could not keep is never read out.
@@ -139,10 +132,9 @@ def test_broken_database_plomberie_still_gets_its_assistant(
 
 
 def test_broken_database_demo_gets_the_spoken_error(app, client, demo_headers, vapi_payload):
-    drop_calls_table(app)
-    assert ask(client, "demo", vapi_payload("assistant-request"), demo_headers) == {
-        "error": UNAVAILABLE
-    }
+    with database_down(app):
+        answer = ask(client, "demo", vapi_payload("assistant-request"), demo_headers)
+    assert answer == {"error": UNAVAILABLE}
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
@@ -14,7 +14,7 @@ from backend.calls import (
     capture_caller_number,
     replace_conversation,
 )
-from backend.db import db, init_db
+from backend.db import db
 from tests.leaks import watch
 
 FIRST, SECOND = "+33612340001", "+33612340002"
@@ -85,16 +85,6 @@ def test_a_calls_row_is_found_by_its_key_not_among_its_tenants_calls(app, databa
         plan = connection.execute(text("EXPLAIN ANALYZE EXECUTE by_key('demo', 'bulk-7')"))
         plan = "\n".join(row[0] for row in plan)
     assert "uq_calls_tenant_call" in plan and "Rows Removed" not in plan, plan
-
-
-def test_init_db_drops_the_retired_tenant_index(app):
-    with app.app_context():
-        db.session.execute(text("CREATE INDEX ix_calls_tenant_id ON calls (tenant_id)"))
-        db.session.commit()
-        init_db()
-        init_db()  # still safe to run twice
-        indexes = {index["name"] for index in inspect(db.engine).get_indexes("calls")}
-    assert "ix_calls_tenant_id" not in indexes
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from tests.contact_play import (
     stored_call,
 )
 from tests.leaks import assert_no_full_number, random_id
+from tests.outage import database_down
 from tests.servers import Gunicorn, init_db
 from tests.test_races import race
 
@@ -205,13 +206,8 @@ def test_content_as_text_parts(app, new_call):
 def test_unreadable_database_asks_to_repeat_and_keeps_nothing(app, new_call):
     call = new_call()
     call.start()
-    with app.app_context():
-        db.session.execute(text("ALTER TABLE calls RENAME TO calls_away"))
-        db.session.commit()
-    assert call.say("oui") == "Pardon, pouvez-vous répéter ?"
-    with app.app_context():
-        db.session.execute(text("ALTER TABLE calls_away RENAME TO calls"))
-        db.session.commit()
+    with database_down(app):
+        assert call.say("oui") == "Pardon, pouvez-vous répéter ?"
     assert call.resend() == NOTED  # the same turn, answered once the database is back
     assert confirmed_outcome(app, call)[:2] == (engine.CONTACT_CONFIRMED, CALLER)
 

@@ -3,10 +3,9 @@
 import os
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import db
+from ..db import schema_state
 from ..tenants import tenant_store
 
 bp = Blueprint("health", __name__)
@@ -20,21 +19,29 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """The database answers and tenants are loaded; 503 otherwise.
+    """The database answers at the code's schema revision and tenants are loaded; 503 otherwise.
 
-    `refused` lists the edits a live reload refused: the tenant still served from its last good
-    version (null when the file serves nothing), or the catalogs kept, with where and why.
+    `schema` is the database's revision; `reason` says what is wrong and what to run. `refused`
+    lists the edits a live reload refused: the tenant still served from its last good version
+    (null when the file serves nothing), or the catalogs kept, with where and why.
     """
     store = tenant_store()
     checks = {"tenants": len(store.directory)}
+    reasons = []
     try:
-        db.session.execute(text("SELECT 1"))
-        db.session.commit()
+        schema_ready, checks["schema"], schema_reason = schema_state()
         checks["database"] = "ok"
     except SQLAlchemyError as error:
-        db.session.rollback()
+        schema_ready, checks["schema"], schema_reason = False, None, None
         checks["database"] = f"unavailable ({type(error).__name__})"
-    ready = checks["database"] == "ok" and checks["tenants"] > 0
+        reasons.append(f"database {checks['database']}")
+    if schema_reason:
+        reasons.append(schema_reason)
+    if not checks["tenants"]:
+        reasons.append("no tenant loaded")
+    ready = schema_ready and checks["tenants"] > 0
+    if reasons:
+        checks["reason"] = "; ".join(reasons)
     refused = store.live.refusals()
     if refused:
         checks["refused"] = refused
