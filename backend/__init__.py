@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .connections import sqlalchemy_url
+from backend.store.connections import sqlalchemy_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,14 +28,19 @@ def create_app(test_config=None):
     app.json.ensure_ascii = False  # French sentences stay readable in answers
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import contacts, db, errors, i18n_cli, logs, retention, tenants
-    from .routes import health, llm, voice
+    from backend import logs
+    from backend.edge import errors
+    from backend.operators import contacts, i18n
+    from backend.privacy import retention
+    from backend.routes import health, llm, voice
+    from backend.store import db
+    from backend.tenants.store import TenantStore
 
     logs.init_app(app)
     errors.init_app(app)
     db.init_app(app)
-    tenants.TenantStore(app)
-    i18n_cli.init_app(app)
+    TenantStore(app)
+    i18n.init_app(app)
     contacts.init_app(app)
     retention.init_app(app)
     app.register_blueprint(health.bp)

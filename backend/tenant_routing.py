@@ -5,8 +5,8 @@ import re
 
 import phonenumbers
 
-from .errors import BadPayload
-from .payload import field
+from backend.edge.body import field
+from backend.edge.errors import BadPayload
 
 # What carriers and Vapi put in place of a withheld caller ID.
 WITHHELD_WORDS = frozenset(

@@ -1,4 +1,4 @@
-"""Accuracy and speed of backend.nlu against a baseline given the same glue.
+"""Accuracy and speed of backend.engine.nlu against a baseline given the same glue.
 
     python benchmarks/nlu.py [--generated 20000] [--repeats 15] [--seed 2026]
 
@@ -42,8 +42,8 @@ import phonenumbers  # noqa: E402
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType  # noqa: E402
 from text_to_num import alpha2digit  # noqa: E402  (dev-only dependency: text2num)
 
-from backend.nlu import classify_answer, parse_phone  # noqa: E402
-from backend.nlu.dialing import e164_if_valid  # noqa: E402  (only to clear its cache)
+from backend.engine.nlu import classify_answer, parse_phone  # noqa: E402
+from backend.engine.nlu.dialing import e164_if_valid  # noqa: E402  (only to clear its cache)
 
 CORPUS = ROOT / "tests" / "nlu_corpus"
 # The line that starts the held-out rows of a corpus file: every row below it is held out.

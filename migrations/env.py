@@ -13,7 +13,7 @@ from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import inspect, text
 
-from backend import models  # noqa: F401  (the tables autogenerate compares the database with)
+from backend.store import models  # noqa: F401  (the tables autogenerate compares the database with)
 
 config = context.config
 

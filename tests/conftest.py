@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
-from backend.db import MIGRATIONS_DIR, db, migration_scripts
 from backend.logs import LOGGER_NAME, JsonLineFormatter
+from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
 from tests.paths import VAPI_PAYLOADS
@@ -205,7 +205,7 @@ def stored_calls(app):
     """Every call row of `app`'s database, as dicts, oldest first (full numbers included)."""
     from sqlalchemy import select
 
-    from backend.models import Call
+    from backend.store.models import Call
 
     with app.app_context():
         rows = db.session.execute(select(Call).order_by(Call.id)).scalars().all()

@@ -5,8 +5,8 @@ import json
 
 from sqlalchemy import select
 
-from backend.db import db
-from backend.models import Call
+from backend.store.db import db
+from backend.store.models import Call
 from tests.leaks import assert_no_full_number, watch
 
 CALLER = "+33536495614"  # the caller ID in Vapi's example payloads

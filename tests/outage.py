@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from backend.db import db
+from backend.store.db import db
 
 LOCK_HELD_AT_MOST_S = 30  # released by the test, or by itself so the suite never hangs
 

@@ -14,7 +14,7 @@ UNAVAILABLE = "Désolé, notre service est momentanément indisponible. Merci de
 
 
 def warm(key):
-    """The sentence of fr/warm.po (plomberie's variant), read without backend.i18n."""
+    """The sentence of fr/warm.po (plomberie's variant), read without backend.wording.catalogs."""
     with open(PROJECT_ROOT / "locales/fr/LC_MESSAGES/warm.po", "rb") as handle:
         return {m.context: m.string for m in read_po(handle) if m.id}[key]
 

@@ -9,12 +9,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
-from backend.calls import (
+from backend.store.calls import (
     capture_and_read_conversation,
     capture_caller_number,
     replace_conversation,
 )
-from backend.db import db
+from backend.store.db import db
 from tests.leaks import watch
 
 FIRST, SECOND = "+33612340001", "+33612340002"

@@ -20,7 +20,7 @@ VARIANT_FILES = {"standard": "messages.po", "short": "short.po", "warm": "warm.p
 
 
 def catalog_text(variant, key):
-    """The sentence as translators wrote it in fr/<variant>.po, read without backend.i18n."""
+    """The sentence as translators wrote it in fr/<variant>.po, read without backend.wording."""
     path = PROJECT_ROOT / "locales/fr/LC_MESSAGES" / VARIANT_FILES[variant]
     with open(path, "rb") as handle:
         return {m.context: m.string for m in read_po(handle) if m.id}[key]

@@ -20,9 +20,9 @@ import pytest
 import requests
 
 from backend import create_app
-from backend.contacts import COLUMNS
-from backend.db import db, init_db
-from backend.models import Call
+from backend.operators.contacts import COLUMNS
+from backend.store.db import db, init_db
+from backend.store.models import Call
 from tests.conftest import TEST_SECRETS
 from tests.leaks import assert_no_full_number
 from tests.servers import ROOT, Gunicorn

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from backend.contacts import COLUMNS
-from backend.db import db
-from backend.models import Call
+from backend.operators.contacts import COLUMNS
+from backend.store.db import db
+from backend.store.models import Call
 from tests.contact_play import CALLER, NOTED, SPOKEN, LlmCall, ToolCall
 
 

@@ -9,10 +9,10 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from backend import engine
-from backend.conversation import llm_turn
-from backend.db import db
-from backend.tenants import tenant_store
+from backend.engine import contact as engine
+from backend.store.db import db
+from backend.tenants.store import tenant_store
+from backend.turns import llm_turn
 from tests.contact_play import (
     ASK_OTHER,
     CALLER,

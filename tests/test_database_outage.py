@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from backend import create_app
-from backend.db import db
-from backend.db import init_db as init_schema
+from backend.store.db import db
+from backend.store.db import init_db as init_schema
 from tests.conftest import postgres_schema_url
 from tests.leaks import assert_no_full_number, watch
 from tests.servers import Gunicorn, PostgresCluster, init_db, wait_http

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import inspect, text
 
 from backend import create_app
-from backend.connections import sqlalchemy_url
-from backend.db import db
+from backend.store.connections import sqlalchemy_url
+from backend.store.db import db
 from tests.conftest import postgres_schema_url
 from tests.servers import ROOT
 

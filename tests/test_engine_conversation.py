@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend import prompts
-from backend.engine import (
+from backend.engine.contact import (
     CONTACT_CALLBACK_NO_NUMBER,
     CONTACT_COLLECT,
     CONTACT_COLLECT_CONFIRM,
@@ -21,7 +21,7 @@ from backend.engine import (
     next_step,
     open_contact_step,
 )
-from backend.nlu import classify_answer
+from backend.engine.nlu import classify_answer
 from tests.contact_play import CALLER, OVER_TWO_TURNS, SPOKEN
 
 POLICY = ContactPolicy()

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from backend.db import db
-from backend.models import Call
+from backend.store.db import db
+from backend.store.models import Call
 from tests.leaks import assert_no_full_number
 from tests.paths import VAPI_PAYLOADS
 from tests.servers import Gunicorn, init_db

@@ -4,7 +4,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from backend import PROJECT_ROOT, prompts
-from backend.i18n import Catalogs
+from backend.wording.catalogs import Catalogs
 
 LOCALES = PROJECT_ROOT / "locales"
 
@@ -31,7 +31,7 @@ def catalogs():
 
 
 def po_entries(path):
-    """{msgctxt: msgstr} read straight from a .po file, independently of backend.i18n."""
+    """{msgctxt: msgstr} read straight from a .po file, not through backend.wording."""
     with open(path, "rb") as handle:
         return {m.context: m.string for m in read_po(handle) if m.id and m.string}
 

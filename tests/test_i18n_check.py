@@ -10,8 +10,8 @@ import pytest
 from babel.messages.pofile import read_po
 
 from backend import create_app
-from backend.i18n import Catalogs
 from backend.prompts import SOURCE_TEXT
+from backend.wording.catalogs import Catalogs
 from tests.paths import ROOT
 
 CONFIRM = "VOCAL_CONTACT_CONFIRM_CALLER_ID"

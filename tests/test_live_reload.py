@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from backend import create_app
-from backend.db import db, init_db
-from backend.i18n import Catalogs
+from backend.store.db import db, init_db
+from backend.wording.catalogs import Catalogs
 from tests.leaks import assert_no_full_number, random_id
 from tests.paths import ROOT
 from tests.servers import Gunicorn

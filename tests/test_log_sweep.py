@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from backend import create_app
-from backend.db import db, init_db
 from backend.logs import phone_ref
-from backend.models import Call
+from backend.store.db import db, init_db
+from backend.store.models import Call
 from tests.leaks import assert_no_full_number, full_numbers_in
 from tests.servers import ROOT
 

@@ -3,7 +3,13 @@
 import phonenumbers
 import pytest
 
-from backend.masking import _split_e164, _split_parsed, last_digits, mask_phone, spoken_digits
+from backend.privacy.masking import (
+    _split_e164,
+    _split_parsed,
+    last_digits,
+    mask_phone,
+    spoken_digits,
+)
 from tests.leaks import full_numbers_in
 
 CALLER = "+33612345614"

@@ -29,8 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from backend import create_app
-from backend.db import MIGRATIONS_DIR, db, migrate, migration_scripts, upgrade_database
-from backend.models import Call
+from backend.store.db import MIGRATIONS_DIR, db, migrate, migration_scripts, upgrade_database
+from backend.store.models import Call
 from tests.conftest import create_schema_at_head
 from tests.servers import ROOT
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.nlu import classify_answer
+from backend.engine.nlu import classify_answer
 
 
 @pytest.mark.parametrize(

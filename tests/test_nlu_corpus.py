@@ -9,7 +9,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from backend.nlu import classify_answer, parse_phone
+from backend.engine.nlu import classify_answer, parse_phone
 
 CORPUS = Path(__file__).parent / "nlu_corpus"
 

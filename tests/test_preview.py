@@ -10,10 +10,10 @@ import phonenumbers
 import pytest
 
 from backend import create_app
-from backend.i18n import Catalogs
-from backend.masking import spoken_digits
-from backend.preview import _Examples, example_number, fill
+from backend.privacy.masking import spoken_digits
 from backend.prompts import SOURCE_TEXT
+from backend.wording.catalogs import Catalogs
+from backend.wording.preview import _Examples, example_number, fill
 from tests.leaks import assert_no_full_number, watch
 from tests.paths import ROOT
 

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import text
 
 from backend import create_app
-from backend.db import db, upgrade_database
+from backend.store.db import db, upgrade_database
 from tests.leaks import assert_no_full_number
 from tests.servers import ROOT, Gunicorn, init_db
 

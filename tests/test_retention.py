@@ -9,8 +9,8 @@ import yaml
 from sqlalchemy import event, select, text
 
 from backend import create_app
-from backend.db import db, init_db
-from backend.models import Call, utcnow
+from backend.store.db import db, init_db
+from backend.store.models import Call, utcnow
 from tests.contact_play import LlmCall
 from tests.leaks import assert_no_full_number, random_id, watch
 
@@ -102,7 +102,7 @@ def test_purge_deletes_calls_past_each_tenants_retention(tenants_app, no_full_nu
 
 
 def test_retention_days_is_checked(tmp_path):
-    from backend.tenant_config import parse_tenant_text
+    from backend.tenants.config import parse_tenant_text
 
     base = "id: x\nname: X\nvapi: {secret_env: VAPI_SECRET_X}\n"
     assert parse_tenant_text(base, "x.yaml")[0].retention_days == 30

@@ -9,11 +9,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from backend import signatures
-from backend.db import db
-from backend.models import Call
-from backend.signatures import HmacSettings, verify
-from backend.tenant_config import parse_tenant_text
+from backend.auth import signatures
+from backend.auth.signatures import HmacSettings, verify
+from backend.store.db import db
+from backend.store.models import Call
+from backend.tenants.config import parse_tenant_text
 
 SECRET = "s3cr3t-signing-key"
 BODY = b'{"message": {"type": "status-update",  "status": "in-progress"}}'

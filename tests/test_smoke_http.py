@@ -1,7 +1,7 @@
 """The demo tenant answers Vapi end to end through the test client; health and readiness."""
 
 from backend import create_app
-from backend.db import db
+from backend.store.db import db
 from tests.servers import free_port
 
 

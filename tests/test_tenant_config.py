@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 from backend import PROJECT_ROOT, create_app
-from backend.tenant_config import Tenant, load_tenant_file, load_tenants_dir
-from backend.tenants import TenantConfigError
+from backend.tenants.config import Tenant, load_tenant_file, load_tenants_dir
+from backend.tenants.store import TenantConfigError
 from tests.leaks import assert_no_full_number
 
 SHIPPED = PROJECT_ROOT / "tenants"

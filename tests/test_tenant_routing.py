@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from backend.errors import BadPayload
+from backend.edge.errors import BadPayload
 from backend.tenant_routing import (
     TWILIO_SENTINELS,
     call_id_of,

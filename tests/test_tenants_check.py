@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from backend import create_app
-from backend.tenant_config import SCHEMA
-from backend.tenants import TenantConfigError
+from backend.tenants.config import SCHEMA
+from backend.tenants.store import TenantConfigError
 from tests.paths import ROOT
 
 VALID = """\

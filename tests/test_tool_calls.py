@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from backend import engine
+from backend.engine import contact as engine
 from tests.contact_play import (
     ASK_OTHER,
     CALLER,

@@ -5,8 +5,8 @@ import os
 from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import schema_state
-from ..tenants import tenant_store
+from backend.store.db import schema_state
+from backend.tenants.store import tenant_store
 
 bp = Blueprint("health", __name__)
 

@@ -6,14 +6,14 @@ import uuid
 
 from flask import Blueprint, Response, request
 
-from ..auth import require_tenant_auth
-from ..caller_id import capture_caller_id_and_conversation, open_contact
-from ..conversation import llm_turn
-from ..errors import BadPayload
-from ..payload import read_json_object
-from ..tenant_routing import call_id_of
-from ..tenants import tenant_store
-from .voice import tenant_or_404
+from backend.auth.credentials import require_tenant_auth
+from backend.capture.caller_id import capture_caller_id_and_conversation, open_contact
+from backend.edge.body import read_json_object
+from backend.edge.errors import BadPayload
+from backend.routes.voice import tenant_or_404
+from backend.tenant_routing import call_id_of
+from backend.tenants.store import tenant_store
+from backend.turns import llm_turn
 
 bp = Blueprint("llm", __name__, url_prefix="/api/vapi")
 

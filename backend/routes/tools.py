@@ -8,14 +8,14 @@ not run, or arguments it cannot read, get a result with an `error`.
 
 import json
 
-from ..caller_id import capture_caller_id_and_conversation
-from ..calls import NOT_READ
-from ..conversation import tool_turn
-from ..errors import BadPayload
-from ..logs import log_event
-from ..payload import field
-from ..tenant_routing import call_id_of
-from ..tenants import tenant_store
+from backend.capture.caller_id import capture_caller_id_and_conversation
+from backend.edge.body import field
+from backend.edge.errors import BadPayload
+from backend.logs import log_event
+from backend.store.calls import NOT_READ
+from backend.tenant_routing import call_id_of
+from backend.tenants.store import tenant_store
+from backend.turns import tool_turn
 
 MAX_TOOL_CALL_ID = 128
 

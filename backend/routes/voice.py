@@ -2,16 +2,16 @@
 
 from flask import Blueprint, abort, request
 
-from ..auth import require_tenant_auth
-from ..caller_id import capture_caller_id, open_contact, store_caller_id
-from ..calls import record_call_end
-from ..logs import client_identifier, log_event
-from ..masking import spoken_digits
-from ..payload import field, read_json_object, server_message
-from ..prompts import VOCAL_SERVICE_UNAVAILABLE
-from ..tenant_routing import call_id_of, called_number_and_ids
-from ..tenants import tenant_store
-from .tools import answer_tool_calls
+from backend.auth.credentials import require_tenant_auth
+from backend.capture.caller_id import capture_caller_id, open_contact, store_caller_id
+from backend.edge.body import field, read_json_object, server_message
+from backend.logs import client_identifier, log_event
+from backend.privacy.masking import spoken_digits
+from backend.prompts import VOCAL_SERVICE_UNAVAILABLE
+from backend.routes.tools import answer_tool_calls
+from backend.store.calls import record_call_end
+from backend.tenant_routing import call_id_of, called_number_and_ids
+from backend.tenants.store import tenant_store
 
 bp = Blueprint("voice", __name__, url_prefix="/api/vapi")
 

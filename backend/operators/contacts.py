@@ -13,10 +13,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import and_, or_, select
 
-from .db import db, read_in_one_snapshot
-from .logs import log_event
-from .models import Call
-from .tenants import tenant_store
+from backend.logs import log_event
+from backend.store.db import db, read_in_one_snapshot
+from backend.store.models import Call
+from backend.tenants.store import tenant_store
 
 COLUMNS = (
     "tenant",

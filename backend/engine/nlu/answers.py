@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
-from backend.nlu.numbers import normalize
+from backend.engine.nlu.numbers import normalize
 
 Answer = Literal["yes", "no", "unclear"]
 

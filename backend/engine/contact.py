@@ -9,9 +9,9 @@ answering the same turn agree.
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from . import prompts
-from .masking import spoken_digits
-from .nlu import classify_answer, continue_phone, parse_phone
+from backend import prompts
+from backend.engine.nlu import classify_answer, continue_phone, parse_phone
+from backend.privacy.masking import spoken_digits
 
 QUALIF_CONTACT = "QUALIF_CONTACT"
 CONTACT_CONFIRM = "CONTACT_CONFIRM"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.nlu.dialing import MAX_DIGITS, e164_if_valid, plan
-from backend.nlu.numbers import (
+from backend.engine.nlu.dialing import MAX_DIGITS, e164_if_valid, plan
+from backend.engine.nlu.numbers import (
     NUMBER_WORDS,
     PAUSE,
     UNITS,

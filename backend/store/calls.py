@@ -7,8 +7,8 @@ from functools import cache
 from sqlalchemy import bindparam, exists, false, func, select, true, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .db import db, first_row_by_driver
-from .models import Call, utcnow
+from backend.store.db import db, first_row_by_driver
+from backend.store.models import Call, utcnow
 
 CALLS = Call.__table__
 # In place of a conversation text that was not read (the database could not be reached).

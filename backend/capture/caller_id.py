@@ -2,12 +2,17 @@
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import engine
-from .calls import NOT_READ, capture_and_read_conversation, capture_caller_number, set_state
-from .db import database_failed
-from .logs import log_event, phone_ref_fields
-from .masking import last_digits, mask_phone
-from .tenant_routing import call_id_of, extract_customer_phone_from_vapi_payload
+from backend.engine import contact as engine
+from backend.logs import log_event, phone_ref_fields
+from backend.privacy.masking import last_digits, mask_phone
+from backend.store.calls import (
+    NOT_READ,
+    capture_and_read_conversation,
+    capture_caller_number,
+    set_state,
+)
+from backend.store.db import database_failed
+from backend.tenant_routing import call_id_of, extract_customer_phone_from_vapi_payload
 
 
 def capture_caller_id(tenant, payload, msg_type):
@@ -69,12 +74,21 @@ def _log_persisted(capture):
     )
 
 
-def open_contact(tenant, call_id, caller_number, catalogs, record_state=True):
-    """The contact step's first decision for this call and the sentence the agent says.
-
-    `record_state=False` when the caller stores the state itself with the conversation.
-    """
+def open_contact(tenant, call_id, caller_number, catalogs):
+    """The contact step's first decision for this call, logged and recorded, and its sentence."""
     decision = engine.open_contact_step(caller_number, tenant.spoken_digits)
+    log_opening(tenant, call_id, caller_number, decision)
+    if call_id:
+        try:
+            set_state(tenant.id, call_id, decision.state)
+        except SQLAlchemyError as error:
+            database_failed(error, tenant=tenant.id, call_id=call_id)
+    sentence = catalogs.sentence(decision.prompt, tenant.locale, tenant.variant, **decision.params)
+    return decision, sentence
+
+
+def log_opening(tenant, call_id, caller_number, decision):
+    """CALLER_ID_FOUND (its last digits only) or CALLER_ID_NOT_FOUND, as the step opens."""
     if caller_number:
         log_event(
             "CALLER_ID_FOUND",
@@ -93,10 +107,3 @@ def open_contact(tenant, call_id, caller_number, catalogs, record_state=True):
             next=decision.state,
             context=decision.context,
         )
-    if call_id and record_state:
-        try:
-            set_state(tenant.id, call_id, decision.state)
-        except SQLAlchemyError as error:
-            database_failed(error, tenant=tenant.id, call_id=call_id)
-    sentence = catalogs.sentence(decision.prompt, tenant.locale, tenant.variant, **decision.params)
-    return decision, sentence

@@ -14,14 +14,14 @@ import phonenumbers
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select, text
 
-from .db import db, durable_transaction
-from .logs import log_event
-from .masking import mask_phone
-from .models import Call, utcnow
-from .payload import json_leaves
-from .tenant_config import SCHEMA
-from .tenant_routing import normalize_caller_number
-from .tenants import tenant_store
+from backend.edge.body import json_leaves
+from backend.logs import log_event
+from backend.privacy.masking import mask_phone
+from backend.store.db import db, durable_transaction
+from backend.store.models import Call, utcnow
+from backend.tenant_routing import normalize_caller_number
+from backend.tenants.config import SCHEMA
+from backend.tenants.store import tenant_store
 
 # Rows of a tenant whose file is gone follow the default of the tenant file.
 DEFAULT_RETENTION_DAYS = SCHEMA["retention"]["days"][1]

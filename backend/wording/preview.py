@@ -4,8 +4,8 @@ import string
 
 import phonenumbers
 
-from .masking import mask_phone, spoken_digits
-from .prompts import SOURCE_TEXT
+from backend.privacy.masking import mask_phone, spoken_digits
+from backend.prompts import SOURCE_TEXT
 
 FALLBACK_EXAMPLE = "+33612345614"
 

@@ -12,8 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from .i18n import CatalogProblem, Catalogs, catalog_files
-from .tenant_config import (
+from backend.tenants.config import (
     Problem,
     TenantDirectory,
     cross_check,
@@ -21,6 +20,7 @@ from .tenant_config import (
     tenant_files,
     unreadable,
 )
+from backend.wording.catalogs import CatalogProblem, Catalogs, catalog_files
 
 # How often each worker looks at the files' metadata: a saved edit applies within this delay.
 CHECK_INTERVAL = 1.0

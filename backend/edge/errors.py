@@ -3,7 +3,7 @@
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .logs import log_event
+from backend.logs import log_event
 
 
 class BadPayload(ValueError):

@@ -9,9 +9,9 @@ from pathlib import Path
 import phonenumbers
 import yaml
 
-from .engine import DEFAULT_WAY_OUT, WAY_OUTS
-from .masking import mask_phone
-from .signatures import ALGORITHMS, ENCODINGS, HmacSettings, payload_problem
+from backend.auth.signatures import ALGORITHMS, ENCODINGS, HmacSettings, payload_problem
+from backend.engine.contact import DEFAULT_WAY_OUT, WAY_OUTS
+from backend.privacy.masking import mask_phone
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")

@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .i18n import Catalogs
-from .tenants import show, shown
+from backend.tenants.store import show, shown
+from backend.wording.catalogs import Catalogs
 
 i18n_group = AppGroup("i18n", help="Translation catalogs (see docs/translators.md).")
 

@@ -15,11 +15,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .i18n import Catalogs
-from .live_config import LiveConfiguration, is_error
-from .logs import log_event
-from .preview import preview
-from .tenant_config import load_tenants_dir
+from backend.logs import log_event
+from backend.tenants.config import load_tenants_dir
+from backend.tenants.live import LiveConfiguration, is_error
+from backend.wording.catalogs import Catalogs
+from backend.wording.preview import preview
 
 
 class TenantConfigError(RuntimeError):

@@ -5,9 +5,9 @@ import time
 
 from flask import abort, request
 
-from .logs import log_event
-from .payload import request_bytes
-from .signatures import verify
+from backend.auth.signatures import verify
+from backend.edge.body import request_bytes
+from backend.logs import log_event
 
 
 def presented_secret():

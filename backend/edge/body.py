@@ -3,7 +3,7 @@
 import json
 import re
 
-from .errors import BadPayload
+from backend.edge.errors import BadPayload
 
 # Only an escape can put these in a parsed string: NUL (refused by PostgreSQL text columns)
 # and a lone surrogate half (cannot be encoded as UTF-8 for a database, a log line or an answer).

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from babel.messages.pofile import PoFileError, read_po
 
-from .prompts import SOURCE_TEXT
-from .tenant_config import unreadable
+from backend.prompts import SOURCE_TEXT
+from backend.tenants.config import unreadable
 
 STANDARD = "standard"
 

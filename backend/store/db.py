@@ -17,10 +17,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Program
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
-from . import PROJECT_ROOT
-from .connections import engine_options, tune_engine
-from .errors import internal_error
-from .logs import log_event
+from backend import PROJECT_ROOT
+from backend.edge.errors import internal_error
+from backend.logs import log_event
+from backend.store.connections import engine_options, tune_engine
 
 # Alembic's scripts (Flask-Migrate's layout), found from the code, whatever the working directory.
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"

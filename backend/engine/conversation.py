@@ -1,0 +1,185 @@
+"""One call's contact step as stored data, and what each turn answers. Plain Python, no Flask.
+
+A conversation is the engine's memory plus every answer already given, keyed by the turn it
+answers: a Custom LLM user message by its position among the user messages and a hash of its
+text, a tool call by its id. A turn already answered gets the same answer again and does not
+move the step; the engine is deterministic, so two workers that answer one turn agree.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from backend import prompts
+from backend.engine import contact as engine
+
+FORMAT = 1
+# Answered turns kept per call; the engine's own bounds keep real calls far below this.
+MAX_TURNS = 400
+
+
+def policy_for(tenant):
+    """The engine's view of a tenant's choices."""
+    return engine.ContactPolicy(
+        region=tenant.region,
+        spoken_digits=tenant.spoken_digits,
+        collect_attempts=tenant.collect_attempts,
+        way_out=tenant.way_out,
+    )
+
+
+def llm_turn_key(position, text):
+    """A user message's key: its position among the user messages and a hash of its text."""
+    digest = hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:16]
+    return f"{position}:{digest}"
+
+
+def tool_turn_key(tool_call_id):
+    """A tool call's key."""
+    return f"tool:{tool_call_id}"
+
+
+def _answer(decision):
+    return {"state": decision.state, "prompt": decision.prompt, "params": dict(decision.params)}
+
+
+@dataclass
+class Conversation:
+    """The stored conversation of one call: memory, opening, last answer, answered turns."""
+
+    memory: engine.ContactMemory
+    opening: dict
+    last: dict
+    opened_after: int | None = None  # user messages heard before the step opened (Custom LLM)
+    turns: dict = field(default_factory=dict)
+    seq: int = 0
+
+    @classmethod
+    def opened(cls, decision, opened_after=None):
+        """A conversation that has just said its opening sentence."""
+        return cls(decision.memory, _answer(decision), _answer(decision), opened_after)
+
+    @classmethod
+    def from_text(cls, text):
+        """The stored conversation, or None when there is none or it cannot be read."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            opened_after = data.get("opened_after")
+            if data.get("format") != FORMAT or not isinstance(opened_after, int | None):
+                return None
+            return cls(
+                memory=engine.ContactMemory.from_dict(data["memory"]),
+                opening=_checked_answer(data["opening"]),
+                last=_checked_answer(data["last"]),
+                opened_after=opened_after,
+                turns={k: _checked_answer(v) for k, v in dict(data.get("turns", {})).items()},
+                seq=int(data.get("seq", 0)),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def to_text(self):
+        """The JSON text stored in `calls.conversation`."""
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "seq": self.seq,
+                "memory": self.memory.to_dict(),
+                "opened_after": self.opened_after,
+                "opening": self.opening,
+                "last": self.last,
+                "turns": self.turns,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+
+    def answer(self, key, utterance, policy):
+        """Run the engine on one utterance, remember its answer under `key`: (before, decision)."""
+        before = self.memory
+        decision = engine.next_step(before, utterance, policy)
+        answer = _answer(decision)
+        self.memory, self.last = decision.memory, answer
+        # A finished step answers every later turn the same way: nothing to remember.
+        if not before.finished and len(self.turns) < MAX_TURNS:
+            self.turns[key] = answer
+        return before, decision
+
+
+def _checked_answer(data):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("prompt"), str)
+        or data["prompt"] not in prompts.SOURCE_TEXT
+        or not isinstance(data.get("params", {}), dict)
+    ):
+        raise ValueError("not an answer")
+    return {"state": data.get("state"), "prompt": data["prompt"], "params": data.get("params", {})}
+
+
+@dataclass
+class Turn:
+    """What one request plans: the answer to give and, when it moved, the conversation to store."""
+
+    answer: dict
+    conversation: Conversation | None = None  # set when something must be stored
+    steps: list = field(default_factory=list)  # (key, memory before, decision) of each step
+    opened: bool = False  # this turn opened the contact step
+
+
+def plan_llm_turn(conversation, user_texts, policy, opening):
+    """What a Custom LLM request answers: the last user message, after any not yet answered.
+
+    `opening`: the contact step's first decision, used when the call has no conversation yet.
+    """
+    count = len(user_texts)
+    if conversation is None:
+        conversation = Conversation.opened(opening, opened_after=count)
+        return Turn(conversation.opening, conversation, opened=True)
+    first = conversation.opened_after
+    if first is None or count <= first:
+        # No user message after the opening: the request that opened it, sent again.
+        return Turn(conversation.opening if first is not None else conversation.last)
+    last_key = llm_turn_key(count - 1, user_texts[-1])
+    if last_key in conversation.turns:
+        return Turn(conversation.turns[last_key])
+    if conversation.memory.finished:
+        return Turn(conversation.last)
+    answered = {int(key.partition(":")[0]) for key in conversation.turns if key[0].isdigit()}
+    turn = Turn(conversation.last, conversation)
+    # Messages Vapi sent while no request reached us are answered in order; the caller
+    # hears the answer to the last one.
+    for position in range(first, count):
+        key = llm_turn_key(position, user_texts[position])
+        if position < count - 1 and position in answered:
+            continue
+        turn.steps.append((key, *conversation.answer(key, user_texts[position], policy)))
+    turn.answer = conversation.last
+    return turn
+
+
+def plan_tool_turn(conversation, tool_call_id, utterance, policy, opening):
+    """What one contact tool call answers. An empty utterance repeats the question.
+
+    `opening`: the contact step's first decision, used when the call has no conversation yet.
+    """
+    key = tool_turn_key(tool_call_id)
+    said = utterance.strip()
+    if conversation is not None and key in conversation.turns:
+        return Turn(conversation.turns[key])
+    if conversation is not None and conversation.memory.finished:
+        return Turn(conversation.last)
+    opened = conversation is None
+    if opened:
+        # The assistant may have asked already (assistant-request gives it the sentence):
+        # an utterance on the first call answers that opening.
+        conversation = Conversation.opened(opening)
+    turn = Turn(conversation.last, conversation, opened=opened)
+    if said:
+        turn.steps.append((key, *conversation.answer(key, said, policy)))
+        turn.answer = conversation.last
+    elif len(conversation.turns) < MAX_TURNS:
+        conversation.turns[key] = conversation.last  # a re-sent id repeats this question
+    return turn

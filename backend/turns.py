@@ -1,0 +1,136 @@
+"""A turn of the contact step: read the call's conversation, plan it with the engine, store it.
+
+Every write is a compare-and-set on the stored text: when two workers answer the same turn, one
+stores its answer and the other, seeing the text changed, reads again and finds that answer.
+"""
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend import prompts
+from backend.capture.caller_id import log_opening
+from backend.engine import contact as engine
+from backend.engine.conversation import (
+    Conversation,
+    plan_llm_turn,
+    plan_tool_turn,
+    policy_for,
+)
+from backend.logs import log_event
+from backend.privacy.masking import mask_phone
+from backend.store.calls import NOT_READ, read_conversation, replace_conversation
+from backend.store.db import database_failed
+
+# Compare-and-set rounds before giving up (each lost round means another worker stored a turn).
+CAS_ROUNDS = 8
+
+
+def llm_turn(tenant, call_id, caller_number, user_texts, catalogs, stored=NOT_READ):
+    """Answer the last user message of a Custom LLM request: (state, sentence).
+
+    `stored`: the call's conversation text if the caller read it already.
+    """
+    policy, opening = _policy_and_opening(tenant, caller_number)
+
+    def plan(conversation):
+        return plan_llm_turn(conversation, user_texts, policy, opening)
+
+    return _run(tenant, call_id, catalogs, plan, "llm", stored, (caller_number, opening))
+
+
+def tool_turn(tenant, call_id, caller_number, tool_call_id, utterance, catalogs, stored=NOT_READ):
+    """Answer one contact tool call: (state, sentence). An empty utterance repeats the question.
+
+    `stored`: the call's conversation text if the caller read it already.
+    """
+    policy, opening = _policy_and_opening(tenant, caller_number)
+
+    def plan(conversation):
+        return plan_tool_turn(conversation, tool_call_id, utterance, policy, opening)
+
+    return _run(tenant, call_id, catalogs, plan, "tool", stored, (caller_number, opening))
+
+
+def _policy_and_opening(tenant, caller_number):
+    return policy_for(tenant), engine.open_contact_step(caller_number, tenant.spoken_digits)
+
+
+def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
+    """Read, plan, compare-and-set until stored; the state and sentence of the answer.
+
+    `caller_and_opening`: the call's number and first decision, logged when this turn opens.
+    """
+    try:
+        for _ in range(CAS_ROUNDS):
+            if stored is NOT_READ:
+                stored = read_conversation(tenant.id, call_id)
+            conversation = Conversation.from_text(stored)
+            if stored and conversation is None:
+                log_event("CONVERSATION_UNREADABLE", level=30, tenant=tenant.id, call_id=call_id)
+            was_confirmed = conversation is not None and (
+                conversation.memory.state == engine.CONTACT_CONFIRMED
+            )
+            turn = plan(conversation)
+            if turn.conversation is not None:
+                turn.conversation.seq += 1
+                confirmed_now = not was_confirmed and (
+                    turn.conversation.memory.state == engine.CONTACT_CONFIRMED
+                )
+                if not _store(tenant.id, call_id, stored, turn.conversation, confirmed_now):
+                    stored = NOT_READ
+                    continue  # another worker stored first: read its answer
+                if turn.opened:
+                    log_opening(tenant, call_id, *caller_and_opening)
+                _log_steps(tenant, call_id, mode, turn.steps)
+            return turn.answer["state"], _sentence(catalogs, tenant, turn.answer)
+        log_event("CONVERSATION_BUSY", level=40, tenant=tenant.id, call_id=call_id)
+    except SQLAlchemyError as error:
+        database_failed(error, tenant=tenant.id, call_id=call_id)
+    # Nothing was stored: the caller says it again and the next request answers it.
+    return None, catalogs.sentence(
+        prompts.VOCAL_CONTACT_PLEASE_REPEAT, tenant.locale, tenant.variant
+    )
+
+
+def _store(tenant_id, call_id, old_text, conversation, confirmed_now):
+    """Write the conversation if the stored text is still `old_text`; True when written."""
+    memory = conversation.memory
+    contact = (memory.contact_number, memory.contact_source) if confirmed_now else None
+    return replace_conversation(
+        tenant_id, call_id, old_text, conversation.to_text(), memory.state, contact
+    )
+
+
+def _sentence(catalogs, tenant, answer):
+    return catalogs.sentence(answer["prompt"], tenant.locale, tenant.variant, **answer["params"])
+
+
+def _log_steps(tenant, call_id, mode, steps):
+    for key, before, decision in steps:
+        memory = decision.memory
+        log_event(
+            "CONTACT_TURN",
+            tenant=tenant.id,
+            call_id=call_id,
+            mode=mode,
+            turn=key.partition(":")[0] if mode == "llm" else key,
+            state=before.state,
+            next=memory.state,
+            prompt=decision.prompt,
+        )
+        if memory.state == engine.CONTACT_CONFIRMED and not before.finished:
+            log_event(
+                "CONTACT_CONFIRMED",
+                tenant=tenant.id,
+                call_id=call_id,
+                phone_masked=mask_phone(memory.contact_number, tenant.logged_digits),
+                source=memory.contact_source,
+            )
+        elif memory.finished and not before.finished:
+            log_event(
+                "CONTACT_WAY_OUT",
+                tenant=tenant.id,
+                call_id=call_id,
+                way_out=tenant.way_out,
+                next=memory.state,
+                failures=memory.failures,
+            )
