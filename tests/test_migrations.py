@@ -1,4 +1,4 @@
-"""Alembic migrations: an empty database upgraded to head is what backend/models.py declares,
+"""Alembic migrations: an empty database upgraded to head is what backend/store/models.py declares,
 on SQLite and PostgreSQL; a database made before migrations upgrades; downgrades undo."""
 
 import os
@@ -152,7 +152,7 @@ def pre_migration_calls(metadata, with_retired_index):
     """The calls table as `flask init-db` made it before migrations (create_all).
 
     The first versions indexed tenant_id alone; later ones did not. Written out here, not
-    taken from backend/models.py, so that a later model change leaves this schema as it was.
+    taken from backend/store/models.py, so that a later model change leaves this schema as it was.
     """
     table = Table(
         "calls",
