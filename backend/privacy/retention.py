@@ -19,7 +19,7 @@ from backend.phones import national_forms, normalize_caller_number
 from backend.privacy.masking import mask_phone
 from backend.store.db import db, durable_transaction
 from backend.store.models import Call, utcnow
-from backend.tenants.config import SCHEMA
+from backend.tenants.schema import SCHEMA
 from backend.tenants.store import tenant_store
 
 # Rows of a tenant whose file is gone follow the default of the tenant file.
