@@ -30,7 +30,7 @@ def create_app(test_config=None):
 
     from backend import logs
     from backend.edge import errors
-    from backend.operators import contacts, i18n
+    from backend.operators import contacts, i18n, tenants
     from backend.privacy import retention
     from backend.routes import health, llm, voice
     from backend.store import db
@@ -40,6 +40,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     db.init_app(app)
     TenantStore(app)
+    tenants.init_app(app)
     i18n.init_app(app)
     contacts.init_app(app)
     retention.init_app(app)

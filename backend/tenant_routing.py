@@ -1,20 +1,8 @@
 """Where a Vapi body says who is calling and which tenant it is for. Plain Python, no Flask."""
 
-import functools
-import re
-
-import phonenumbers
-
 from backend.edge.body import field
 from backend.edge.errors import BadPayload
-
-# What carriers and Vapi put in place of a withheld caller ID.
-WITHHELD_WORDS = frozenset(
-    {"", "anonymous", "restricted", "unknown", "private", "unavailable", "blocked", "withheld"}
-)
-# Twilio's keypad spellings: ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED, UNKNOWN.
-TWILIO_SENTINELS = frozenset({"+266696687", "+7378742833", "+86282452253", "+2562533", "+8656696"})
-_SIP_USER = re.compile(r"^sips?:([^@;]+)", re.IGNORECASE)
+from backend.phones import format_e164, normalize_caller_number
 
 
 def vapi_message(payload):
@@ -23,33 +11,6 @@ def vapi_message(payload):
         raise BadPayload("body must be a JSON object")
     message = payload.get("message")
     return message if isinstance(message, dict) else payload
-
-
-def normalize_caller_number(raw, region="FR"):
-    """E.164 for a real caller number, None for anything withheld, malformed or not valid."""
-    if not isinstance(raw, str):
-        return None
-    text = raw.strip()
-    if text.lower() in WITHHELD_WORDS or text in TWILIO_SENTINELS or len(text) > 64:
-        return None
-    return _e164(text, region)
-
-
-# A call's messages carry the same raw number again and again: parse each one once per worker.
-# Bounded, in memory only (never logged).
-@functools.lru_cache(maxsize=4096)
-def _e164(text, region):
-    sip = _SIP_USER.match(text)
-    if sip:
-        text = sip.group(1)
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return None if e164 in TWILIO_SENTINELS else e164
 
 
 def extract_customer_phone_from_vapi_payload(payload, region="FR"):
@@ -78,13 +39,7 @@ def called_number_and_ids(payload):
     """What names the dialled number: (E.164 or None, set of Vapi phone-number ids)."""
     message = vapi_message(payload)
     raw_called = field(message, "phoneNumber.number", str)
-    called = None
-    if raw_called:
-        try:
-            parsed = phonenumbers.parse(raw_called, None)
-            called = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            called = None
+    called = format_e164(raw_called) if raw_called else None
     ids = {
         value
         for value in (

@@ -44,6 +44,7 @@ from text_to_num import alpha2digit  # noqa: E402  (dev-only dependency: text2nu
 
 from backend.engine.nlu import classify_answer, parse_phone  # noqa: E402
 from backend.engine.nlu.dialing import e164_if_valid  # noqa: E402  (only to clear its cache)
+from backend.phones import OVERSEAS  # noqa: E402
 
 CORPUS = ROOT / "tests" / "nlu_corpus"
 # The line that starts the held-out rows of a corpus file: every row below it is held out.
@@ -77,15 +78,14 @@ def load(name: str) -> list[Row]:
 
 # --- The phone baseline and its glue --------------------------------------------------------
 
-# French overseas regions that share the French 10-digit national plan, in the order our
-# parser tries them (backend/nlu/dialing.py, OVERSEAS: Saint-Pierre-et-Miquelon is left out).
-OVERSEAS = ("RE", "YT", "GP", "BL", "MF", "MQ", "GF")
 _GEOGRAPHIC = {
     PhoneNumberType.FIXED_LINE,
     PhoneNumberType.MOBILE,
     PhoneNumberType.FIXED_LINE_OR_MOBILE,
 }
-_OVERSEAS_CODES = [(region, phonenumbers.country_code_for_region(region)) for region in OVERSEAS]
+# French overseas regions that share the French 10-digit national plan, in the order our
+# parser tries them (Saint-Pierre-et-Miquelon is left out).
+_OVERSEAS_CODES = [(r, phonenumbers.country_code_for_region(r)) for r in OVERSEAS["FR"]]
 _NOT_DIGIT = re.compile(r"\D")
 _ZERO = re.compile(r"\bzero\b")
 _PLUS = re.compile(r"\bplus\s+(?=\d)")

@@ -6,12 +6,11 @@ import json
 import pytest
 
 from backend.edge.errors import BadPayload
+from backend.phones import TWILIO_SENTINELS, normalize_caller_number
 from backend.tenant_routing import (
-    TWILIO_SENTINELS,
     call_id_of,
     called_number_and_ids,
     extract_customer_phone_from_vapi_payload,
-    normalize_caller_number,
 )
 from tests.paths import VAPI_PAYLOADS
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from backend import create_app
-from backend.tenants.config import SCHEMA
+from backend.tenants.schema import SCHEMA
 from backend.tenants.store import TenantConfigError
 from tests.paths import ROOT
 

@@ -2,7 +2,7 @@
 
 import re
 
-import phonenumbers
+from backend.phones import country_and_national, split_country_code
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
@@ -40,18 +40,12 @@ def _split_e164(e164):
     parsed (a trunk prefix typed after the code); another prefix left in (+1 1...) only masks
     one digit more.
     """
-    if not _E164.fullmatch(e164):
+    split = split_country_code(e164[1:]) if _E164.fullmatch(e164) else None
+    if split is None:
         return None
-    for length in (1, 2, 3):
-        if int(e164[1 : 1 + length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
-            national = e164[1 + length :]
-            return None if national.startswith("0") else (e164[1 : 1 + length], national)
-    return None
+    country, _, national = split
+    return None if national.startswith("0") else (country, national)
 
 
 def _split_parsed(text):
-    try:
-        parsed = phonenumbers.parse(text, None)
-        return str(parsed.country_code), phonenumbers.national_significant_number(parsed)
-    except phonenumbers.NumberParseException:
-        return "", "".join(ch for ch in text if ch.isdigit())
+    return country_and_national(text) or ("", "".join(ch for ch in text if ch.isdigit()))

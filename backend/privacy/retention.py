@@ -10,17 +10,16 @@ import re
 from datetime import timedelta
 
 import click
-import phonenumbers
 from flask.cli import with_appcontext
 from sqlalchemy import delete, select, text
 
 from backend.edge.body import json_leaves
 from backend.logs import log_event
+from backend.phones import national_forms, normalize_caller_number
 from backend.privacy.masking import mask_phone
 from backend.store.db import db, durable_transaction
 from backend.store.models import Call, utcnow
-from backend.tenant_routing import normalize_caller_number
-from backend.tenants.config import SCHEMA
+from backend.tenants.schema import SCHEMA
 from backend.tenants.store import tenant_store
 
 # Rows of a tenant whose file is gone follow the default of the tenant file.
@@ -86,10 +85,8 @@ def _digit_runs(conversation):
 
 def _said_in(conversation, e164):
     """True when the conversation holds the number, or the start of it as dictated."""
-    parsed = phonenumbers.parse(e164, None)
-    significant = phonenumbers.national_significant_number(parsed)
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    full = (e164[1:], re.sub(r"\D", "", national))
+    significant, national = national_forms(e164)
+    full = (e164[1:], national)
     for run in _digit_runs(conversation):
         if significant in run:
             return True

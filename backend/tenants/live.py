@@ -12,25 +12,14 @@ import threading
 import time
 from pathlib import Path
 
-from backend.tenants.config import (
-    Problem,
-    TenantDirectory,
-    cross_check,
-    load_tenant_file,
-    tenant_files,
-    unreadable,
-)
-from backend.wording.catalogs import CatalogProblem, Catalogs, catalog_files
+from backend.problems import Problem, is_error, unreadable
+from backend.tenants.config import TenantDirectory, cross_check, load_tenant_file, tenant_files
+from backend.wording.catalogs import Catalogs, catalog_files
 
 # How often each worker looks at the files' metadata: a saved edit applies within this delay.
 CHECK_INTERVAL = 1.0
 # A file modified this recently may change again within the same timestamp tick: look again.
 SETTLE_NS = 2_000_000_000
-
-
-def is_error(problem):
-    """Errors refuse a file; warnings (a secret variable not set) are served."""
-    return getattr(problem, "severity", "error") == "error"
 
 
 def file_signature(folders):
@@ -105,7 +94,7 @@ class LiveConfiguration:
         if not catalogs.entries and self.catalogs is not None and self.catalogs.entries:
             # A folder emptied or swapped mid-deploy: not an edit to apply.
             message = "no catalog found: the previous catalogs are kept"
-            catalog_problems.append(CatalogProblem(self.locales_dir, 1, "(folder)", message))
+            catalog_problems.append(Problem(self.locales_dir, 1, "(folder)", message))
         if catalog_problems and self.catalogs is not None:
             catalogs = self.catalogs
         # At start-up there is nothing to fall back on: the caller decides what errors mean.
@@ -176,25 +165,14 @@ class LiveConfiguration:
         report = []
         for path, problems in sorted(self.refused.items()):
             first = problems[0]
+            # "already claimed by <file>": the file, not where the server keeps it.
+            message = first.message.replace(os.path.join(self.tenants_dir, ""), "")
             report.append(
-                {
-                    "tenant": self.serving_refused(path),
-                    "file": Path(path).name,
-                    "line": first.line,
-                    "key": first.key,
-                    # "already claimed by <file>": the file, not where the server keeps it.
-                    "problem": first.message.replace(os.path.join(self.tenants_dir, ""), ""),
-                }
+                {"tenant": self.serving_refused(path), **first.report(Path(path).name, message)}
             )
         for problem in self.catalog_refusal:
             report.append(
-                {
-                    "catalogs": "edit refused",
-                    "file": self._catalog_name(problem.file),
-                    "line": problem.line,
-                    "key": problem.key,
-                    "problem": problem.message,
-                }
+                {"catalogs": "edit refused", **problem.report(self._catalog_name(problem.file))}
             )
         return report
 

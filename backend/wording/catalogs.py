@@ -8,13 +8,12 @@ needs no compile step.
 import io
 import re
 import string
-from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.pofile import PoFileError, read_po
 
+from backend.problems import Problem, unreadable
 from backend.prompts import SOURCE_TEXT
-from backend.tenants.config import unreadable
 
 STANDARD = "standard"
 
@@ -43,19 +42,6 @@ def catalog_name(locale, variant):
     return f"{locale}/{'messages' if variant == STANDARD else variant}.po"
 
 
-@dataclass(frozen=True)
-class CatalogProblem:
-    """One thing wrong in a catalog file."""
-
-    file: str
-    line: int
-    key: str
-    message: str
-
-    def __str__(self):
-        return f"{self.file}:{self.line}: {self.key}: {self.message}"
-
-
 _PO_KEYWORD = re.compile(r"^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+(.*)$")
 _PO_STRING = re.compile(r'^"(?:[^"\\]|\\.)*"$')
 
@@ -70,21 +56,21 @@ def po_syntax_problem(text, name):
         keyword = _PO_KEYWORD.match(line)
         if not keyword and not line.startswith('"'):
             reason = "not a .po line: a comment (#), msgctxt, msgid, msgstr or quoted text"
-            return CatalogProblem(name, number, "(syntax)", reason)
+            return Problem(name, number, "(syntax)", reason)
         quoted = keyword.group(2) if keyword else line
         if not _PO_STRING.match(quoted):
             reason = 'text must sit between two double quotes, inner quotes written \\"'
-            return CatalogProblem(name, number, "(syntax)", reason)
+            return Problem(name, number, "(syntax)", reason)
         if keyword:
             word = keyword.group(1)
             if word.startswith("msgstr") and last is not None and last.startswith("msgstr"):
-                return CatalogProblem(name, number, "(syntax)", "a second msgstr in one entry")
+                return Problem(name, number, "(syntax)", "a second msgstr in one entry")
             last = word
     return None
 
 
 def read_catalog_file(path):
-    """One .po file: ({key: sentence} of its usable entries, [CatalogProblem])."""
+    """One .po file: ({key: sentence} of its usable entries, [Problem])."""
     name = str(path)
     try:
         with open(path, "rb") as handle:
@@ -95,9 +81,9 @@ def read_catalog_file(path):
         catalog = read_po(io.BytesIO(data), abort_invalid=True)
     except PoFileError as error:
         # babel counts lines from 0
-        return {}, [CatalogProblem(name, (error.lineno or 0) + 1, "(syntax)", str(error))]
+        return {}, [Problem(name, (error.lineno or 0) + 1, "(syntax)", str(error))]
     except (OSError, ValueError, UnicodeDecodeError) as error:
-        return {}, [CatalogProblem(name, 1, "(file)", unreadable(error))]
+        return {}, [Problem(name, 1, "(file)", unreadable(error))]
     sentences, problems = {}, []
     for message in catalog:
         key = message.context
@@ -105,19 +91,19 @@ def read_catalog_file(path):
             continue
         line = message.lineno or 1
         if key not in SOURCE_TEXT:
-            problems.append(CatalogProblem(name, line, str(key), "no such sentence in prompts.py"))
+            problems.append(Problem(name, line, str(key), "no such sentence in prompts.py"))
             continue
         if message.fuzzy:
-            problems.append(CatalogProblem(name, line, key, "fuzzy: review it, then drop the flag"))
+            problems.append(Problem(name, line, key, "fuzzy: review it, then drop the flag"))
             continue
         if not message.string:
-            problems.append(CatalogProblem(name, line, key, "empty translation"))
+            problems.append(Problem(name, line, key, "empty translation"))
             continue
         try:
             found = placeholders(message.string)
         except ValueError:
             problems.append(
-                CatalogProblem(name, line, key, "broken placeholder: a { or } without its pair")
+                Problem(name, line, key, "broken placeholder: a { or } without its pair")
             )
             continue
         expected = placeholders(SOURCE_TEXT[key])
@@ -125,9 +111,7 @@ def read_catalog_file(path):
             missing = ", ".join(f"{{{p}}}" for p in sorted(expected - found)) or "none"
             extra = ", ".join(f"{{{p}}}" for p in sorted(found - expected)) or "none"
             problems.append(
-                CatalogProblem(
-                    name, line, key, f"placeholders differ: missing {missing}, unknown {extra}"
-                )
+                Problem(name, line, key, f"placeholders differ: missing {missing}, unknown {extra}")
             )
             continue
         sentences[key] = message.string
@@ -154,9 +138,7 @@ def completeness_problems(directory, files):
         if not base.is_file():
             for path in paths:
                 problems.append(
-                    CatalogProblem(
-                        str(path), 1, "(file)", f"no standard catalog {base} to fall back on"
-                    )
+                    Problem(str(path), 1, "(file)", f"no standard catalog {base} to fall back on")
                 )
     return problems
 
@@ -164,7 +146,7 @@ def completeness_problems(directory, files):
 def missing_sentences(path, sentences):
     """A standard base catalog must translate every sentence of prompts.py."""
     return [
-        CatalogProblem(str(path), 1, key, "missing: the standard catalog needs every sentence")
+        Problem(str(path), 1, key, "missing: the standard catalog needs every sentence")
         for key in SOURCE_TEXT
         if key not in sentences
     ]

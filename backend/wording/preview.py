@@ -2,8 +2,7 @@
 
 import string
 
-import phonenumbers
-
+from backend.phones import example_mobile
 from backend.privacy.masking import mask_phone, spoken_digits
 from backend.prompts import SOURCE_TEXT
 
@@ -12,10 +11,7 @@ FALLBACK_EXAMPLE = "+33612345614"
 
 def example_number(region):
     """A valid mobile number of the tenant's region (never a real caller's)."""
-    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-    if number is None:
-        return FALLBACK_EXAMPLE
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return example_mobile(region) or FALLBACK_EXAMPLE
 
 
 class _Examples(dict):

@@ -17,12 +17,7 @@ from functools import cache, lru_cache
 
 import phonenumbers
 
-# A national 0XXXXXXXXX may belong to an overseas department/collectivity sharing the
-# French 10-digit plan (Saint-Pierre-et-Miquelon is left out: its 6-digit national
-# numbers would make truncated French numbers look valid). They are tried first:
-# `phonenumbers`' FR metadata also accepts some of their prefixes (0269, 0596...) as +33,
-# which would be the wrong E.164.
-OVERSEAS = {"FR": ("RE", "YT", "GP", "BL", "MF", "MQ", "GF")}
+from backend.phones import OVERSEAS, split_country_code
 
 # Longest digit string that can become a number: "00" then the 15 digits E.164 allows.
 MAX_DIGITS = 17
@@ -105,7 +100,10 @@ class Plan:
     national_lengths: frozenset[int]  # lengths of national numbers, trunk prefix included
     idd: re.Pattern[str] | None  # international call prefix, "00" in France
     home: _Region
-    overseas: tuple[_Region, ...]  # regions sharing the national plan (OVERSEAS)
+    # Regions sharing the national plan (OVERSEAS), tried first for a fixed line or mobile:
+    # `phonenumbers`' FR metadata also accepts some of their prefixes (0269, 0596...) as +33,
+    # which would be the wrong E.164.
+    overseas: tuple[_Region, ...]
     # Any fixed/mobile pattern of any overseas region: most numbers fail it at once.
     overseas_geographic: re.Pattern[str]
 
@@ -160,13 +158,10 @@ def plan(region: str) -> Plan:
 
 def _international(digits: str) -> str | None:
     """E.164 for country code + national number digits (no "+" or "00")."""
-    for size in (1, 2, 3):
-        codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size] or 0))
-        if codes:
-            break
-    else:
+    split = split_country_code(digits)
+    if split is None:
         return None
-    nsn = digits[size:]
+    _, codes, nsn = split
     for region in filter(None, map(_region, codes)):
         candidates = [nsn]
         if region.national_prefix and nsn.startswith(region.national_prefix):

@@ -1,0 +1,63 @@
+"""`flask tenants check` and `flask tenants preview`: for whoever edits tenant files."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from backend.operators.checks import check_folder, show, shown
+from backend.problems import is_error
+from backend.tenants.config import load_tenants_dir
+from backend.tenants.store import tenant_store
+from backend.wording.catalogs import Catalogs
+from backend.wording.preview import preview
+
+tenants_group = AppGroup("tenants", help="Tenant files: check them, preview what the agent says.")
+
+
+def _tally(problems):
+    errors = sum(1 for p in problems if is_error(p))
+    return f"{errors} error(s), {len(problems) - errors} warning(s)"
+
+
+@tenants_group.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+def check_command(directory):
+    """Validate every tenant file of DIRECTORY (default: TENANTS_DIR); exit 1 on any error."""
+
+    def validate(folder):
+        catalogs = Catalogs(current_app.config["LOCALES_DIR"])
+        tenants, problems = load_tenants_dir(folder, catalogs.variants, catalogs.knows_locale)
+        return problems, f"{len(tenants)} tenant(s) valid"
+
+    directory = directory or current_app.config["TENANTS_DIR"]
+    check_folder(directory, "tenant files", validate, _tally)
+
+
+@tenants_group.command("preview")
+@click.argument("tenant_id")
+def preview_command(tenant_id):
+    """Print every sentence TENANT_ID's agent can say, in its variant and locale."""
+    store = tenant_store()
+    tenant = store.directory.get(tenant_id)
+    if tenant is None:
+        # On stderr: stdout holds only a preview, so `> preview.txt` never saves an error.
+        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.", err=True)
+        for problems in store.live.refused.values():
+            for problem in problems:
+                click.echo(show(problem), err=True)
+        raise SystemExit(1)
+    example, sentences = preview(tenant, store.catalogs)
+    click.echo(
+        f"{tenant.id} ({tenant.name}): locale {tenant.locale}, variant {tenant.variant}, "
+        f"reads {tenant.spoken_digits} digit(s), logs {tenant.logged_digits}"
+    )
+    click.echo(f"Example caller number: {example}")
+    for problem in store.live.catalog_refusal:
+        click.echo(f"Catalog problem (a running service refuses this edit): {show(problem)}")
+    for key, origin, sentence in sentences:
+        click.echo(f"\n{key}  [{origin or 'source text, backend/prompts.py'}]\n  {sentence}")
+
+
+def init_app(app):
+    """Register `flask tenants`."""
+    app.cli.add_command(tenants_group)

@@ -1,0 +1,44 @@
+"""What is wrong in a configuration file (tenant YAML or catalog .po), where. Plain Python.
+
+One type for both kinds of file: the live reload, /readyz and the `check` commands show them
+alike, as `file:line: key: problem`.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a file; `severity` is "error" (refused) or "warning" (served)."""
+
+    file: str
+    line: int
+    key: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self):
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}: {self.key}: {prefix}{self.message}"
+
+    def report(self, file, message=None):
+        """What /readyz says of it: the file as the caller names it, line, key and problem."""
+        return {
+            "file": file,
+            "line": self.line,
+            "key": self.key,
+            "problem": self.message if message is None else message,
+        }
+
+
+def is_error(problem):
+    """Errors refuse a file; warnings (a secret variable not set) are served."""
+    return problem.severity == "error"
+
+
+def unreadable(error):
+    """Why a file or folder cannot be read, without its path: that goes to /readyz, and the
+    problem names the file already."""
+    if isinstance(error, OSError):
+        return f"cannot be read: {error.strerror or type(error).__name__}"
+    return f"cannot be read: {error}"

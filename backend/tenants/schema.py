@@ -1,0 +1,181 @@
+"""The tenant file schema: each key's type, default and check, and the walk that applies it.
+
+Plain Python. Problems name the line of the key they are about (`file:line: key: problem`).
+"""
+
+import difflib
+import re
+
+import yaml
+
+from backend import phones
+from backend.auth.signatures import ALGORITHMS, ENCODINGS, payload_problem
+from backend.engine.contact import DEFAULT_WAY_OUT, WAY_OUTS
+from backend.problems import Problem
+
+_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+# key -> (type, default, check); a dict is a nested section; REQUIRED: no default.
+REQUIRED = object()
+
+
+def _in_range(low, high):
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}, got {v}"
+
+
+def _tenant_id(value):
+    return None if _TENANT_ID.match(value) else "must be lowercase letters, digits, - or _"
+
+
+def _env_name(value):
+    return None if _ENV_NAME.match(value) else "must be an environment variable name (A-Z, 0-9, _)"
+
+
+def _region(value):
+    return None if phones.is_region(value) else "must be a two-letter region such as FR, BE or CH"
+
+
+def _one_of(choices):
+    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}, got {v!r}"
+
+
+def _header_name(value):
+    return None if _HEADER_NAME.match(value) else "must be an HTTP header name, like x-signature"
+
+
+def _e164_list(values):
+    # Items are named by position: a full number never goes into a message or a log line.
+    for position, value in enumerate(values, start=1):
+        e164 = phones.valid_e164(value)
+        if e164 is None:
+            return f"item {position} is not a valid phone number in E.164 (+ and country code)"
+        if e164 != value:
+            return f"item {position} must be written in E.164: + and digits, no spaces"
+    return None
+
+
+def _tool_name(value):
+    if _TOOL_NAME.match(value):
+        return None
+    return "must be a function name: letters, digits, _ or -, at most 64"
+
+
+SCHEMA = {
+    "id": (str, REQUIRED, _tenant_id),
+    "name": (str, REQUIRED, None),
+    "locale": (str, "fr_FR", None),
+    "region": (str, "FR", _region),
+    "numbers": (list, [], _e164_list),
+    "vapi": {
+        "secret_env": (str, REQUIRED, _env_name),
+        "phone_number_ids": (list, [], None),
+        "assistant_id": ((str, type(None)), None, None),
+        "hmac": {
+            "signature_header": (str, "x-signature", _header_name),
+            "timestamp_header": (str, "x-timestamp", _header_name),
+            "algorithm": (str, "sha256", _one_of(ALGORITHMS)),
+            "payload": (str, "{timestamp}.{body}", payload_problem),
+            "encoding": (str, "hex", _one_of(ENCODINGS)),
+            "prefix": (str, "", None),
+            "max_age_seconds": (int, 300, _in_range(1, 3600)),
+        },
+    },
+    "retention": {
+        "days": (int, 30, _in_range(1, 3650)),
+    },
+    "masking": {
+        "spoken_digits": (int, 2, _in_range(0, 4)),
+        "logged_digits": (int, 2, _in_range(0, 4)),
+    },
+    "wording": {
+        "variant": (str, "standard", None),
+    },
+    "contact": {
+        "collect_attempts": (int, 3, _in_range(1, 10)),
+        "tool_name": (str, "contact_step", _tool_name),
+        "way_out": (str, DEFAULT_WAY_OUT, _one_of(tuple(WAY_OUTS))),
+    },
+}
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a mapping"}
+
+
+def _type_name(kind):
+    if isinstance(kind, tuple):
+        return " or ".join("null" if k is type(None) else _TYPE_NAMES[k] for k in kind)
+    return _TYPE_NAMES[kind]
+
+
+def _is_instance(value, kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+
+
+class TenantChecker:
+    """Walks one parsed file against SCHEMA, collecting problems with their lines."""
+
+    def __init__(self, name, node):
+        self.name = name
+        self.problems = []
+        self.lines = {}
+        self._index(node, "")
+
+    def _index(self, node, prefix):
+        if not isinstance(node, yaml.MappingNode):
+            return
+        seen = set()
+        for key_node, value_node in node.value:
+            path = f"{prefix}{key_node.value}"
+            if path in seen:
+                self.problem(path, "duplicate key", line=key_node.start_mark.line + 1)
+            seen.add(path)
+            self.lines[path] = key_node.start_mark.line + 1
+            self._index(value_node, path + ".")
+
+    def problem(self, key, message, severity="error", line=None):
+        if line is None:
+            parent = key
+            while parent and parent not in self.lines:
+                parent = parent.rpartition(".")[0]
+            line = self.lines.get(parent, 1)
+        self.problems.append(Problem(self.name, line, key, message, severity))
+
+    def section(self, data, schema, prefix=""):
+        values = {}
+        for key in data:
+            if key not in schema:
+                path = f"{prefix}{key}"
+                hint = difflib.get_close_matches(str(key), list(schema), n=1)
+                self.problem(path, "unknown key" + (f", did you mean {hint[0]}?" if hint else ""))
+        for key, spec in schema.items():
+            path = f"{prefix}{key}"
+            value = data.get(key)
+            if isinstance(spec, dict):
+                if value is None:
+                    value = {}
+                if not isinstance(value, dict):
+                    self.problem(path, "must be a mapping")
+                    value = {}
+                values.update(self.section(value, spec, path + "."))
+                continue
+            kind, default, check = spec
+            if key not in data:
+                if default is REQUIRED:
+                    self.problem(path, "is required")
+                values[path] = None if default is REQUIRED else default
+                continue
+            if not _is_instance(value, kind):
+                self.problem(path, f"must be {_type_name(kind)}, got {type(value).__name__}")
+                values[path] = None if default is REQUIRED else default
+                continue
+            if kind is list and not all(isinstance(item, str) for item in value):
+                self.problem(path, "must be a list of strings")
+                continue
+            message = check(value) if check and value is not None else None
+            if message:
+                self.problem(path, message)
+            values[path] = value
+        return values
