@@ -1,7 +1,9 @@
 """Live reload: saved edits apply without a restart, refused edits keep the last good version.
 
-Through a running app (the test client) and through real gunicorn with two workers. Every wait
-is a bounded poll (up to WAIT seconds); nothing asserts on time.
+Through a running app (the test client) and through real gunicorn with two workers. Each
+process's reload thread applies a saved edit within its interval (1 s) and the reload itself;
+every wait polls for the expected answer (each POLL seconds), up to WAIT seconds, which leaves
+room for a loaded machine. Nothing asserts on time.
 """
 
 import json
@@ -20,6 +22,7 @@ from tests.paths import ROOT
 from tests.servers import Gunicorn
 
 WAIT = 5.0
+POLL = 0.1
 CONFIRM = "VOCAL_CONTACT_CONFIRM_CALLER_ID"
 
 
@@ -75,7 +78,7 @@ def poll(probe, done):
     deadline = time.monotonic() + WAIT
     result = probe()
     while not done(result) and time.monotonic() < deadline:
-        time.sleep(0.1)
+        time.sleep(POLL)
         result = probe()
     return result
 

@@ -3,107 +3,59 @@
 The step is a small state machine. `open_contact_step` gives the first question; `next_step`
 takes what the step remembers (`ContactMemory`), one caller utterance and the tenant's
 `ContactPolicy`, and returns the `Decision`: the next state, the sentence key and its
-placeholders, and the memory to keep for the next turn. Same input, same decision: two workers
-answering the same turn agree.
+placeholders, and the memory to keep for the next turn (those values: contact_state.py). Same
+input, same decision: two workers answering the same turn agree.
 """
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import replace
 
 from backend import prompts
+from backend.engine.contact_state import (
+    CLOSING,
+    CONTACT_CALLBACK_NO_NUMBER,
+    CONTACT_COLLECT,
+    CONTACT_COLLECT_CONFIRM,
+    CONTACT_CONFIRM,
+    CONTACT_CONFIRMED,
+    CONTACT_ENDED,
+    CONTACT_TRANSFER,
+    DEFAULT_WAY_OUT,
+    MAX_PARTIAL_TURNS,
+    QUALIF_CONTACT,
+    SOURCE_CALLER_ID,
+    SOURCE_SPOKEN,
+    STATES,
+    WAY_OUTS,
+    ContactMemory,
+    ContactPolicy,
+    Decision,
+)
 from backend.engine.nlu import classify_answer, continue_phone, parse_phone
 from backend.privacy.masking import spoken_digits
 
-QUALIF_CONTACT = "QUALIF_CONTACT"
-CONTACT_CONFIRM = "CONTACT_CONFIRM"
-CONTACT_COLLECT = "CONTACT_COLLECT"
-CONTACT_COLLECT_CONFIRM = "CONTACT_COLLECT_CONFIRM"
-CONTACT_CONFIRMED = "CONTACT_CONFIRMED"
-CONTACT_TRANSFER = "CONTACT_TRANSFER"
-CONTACT_CALLBACK_NO_NUMBER = "CONTACT_CALLBACK_NO_NUMBER"
-CONTACT_ENDED = "CONTACT_ENDED"
-
-SOURCE_CALLER_ID = "caller_id"
-SOURCE_SPOKEN = "spoken"
-
-# The tenant's way out when no number could be collected: (state, sentence).
-WAY_OUTS = {
-    "transfer": (CONTACT_TRANSFER, prompts.VOCAL_CONTACT_WAY_OUT_TRANSFER),
-    "callback_without_number": (CONTACT_CALLBACK_NO_NUMBER, prompts.VOCAL_CONTACT_WAY_OUT_CALLBACK),
-    "end": (CONTACT_ENDED, prompts.VOCAL_CONTACT_WAY_OUT_END),
-}
-DEFAULT_WAY_OUT = "end"
-
-# States the step does not leave, and what the agent says if the caller speaks again.
-CLOSING = {
-    CONTACT_CONFIRMED: prompts.VOCAL_CONTACT_CONFIRM_OK,
-    **{state: prompt for state, prompt in WAY_OUTS.values()},
-}
-STATES = frozenset({CONTACT_CONFIRM, CONTACT_COLLECT, CONTACT_COLLECT_CONFIRM, *CLOSING})
-
-# Turns that only add digits to a number being dictated, before it counts as a failed try:
-# a number comes in a few chunks, and the conversation stays bounded.
-MAX_PARTIAL_TURNS = 6
-
-
-@dataclass(frozen=True)
-class ContactPolicy:
-    """What the tenant chose: region for national numbers, digits read aloud, tries, way out."""
-
-    region: str = "FR"
-    spoken_digits: int = 2
-    collect_attempts: int = 3
-    way_out: str = DEFAULT_WAY_OUT
-
-
-@dataclass(frozen=True)
-class ContactMemory:
-    """What the step remembers between turns; `to_dict`/`from_dict` for storage as JSON."""
-
-    state: str
-    caller_number: str | None = None  # the caller ID the step opened with
-    candidate: str | None = None  # a number heard, read back, waiting for a yes
-    pending_digits: str = ""  # the start of a number dictated over several turns
-    partial_turns: int = 0  # turns that only added digits since the last question
-    failures: int = 0  # failed tries at collecting: nothing usable, read-back refused
-    unclear: int = 0  # unclear answers to the current question
-    contact_number: str | None = None
-    contact_source: str | None = None
-
-    @property
-    def finished(self):
-        """True once the step has its outcome: a confirmed number or the way out."""
-        return self.state in CLOSING
-
-    def to_dict(self):
-        """A JSON-ready dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data):
-        """The memory a dict describes; ValueError when it does not describe one."""
-        if not isinstance(data, dict) or data.get("state") not in STATES:
-            raise ValueError("not a contact memory")
-        kinds = {f.name: f.type for f in fields(cls)}
-        values = {}
-        for name, value in data.items():
-            if name not in kinds:
-                continue
-            expected = int if kinds[name] is int else str
-            if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
-                raise ValueError(f"contact memory: {name} has the wrong type")
-            values[name] = value
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the agent does next: the state it enters and the sentence key and placeholders."""
-
-    state: str
-    prompt: str
-    params: dict = field(default_factory=dict)
-    context: str = QUALIF_CONTACT
-    memory: ContactMemory | None = None
+# The step's whole interface, its states and values included (contact_state.py holds those).
+__all__ = [
+    "CLOSING",
+    "CONTACT_CALLBACK_NO_NUMBER",
+    "CONTACT_COLLECT",
+    "CONTACT_COLLECT_CONFIRM",
+    "CONTACT_CONFIRM",
+    "CONTACT_CONFIRMED",
+    "CONTACT_ENDED",
+    "CONTACT_TRANSFER",
+    "DEFAULT_WAY_OUT",
+    "MAX_PARTIAL_TURNS",
+    "QUALIF_CONTACT",
+    "SOURCE_CALLER_ID",
+    "SOURCE_SPOKEN",
+    "STATES",
+    "WAY_OUTS",
+    "ContactMemory",
+    "ContactPolicy",
+    "Decision",
+    "next_step",
+    "open_contact_step",
+]
 
 
 def open_contact_step(caller_number, spoken_digit_count=2):

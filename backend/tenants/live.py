@@ -3,21 +3,19 @@
 Plain Python. Catalogs are taken as a whole: one broken .po file keeps every previous catalog.
 Tenants are taken file by file: a broken file keeps its tenant on the last version that
 validated, while the other files update; a new broken file serves nothing; a removed file stops
-its tenant.
+its tenant. Each load publishes a new `Served` whole; the caller decides when to check (the
+server: a thread of its own, backend/tenants/watcher.py, never a request).
 """
 
-import hashlib
 import os
 import threading
 import time
-from pathlib import Path
 
 from backend.problems import Problem, is_error, unreadable
 from backend.tenants.config import TenantDirectory, cross_check, load_tenant_file, tenant_files
+from backend.tenants.served import Served, fingerprint
 from backend.wording.catalogs import Catalogs, catalog_files
 
-# How often each worker looks at the files' metadata: a saved edit applies within this delay.
-CHECK_INTERVAL = 1.0
 # A file modified this recently may change again within the same timestamp tick: look again.
 SETTLE_NS = 2_000_000_000
 
@@ -45,67 +43,77 @@ def file_signature(folders):
     return tuple(entries), settled
 
 
-def fingerprint(tenants, catalogs):
-    """A short digest of what is served: workers serving the same configuration show the same."""
-    served = repr(sorted(map(repr, tenants.values()))) + repr(sorted(catalogs.entries.items()))
-    return hashlib.sha256(served.encode()).hexdigest()[:12]
+def _served(name):
+    """A read of what is served now: each read may see a newer swap; a request pins one."""
+    return property(lambda self: getattr(self.served, name), doc=f"`Served.{name}` now.")
 
 
 class LiveConfiguration:
-    """What is served now: `directory` (tenants), `catalogs`, and the refused edits."""
+    """Loads both folders into `served`, keeping the last good version of what an edit breaks."""
+
+    directory = _served("directory")
+    catalogs = _served("catalogs")
+    tenants = _served("tenants")
+    refused = _served("refused")
+    catalog_refusal = _served("catalog_refusal")
+    fingerprint = _served("fingerprint")
 
     def __init__(self, tenants_dir, locales_dir):
         self.tenants_dir, self.locales_dir = str(tenants_dir), str(locales_dir)
-        self.catalogs = None
-        self.catalog_refusal = ()  # problems of a refused catalog edit
-        self.tenants = {}  # file -> Tenant, the last good version of each file
-        self.refused = {}  # file -> problems of its refused current content
-        self.directory = TenantDirectory([])
-        self.fingerprint = None
+        self.served = Served(self.tenants_dir, self.locales_dir)
         self._logged = {}  # file -> problems already reported, so each is reported once
         self._signature = None
-        self._next_check = 0.0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one load at a time: they compare with the last one
 
     def check(self):
-        """Reload when a file changed; at most once per CHECK_INTERVAL. Returns what `load` does.
+        """Reload when a file changed since the last load. Returns what `load` does, or None.
 
-        Cheap on the request path: one clock read, then every second a directory listing and a
-        few stat calls; files are read only when their metadata changed.
+        A directory listing and a few stat calls; files are read only when their metadata
+        changed. None too when a load is already under way.
         """
-        now = time.monotonic()
-        if now < self._next_check or not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):
             return None
         try:
-            self._next_check = now + CHECK_INTERVAL
             if file_signature((self.tenants_dir, self.locales_dir))[0] == self._signature:
                 return None
-            return self.load()
+            return self._load()
         finally:
             self._lock.release()
 
     def load(self):
         """Read both folders and apply what validates. Returns ([new problems], changed)."""
+        with self._lock:
+            return self._load()
+
+    def _load(self):
         # Taken before reading: an edit saved during the read is seen at the next check.
         signature, settled = file_signature((self.tenants_dir, self.locales_dir))
         self._signature = signature if settled else None
+        served = self.served
         catalogs = Catalogs(self.locales_dir)
         catalog_problems = list(catalogs.problems)
-        if not catalogs.entries and self.catalogs is not None and self.catalogs.entries:
+        if not catalogs.entries and served.catalogs is not None and served.catalogs.entries:
             # A folder emptied or swapped mid-deploy: not an edit to apply.
             message = "no catalog found: the previous catalogs are kept"
             catalog_problems.append(Problem(self.locales_dir, 1, "(folder)", message))
-        if catalog_problems and self.catalogs is not None:
-            catalogs = self.catalogs
+        if catalog_problems and served.catalogs is not None:
+            catalogs = served.catalogs
         # At start-up there is nothing to fall back on: the caller decides what errors mean.
-        self.catalog_refusal = tuple(catalog_problems)
         try:
             paths = [str(p) for p in tenant_files(self.tenants_dir)]
         except OSError as error:
             # A folder gone or unreadable (a deploy swapping it?): every tenant stays as it was.
             problem = Problem(self.tenants_dir, 1, "(folder)", unreadable(error))
-            self.catalogs = catalogs
-            self.refused = {**self.refused, self.tenants_dir: [problem]}
+            self.served = Served(
+                self.tenants_dir,
+                self.locales_dir,
+                catalogs,
+                served.tenants,
+                {**served.refused, self.tenants_dir: [problem]},
+                tuple(catalog_problems),
+                served.directory,
+                fingerprint(served.tenants, catalogs),
+            )
             return self._report({self.tenants_dir: [problem]}, catalog_problems), False
         candidates, refused, found = {}, {}, {}
         for path in paths:
@@ -115,21 +123,28 @@ class LiveConfiguration:
                 candidates[path] = tenant
             else:
                 refused[path] = [p for p in problems if is_error(p)]
-                if path in self.tenants:
-                    candidates[path] = self.tenants[path]
-        self._settle_claims(candidates, refused, found)
-        changed = candidates != self.tenants or catalogs is not self.catalogs
-        self.catalogs = catalogs
-        self.tenants, self.refused = candidates, refused
-        self.directory = TenantDirectory(candidates.values())
-        self.fingerprint = fingerprint(candidates, catalogs)
+                if path in served.tenants:
+                    candidates[path] = served.tenants[path]
+        self._settle_claims(served.tenants, candidates, refused, found)
+        changed = candidates != served.tenants or catalogs is not served.catalogs
+        self.served = Served(
+            self.tenants_dir,
+            self.locales_dir,
+            catalogs,
+            candidates,
+            refused,
+            tuple(catalog_problems),
+            TenantDirectory(candidates.values()),
+            fingerprint(candidates, catalogs),
+        )
         return self._report(found, catalog_problems), changed
 
-    def _settle_claims(self, candidates, refused, found):
+    @staticmethod
+    def _settle_claims(previous, candidates, refused, found):
         """Two files may not claim one id, number or phone-number id: the file serving it wins."""
         while True:
             # Files serving what they served before come first, so they keep their claims.
-            ordered = sorted(candidates, key=lambda p: (candidates[p] != self.tenants.get(p), p))
+            ordered = sorted(candidates, key=lambda p: (candidates[p] != previous.get(p), p))
             crossed = cross_check([candidates[p] for p in ordered])
             if not crossed:
                 return
@@ -137,9 +152,9 @@ class LiveConfiguration:
                 path = problem.file
                 refused.setdefault(path, []).append(problem)
                 found[path] = [*found.get(path, []), problem]
-                previous = self.tenants.get(path)
-                if previous is not None and candidates.get(path) is not previous:
-                    candidates[path] = previous
+                last_good = previous.get(path)
+                if last_good is not None and candidates.get(path) is not last_good:
+                    candidates[path] = last_good
                 else:
                     candidates.pop(path, None)
 
@@ -157,26 +172,8 @@ class LiveConfiguration:
 
     def serving_refused(self, path):
         """The tenant a refused file still serves (its last good version), or None."""
-        tenant = self.tenants.get(path)
-        return tenant.id if tenant is not None and path in self.refused else None
+        return self.served.serving_refused(path)
 
     def refusals(self):
         """The refused edits, for /readyz: which tenant each still serves, where, and why."""
-        report = []
-        for path, problems in sorted(self.refused.items()):
-            first = problems[0]
-            # "already claimed by <file>": the file, not where the server keeps it.
-            message = first.message.replace(os.path.join(self.tenants_dir, ""), "")
-            report.append(
-                {"tenant": self.serving_refused(path), **first.report(Path(path).name, message)}
-            )
-        for problem in self.catalog_refusal:
-            report.append(
-                {"catalogs": "edit refused", **problem.report(self._catalog_name(problem.file))}
-            )
-        return report
-
-    def _catalog_name(self, path):
-        path = Path(path)
-        locales = Path(self.locales_dir)
-        return str(path.relative_to(locales)) if path.is_relative_to(locales) else path.name
+        return self.served.refusals()

@@ -9,13 +9,18 @@ say what is wrong (`flask run` too: the development server serves the valid tena
 
 import logging
 import os
+import time
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 from backend.logs import log_event
 from backend.problems import is_error
 from backend.tenants.live import LiveConfiguration
+from backend.tenants.watcher import Watcher
+
+# How often each process looks at the files' metadata: a saved edit applies within this delay.
+RELOAD_INTERVAL_S = 1.0
 
 
 class TenantConfigError(RuntimeError):
@@ -23,10 +28,15 @@ class TenantConfigError(RuntimeError):
 
 
 class TenantStore:
-    """What the app serves now: `directory` (tenants by id and number) and `catalogs`."""
+    """What the app serves now: `directory` (tenants by id and number) and `catalogs`.
+
+    A request reads one version throughout: the one served when it started, whatever a reload
+    swaps in meanwhile. Reloads run in a thread of each process (backend/tenants/watcher.py).
+    """
 
     def __init__(self, app=None):
         self.live = None
+        self.watcher = None
         if app is not None:
             self.init_app(app)
 
@@ -44,37 +54,57 @@ class TenantStore:
             )
         self._log(problems)
         app.extensions["tenants"] = self
+        app.before_request(self.pin_served)
         if app.config.get("TENANTS_RELOAD", True):
-            app.before_request(self.reload_if_changed)
+            interval = app.config.get("CONFIG_RELOAD_INTERVAL_S", RELOAD_INTERVAL_S)
+            self.watcher = Watcher(self.reload_if_changed, interval)
+            # Started by a request, not here: a thread started before gunicorn forks its
+            # workers (--preload) would not run in them.
+            app.before_request(self.watcher.ensure_started)
+
+    @property
+    def served(self):
+        """What this request reads (the version of its start), else what is served now."""
+        if not has_request_context():
+            return self.live.served
+        return g.setdefault("tenants_served", self.live.served)
+
+    def pin_served(self):
+        """At request start: take the one reference to what this request reads throughout."""
+        g.setdefault("tenants_served", self.live.served)  # returns None: Flask goes on
 
     @property
     def directory(self):
         """Tenants by id, called number and phone-number id."""
-        return self.live.directory
+        return self.served.directory
 
     @property
     def catalogs(self):
         """The catalogs sentences come from."""
-        return self.live.catalogs
+        return self.served.catalogs
 
     def reload_if_changed(self):
-        """Before each request: at most once a second, apply the edits saved since."""
+        """In the reload thread: apply the edits saved since the last check."""
         try:
+            started = time.perf_counter()
             result = self.live.check()
-        except Exception as error:  # noqa: BLE001  (a failed reload must not fail the call)
+            if result is None:
+                return
+            problems, changed = result
+            self._log(problems)
+        except Exception as error:  # noqa: BLE001  (a failed reload must not stop the reloads)
             log_event(
                 "TENANT_CONFIG_RELOAD_FAILED", level=logging.ERROR, exception=type(error).__name__
             )
             return
-        if result is None:
-            return
-        problems, changed = result
-        self._log(problems)
         if changed:
             log_event(
                 "TENANT_CONFIG_RELOADED",
                 tenants=len(self.live.directory),
                 refused=sorted(Path(p).name for p in self.live.refused),
+                config=self.live.fingerprint,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                worker=os.getpid(),
             )
 
     def _log(self, problems):

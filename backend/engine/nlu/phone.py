@@ -4,10 +4,10 @@ Principle: a wrong number is worse than none. A number is returned only when the
 plausible readings of what was said give exactly one number valid for `phonenumbers`,
 and no plausible reading could be the start of another number cut off mid-way.
 
-Pipeline: tokens -> keep what follows the last correction marker -> runs of number
-tokens (fillers such as « euh » do not break a run, other words do) -> the readings of
-each run (numbers.number_graph) -> readings split into whole valid numbers -> a single
-distinct number, or None.
+Pipeline: tokens (words.py) -> keep what follows the last correction marker -> runs of
+number tokens (runs.py: fillers such as « euh » do not break a run, other words do) -> the
+readings of each run (numbers.number_graph) -> readings split into whole valid numbers -> a
+single distinct number, or None.
 """
 
 from __future__ import annotations
@@ -15,68 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.engine.nlu.dialing import MAX_DIGITS, e164_if_valid, plan
-from backend.engine.nlu.numbers import (
-    NUMBER_WORDS,
-    PAUSE,
-    UNITS,
-    Graph,
-    number_graph,
-    tokenize,
-    usual_reading,
-)
-
-# Words after which the caller starts over: only what follows the last one counts.
-CORRECTION_MARKERS = frozenset(
-    {
-        "non",
-        "nan",
-        "pardon",
-        "plutot",
-        "enfin",
-        "erreur",
-        "correction",
-        "oups",
-        "desole",
-        "desolee",
-        "excusez",
-        "excuse",
-        "recommence",
-        "recommencer",
-        "reprends",
-        "reprend",
-        "trompe",
-        "trompee",
-        "corrige",
-        "rectifie",
-    }
-)
-# Words said while dictating that do not interrupt the number.
-FILLERS = frozenset(
-    {
-        "euh",
-        "euhh",
-        "heu",
-        "hum",
-        "hmm",
-        "mmh",
-        "bah",
-        "ben",
-        "bon",
-        "alors",
-        "donc",
-        "voila",
-        "attendez",
-        "attends",
-        "tiret",
-        "point",
-        "espace",
-    }
-)
-# Symbols STT puts between digits or groups (« 06.12.34 », « 06-12 », « zéro six, douze »).
-SEPARATORS = frozenset(".,-/()[]:;!?…\"'«»")
-PAUSES = frozenset(".,;:!?…")
-PLUS = frozenset({"+", "plus"})
-_SKIPPED = FILLERS | SEPARATORS
+from backend.engine.nlu.numbers import Graph, number_graph, usual_reading
+from backend.engine.nlu.runs import after_last_correction, number_runs
+from backend.engine.nlu.words import tokenize
 
 # Longer utterances are no number dictation (and would cost time): no number.
 MAX_TOKENS = 300
@@ -202,67 +143,9 @@ def _may_be_cut(graph: Graph, region: str, pending: str) -> bool:
     return False
 
 
-def _after_last_correction(tokens: list[str]) -> tuple[bool, list[str]]:
-    """(whether a correction was made, the tokens after the last correction marker)."""
-    for i in range(len(tokens) - 1, -1, -1):
-        if tokens[i] in CORRECTION_MARKERS:
-            return True, tokens[i + 1 :]
-    return False, tokens
-
-
-def _is_number_token(tok: str) -> bool:
-    return "0" <= tok[0] <= "9" or tok in NUMBER_WORDS  # ASCII digits only: not « ² »
-
-
-def _runs(tokens: list[str]) -> list[list[str]]:
-    """Runs of number tokens. Fillers do not break a run; hyphens and pauses between
-    number words are kept for number_graph; any other word ends the run."""
-    runs: list[list[str]] = []
-    run: list[str] = []
-
-    def close() -> None:
-        nonlocal run
-        while run and run[-1] == PAUSE:
-            run.pop()
-        if run:
-            runs.append(run)
-        run = []
-
-    def following(k: int) -> str | None:
-        return next((t for t in tokens[k + 1 :] if t not in _SKIPPED), None)
-
-    repeat = False
-    for k, tok in enumerate(tokens):
-        if _is_number_token(tok):
-            run.extend([tok, tok] if repeat and tok in UNITS else [tok])
-        elif tok == "double" and k + 1 < len(tokens) and tokens[k + 1] in UNITS:
-            repeat = True  # « double zéro trente-trois »: 0033
-            continue
-        elif tok == "-" and run and run[-1] in NUMBER_WORDS:
-            if k + 1 < len(tokens) and tokens[k + 1] in NUMBER_WORDS:
-                run.append(tok)  # « soixante-dix-huit » is one number
-        elif tok in PAUSES and run and run[-1] in NUMBER_WORDS:
-            run.append(PAUSE)  # « soixante, dix » may be two pairs
-        elif tok in PLUS and _is_number_token(following(k) or "?"):
-            run.append("+")  # « plus trente-trois », but not « je n'ai plus de... »
-        elif tok == "et" and run:
-            # « soixante et onze », « ... cinquante-six et soixante-dix-huit », or a cut
-            # « vingt et » at the very end; before other words it just ends the run.
-            nxt = following(k)
-            if nxt is None or _is_number_token(nxt):
-                run.append(tok)
-            else:
-                close()
-        elif tok not in _SKIPPED:
-            close()
-        repeat = False
-    close()
-    return runs
-
-
 def _numbers_in(tokens: list[str], region: str) -> set[str]:
     """Distinct valid numbers said in `tokens` (raises _TooAmbiguous)."""
-    return {number for run in _runs(tokens) for number in _numbers_in_run(run, region)}
+    return {number for run in number_runs(tokens) for number in _numbers_in_run(run, region)}
 
 
 def parse_phone(text: str, region: str = "FR") -> str | None:
@@ -275,7 +158,7 @@ def parse_phone(text: str, region: str = "FR") -> str | None:
     number can be read: ambiguous, incomplete or invalid input gives None, and so
     does text longer than MAX_TOKENS tokens.
     """
-    _, tokens = _after_last_correction(tokenize(text))
+    _, tokens = after_last_correction(tokenize(text))
     if len(tokens) > MAX_TOKENS:
         return None
     try:
@@ -305,11 +188,11 @@ def continue_phone(pending_digits: str, text: str, region: str = "FR") -> PhoneP
     returned `pending_digits` and pass it back next turn.
     """
     home = plan(region)
-    corrected, tokens = _after_last_correction(tokenize(text))
+    corrected, tokens = after_last_correction(tokenize(text))
     pending = "" if corrected else _clean_pending(pending_digits)
     if len(tokens) > MAX_TOKENS:
         return PhoneProgress(None, "", corrected)
-    runs = _runs(tokens)
+    runs = number_runs(tokens)
     if not runs:
         return PhoneProgress(None, pending, corrected)
     joined = [tok for run in runs for tok in run]

@@ -1,0 +1,122 @@
+"""Where in an utterance a number is dictated: runs of number tokens, after the last correction.
+
+A caller who says « non pardon » or « je recommence » starts over: only what follows the last
+correction marker counts. Within it, number tokens make runs; fillers (« euh », « alors »...)
+and separators do not break a run, any other word ends it. Plain Python, on words.py's tokens.
+"""
+
+from __future__ import annotations
+
+from backend.engine.nlu.words import NUMBER_WORDS, PAUSE, UNITS
+
+# Words after which the caller starts over: only what follows the last one counts.
+CORRECTION_MARKERS = frozenset(
+    {
+        "non",
+        "nan",
+        "pardon",
+        "plutot",
+        "enfin",
+        "erreur",
+        "correction",
+        "oups",
+        "desole",
+        "desolee",
+        "excusez",
+        "excuse",
+        "recommence",
+        "recommencer",
+        "reprends",
+        "reprend",
+        "trompe",
+        "trompee",
+        "corrige",
+        "rectifie",
+    }
+)
+# Words said while dictating that do not interrupt the number.
+FILLERS = frozenset(
+    {
+        "euh",
+        "euhh",
+        "heu",
+        "hum",
+        "hmm",
+        "mmh",
+        "bah",
+        "ben",
+        "bon",
+        "alors",
+        "donc",
+        "voila",
+        "attendez",
+        "attends",
+        "tiret",
+        "point",
+        "espace",
+    }
+)
+# Symbols STT puts between digits or groups (« 06.12.34 », « 06-12 », « zéro six, douze »).
+SEPARATORS = frozenset(".,-/()[]:;!?…\"'«»")
+PAUSES = frozenset(".,;:!?…")
+PLUS = frozenset({"+", "plus"})
+_SKIPPED = FILLERS | SEPARATORS
+
+
+def after_last_correction(tokens: list[str]) -> tuple[bool, list[str]]:
+    """(whether a correction was made, the tokens after the last correction marker)."""
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i] in CORRECTION_MARKERS:
+            return True, tokens[i + 1 :]
+    return False, tokens
+
+
+def is_number_token(tok: str) -> bool:
+    """A digit run or a French number word."""
+    return "0" <= tok[0] <= "9" or tok in NUMBER_WORDS  # ASCII digits only: not « ² »
+
+
+def number_runs(tokens: list[str]) -> list[list[str]]:
+    """Runs of number tokens. Fillers do not break a run; hyphens and pauses between
+    number words are kept for number_graph; any other word ends the run."""
+    runs: list[list[str]] = []
+    run: list[str] = []
+
+    def close() -> None:
+        nonlocal run
+        while run and run[-1] == PAUSE:
+            run.pop()
+        if run:
+            runs.append(run)
+        run = []
+
+    def following(k: int) -> str | None:
+        return next((t for t in tokens[k + 1 :] if t not in _SKIPPED), None)
+
+    repeat = False
+    for k, tok in enumerate(tokens):
+        if is_number_token(tok):
+            run.extend([tok, tok] if repeat and tok in UNITS else [tok])
+        elif tok == "double" and k + 1 < len(tokens) and tokens[k + 1] in UNITS:
+            repeat = True  # « double zéro trente-trois »: 0033
+            continue
+        elif tok == "-" and run and run[-1] in NUMBER_WORDS:
+            if k + 1 < len(tokens) and tokens[k + 1] in NUMBER_WORDS:
+                run.append(tok)  # « soixante-dix-huit » is one number
+        elif tok in PAUSES and run and run[-1] in NUMBER_WORDS:
+            run.append(PAUSE)  # « soixante, dix » may be two pairs
+        elif tok in PLUS and is_number_token(following(k) or "?"):
+            run.append("+")  # « plus trente-trois », but not « je n'ai plus de... »
+        elif tok == "et" and run:
+            # « soixante et onze », « ... cinquante-six et soixante-dix-huit », or a cut
+            # « vingt et » at the very end; before other words it just ends the run.
+            nxt = following(k)
+            if nxt is None or is_number_token(nxt):
+                run.append(tok)
+            else:
+                close()
+        elif tok not in _SKIPPED:
+            close()
+        repeat = False
+    close()
+    return runs

@@ -1,0 +1,60 @@
+"""One consistent configuration: the tenants, the catalogs and the refused edits, as one value.
+
+Plain Python. A reload builds a new `Served` and swaps it in whole (one attribute assignment), so
+a request that took one reference reads tenants and catalogs of the same version throughout.
+Nothing mutates a `Served` once published: its dicts are built fresh by each reload.
+"""
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backend.tenants.config import TenantDirectory
+
+
+def fingerprint(tenants, catalogs):
+    """A short digest of what is served: workers serving the same configuration show the same."""
+    entries = catalogs.entries.items() if catalogs is not None else ()
+    served = repr(sorted(map(repr, tenants.values()))) + repr(sorted(entries))
+    return hashlib.sha256(served.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Served:
+    """What is served: `directory` (tenants), `catalogs`, and the edits refused on the way."""
+
+    tenants_dir: str
+    locales_dir: str
+    catalogs: object = None  # Catalogs; None before the first load
+    tenants: dict = field(default_factory=dict)  # file -> Tenant, last good version of each
+    refused: dict = field(default_factory=dict)  # file -> problems of its refused content
+    catalog_refusal: tuple = ()  # problems of a refused catalog edit
+    directory: TenantDirectory = field(default_factory=lambda: TenantDirectory([]))
+    fingerprint: str = None
+
+    def serving_refused(self, path):
+        """The tenant a refused file still serves (its last good version), or None."""
+        tenant = self.tenants.get(path)
+        return tenant.id if tenant is not None and path in self.refused else None
+
+    def refusals(self):
+        """The refused edits, for /readyz: which tenant each still serves, where, and why."""
+        report = []
+        for path, problems in sorted(self.refused.items()):
+            first = problems[0]
+            # "already claimed by <file>": the file, not where the server keeps it.
+            message = first.message.replace(os.path.join(self.tenants_dir, ""), "")
+            report.append(
+                {"tenant": self.serving_refused(path), **first.report(Path(path).name, message)}
+            )
+        for problem in self.catalog_refusal:
+            report.append(
+                {"catalogs": "edit refused", **problem.report(self._catalog_name(problem.file))}
+            )
+        return report
+
+    def _catalog_name(self, path):
+        path = Path(path)
+        locales = Path(self.locales_dir)
+        return str(path.relative_to(locales)) if path.is_relative_to(locales) else path.name

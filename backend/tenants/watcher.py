@@ -1,0 +1,48 @@
+"""The thread that applies saved tenant and catalog edits, so no caller's request waits on one.
+
+One per process, started by the first request the process serves: a thread does not survive a
+fork, so under gunicorn each worker starts its own, with `--preload` (the app built in the
+master, then forked) as without (the app built in each worker). A CLI command serves no request
+and starts none. A daemon thread: it ends with its process, and also once its app is gone, as
+it holds its store only by a weak reference between two checks.
+"""
+
+import os
+import threading
+import time
+import weakref
+
+
+class Watcher:
+    """Calls `check` (a bound method) every `interval` seconds in a daemon thread of its own."""
+
+    def __init__(self, check, interval):
+        self._check = weakref.WeakMethod(check)
+        self.interval = float(interval)
+        self.thread = None
+        self._pid = None  # the process that started `thread`
+        self._lock = threading.Lock()
+
+    def ensure_started(self):
+        """Start the thread if this process has none yet; never waits for a check."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self.thread = threading.Thread(
+                target=_run,
+                args=(self._check, self.interval),
+                name="tenant-config-reload",
+                daemon=True,
+            )
+            self.thread.start()
+            self._pid = os.getpid()
+
+
+def _run(weak_check, interval):
+    """Check at once (a late-forked worker may hold an old copy), then every `interval`."""
+    while (check := weak_check()) is not None:
+        check()
+        del check  # between checks only the weak reference remains: the app may go
+        time.sleep(interval)
