@@ -1,7 +1,7 @@
 """A turn of the contact step: read the call's conversation, plan it with the engine, store it.
 
-Every write is a compare-and-set on the stored text: when two workers answer the same turn, one
-stores its answer and the other, seeing the text changed, reads again and finds that answer.
+Every write is a compare-and-set on the conversation's version: when two workers answer the same
+turn, one stores its answer and the other, seeing the version moved, reads again and finds it.
 """
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,7 +27,7 @@ CAS_ROUNDS = 8
 def llm_turn(tenant, call_id, caller_number, user_texts, catalogs, stored=NOT_READ):
     """Answer the last user message of a Custom LLM request: (state, sentence).
 
-    `stored`: the call's conversation text if the caller read it already.
+    `stored`: the call's StoredConversation if the caller read it already.
     """
     policy, opening = _policy_and_opening(tenant, caller_number)
 
@@ -40,7 +40,7 @@ def llm_turn(tenant, call_id, caller_number, user_texts, catalogs, stored=NOT_RE
 def tool_turn(tenant, call_id, caller_number, tool_call_id, utterance, catalogs, stored=NOT_READ):
     """Answer one contact tool call: (state, sentence). An empty utterance repeats the question.
 
-    `stored`: the call's conversation text if the caller read it already.
+    `stored`: the call's StoredConversation if the caller read it already.
     """
     policy, opening = _policy_and_opening(tenant, caller_number)
 
@@ -63,8 +63,8 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
         for _ in range(CAS_ROUNDS):
             if stored is NOT_READ:
                 stored = read_conversation(tenant.id, call_id)
-            conversation = Conversation.from_text(stored)
-            if stored and conversation is None:
+            conversation = Conversation.from_text(stored.text)
+            if stored.text and conversation is None:
                 log_event("CONVERSATION_UNREADABLE", level=30, tenant=tenant.id, call_id=call_id)
             was_confirmed = conversation is not None and (
                 conversation.memory.state == engine.CONTACT_CONFIRMED
@@ -75,7 +75,7 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
                 confirmed_now = not was_confirmed and (
                     turn.conversation.memory.state == engine.CONTACT_CONFIRMED
                 )
-                if not _store(tenant.id, call_id, stored, turn.conversation, confirmed_now):
+                if not _store(tenant.id, call_id, stored.version, turn.conversation, confirmed_now):
                     stored = NOT_READ
                     continue  # another worker stored first: read its answer
                 if turn.opened:
@@ -91,12 +91,12 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
     )
 
 
-def _store(tenant_id, call_id, old_text, conversation, confirmed_now):
-    """Write the conversation if the stored text is still `old_text`; True when written."""
+def _store(tenant_id, call_id, read_version, conversation, confirmed_now):
+    """Write the conversation if it is still at `read_version`; True when written."""
     memory = conversation.memory
     contact = (memory.contact_number, memory.contact_source) if confirmed_now else None
     return replace_conversation(
-        tenant_id, call_id, old_text, conversation.to_text(), memory.state, contact
+        tenant_id, call_id, read_version, conversation.to_text(), memory.state, contact
     )
 
 

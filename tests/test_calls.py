@@ -1,4 +1,5 @@
-"""The call row's caller number: first valid offer wins, read back in the same round trip."""
+"""The call row: first valid number wins, read back in the same round trip; the conversation is
+replaced by compare-and-set on its version."""
 
 import threading
 import time
@@ -6,12 +7,14 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend import create_app
 from backend.store.calls import (
+    StoredConversation,
     capture_and_read_conversation,
     capture_caller_number,
+    read_conversation,
     replace_conversation,
 )
 from backend.store.db import db
@@ -40,14 +43,69 @@ def test_a_call_first_seen_without_a_number_takes_the_first_one_offered(app):
 def test_a_turn_captures_and_reads_the_conversation_with_it(app):
     with app.app_context():
         capture = capture_and_read_conversation
-        assert capture("demo", "t1", None, "chat-completions") == (None, False, None)
-        assert replace_conversation("demo", "t1", None, '{"x": 1}', "QUALIF_CONTACT")
-        # A row without a number takes the first one offered, and its conversation comes along.
-        assert capture("demo", "t1", FIRST, "chat-completions") == (FIRST, True, '{"x": 1}')
-        assert capture("demo", "t1", SECOND, "tool-calls") == (FIRST, False, '{"x": 1}')
-        assert capture("demo", "t1", None, "tool-calls") == (FIRST, False, '{"x": 1}')
-        assert capture("demo", "t2", SECOND, "chat-completions") == (SECOND, True, None)
+        assert capture("demo", "t1", None, "chat-completions") == (None, False, (None, 0))
+        assert replace_conversation("demo", "t1", 0, '{"x": 1}', "QUALIF_CONTACT")
+        # A row without a number takes the first one offered, and its conversation comes along,
+        # with the version it was stored at.
+        stored = StoredConversation('{"x": 1}', 1)
+        assert capture("demo", "t1", FIRST, "chat-completions") == (FIRST, True, stored)
+        assert capture("demo", "t1", SECOND, "tool-calls") == (FIRST, False, stored)
+        assert capture("demo", "t1", None, "tool-calls") == (FIRST, False, stored)
+        assert capture("demo", "t2", SECOND, "chat-completions") == (SECOND, True, (None, 0))
         assert capture_caller_number("demo", "t2", FIRST, "x") == (SECOND, False)
+
+
+def test_of_two_writers_that_read_the_same_version_the_second_loses(app):
+    with app.app_context():
+        read = read_conversation("demo", "v1")  # creates the row
+        assert read == (None, 0)
+        assert replace_conversation("demo", "v1", read.version, '{"w": 1}', "CONTACT_CONFIRM")
+        assert not replace_conversation("demo", "v1", read.version, '{"w": 2}', "CONTACT_COLLECT")
+        assert read_conversation("demo", "v1") == ('{"w": 1}', 1)
+        # The same text stored again still moves the version: a writer holding 1 loses.
+        assert replace_conversation("demo", "v1", 1, '{"w": 1}', "CONTACT_CONFIRM")
+        assert not replace_conversation("demo", "v1", 1, '{"w": 3}', "CONTACT_CONFIRM")
+        assert read_conversation("demo", "v1") == ('{"w": 1}', 2)
+
+
+def test_of_writers_racing_on_the_same_version_exactly_one_stores(app):
+    """Threads, each with its own pooled connection, replace the same read version at once."""
+    writers = 4
+    with app.app_context():
+        read = read_conversation("demo", "v2")
+    start = threading.Barrier(writers)
+    outcomes = []
+
+    def write(index):
+        with app.app_context():
+            start.wait(timeout=10)
+            text_ = f'{{"writer": {index}}}'
+            outcomes.append((replace_conversation("demo", "v2", read.version, text_, "X"), text_))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    winners = [text_ for stored, text_ in outcomes if stored]
+    assert len(outcomes) == writers and len(winners) == 1, outcomes
+    with app.app_context():
+        assert read_conversation("demo", "v2") == (winners[0], read.version + 1)
+
+
+def test_a_failed_statement_never_shows_its_values(app):
+    """Errors are SQLAlchemy's, their parameters (callers' numbers) hidden, on either path."""
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE calls"))
+        for attempt in (
+            lambda: capture_caller_number("demo", "gone", FIRST, "status-update"),
+            lambda: capture_and_read_conversation("demo", "gone", FIRST, "chat-completions"),
+            lambda: replace_conversation("demo", "gone", 0, f'{{"said": "{FIRST}"}}', "X"),
+        ):
+            with pytest.raises(DBAPIError) as raised:
+                attempt()
+            assert FIRST not in str(raised.value) and FIRST[1:] not in str(raised.value)
 
 
 def test_a_later_message_of_a_call_only_reads(app, database_url):

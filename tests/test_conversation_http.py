@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from backend.engine import contact as engine
+from backend.store.calls import read_conversation
 from backend.store.db import db
 from backend.tenants.store import tenant_store
 from backend.turns import llm_turn
@@ -300,3 +301,18 @@ def test_an_unreadable_stored_conversation_starts_over(app, new_call, no_full_nu
     assert call.say("oui") == OPENING_KNOWN
     assert events(no_full_number_in_logs, "CONVERSATION_UNREADABLE")
     assert call.say("oui") == NOTED
+
+
+def test_a_turn_whose_read_went_stale_reads_again_and_answers_once(app, log_events):
+    """Compare-and-set on the version: the round that lost re-reads and finds the answer."""
+    with app.app_context():
+        store = tenant_store()
+        tenant = store.directory.get("demo")
+        stale = read_conversation("demo", "stale-read")
+        # Another worker answers the same first turn between this one's read and its write.
+        first = llm_turn(tenant, "stale-read", None, ["allô"], store.catalogs)
+        again = llm_turn(tenant, "stale-read", None, ["allô"], store.catalogs, stale)
+        stored = read_conversation("demo", "stale-read")
+    assert first == again == (engine.CONTACT_COLLECT, OPENING_UNKNOWN)
+    assert stale.version == 0 and stored.version == 1
+    assert len(log_events("CALLER_ID_NOT_FOUND")) == 1  # the step opened once

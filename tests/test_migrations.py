@@ -29,12 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from backend import create_app
-from backend.store.db import MIGRATIONS_DIR, db, migrate, migration_scripts, upgrade_database
+from backend.store.db import db, migrate
 from backend.store.models import Call
+from backend.store.schema import MIGRATIONS_DIR, migration_scripts, upgrade_database
 from tests.conftest import create_schema_at_head
 from tests.servers import ROOT
 
-FIRST, HEAD = "f38212f029dd", "c606341b2f13"
+FIRST, RETIRED_INDEX_DROPPED, HEAD = "f38212f029dd", "c606341b2f13", "63078abf4cbb"
 RETIRED_INDEX = "ix_calls_tenant_id"
 
 
@@ -95,7 +96,11 @@ def index_names():
 def test_the_scripts_head_is_the_revision_the_tests_name():
     scripts = migration_scripts(MIGRATIONS_DIR)
     assert scripts.get_heads() == [HEAD]
-    assert [rev.revision for rev in scripts.walk_revisions()] == [HEAD, FIRST]
+    assert [rev.revision for rev in scripts.walk_revisions()] == [
+        HEAD,
+        RETIRED_INDEX_DROPPED,
+        FIRST,
+    ]
 
 
 def test_an_empty_database_upgraded_is_what_the_models_declare(bare_app):
@@ -211,7 +216,8 @@ def test_a_database_made_before_migrations_upgrades(bare_app, database_url, with
         done = flask_db_upgrade(database_url)
         assert done.returncode == 0, done.stderr[-3000:]
         assert f"stamped {FIRST}" in done.stderr
-        assert f"Running upgrade {FIRST} -> {HEAD}" in done.stderr
+        assert f"Running upgrade {FIRST} -> {RETIRED_INDEX_DROPPED}" in done.stderr
+        assert f"Running upgrade {RETIRED_INDEX_DROPPED} -> {HEAD}" in done.stderr
 
         assert revisions() == [HEAD]
         assert RETIRED_INDEX not in index_names()
@@ -219,6 +225,9 @@ def test_a_database_made_before_migrations_upgrades(bare_app, database_url, with
         with db.engine.connect() as connection:
             rows = connection.execute(select(calls.c.call_id, calls.c.state)).all()
         assert [tuple(row) for row in rows] == [("before-migrations", "CONTACT_CONFIRMED")]
+        with db.engine.connect() as connection:
+            versions = connection.execute(select(Call.conversation_version)).scalars().all()
+        assert versions == [0]  # an existing row's conversation starts at version 0
 
         again = flask_db_upgrade(database_url)  # at head: nothing to do
         assert again.returncode == 0 and "Running upgrade" not in again.stderr

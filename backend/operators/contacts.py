@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import and_, or_, select
 
 from backend.logs import log_event
-from backend.store.db import db, read_in_one_snapshot
-from backend.store.models import Call
+from backend.store.calls import contact_calls
 from backend.tenants.store import tenant_store
 
 COLUMNS = (
@@ -47,20 +45,7 @@ def contact_rows(tenant_id, since=None):
     `since` (aware datetime) keeps calls confirmed since then, or created since then when
     no number was confirmed.
     """
-    query = select(Call).where(
-        Call.tenant_id == tenant_id,
-        or_(Call.state.is_not(None), Call.contact_number.is_not(None)),
-    )
-    if since is not None:
-        query = query.where(
-            or_(
-                Call.contact_confirmed_at >= since,
-                and_(Call.contact_confirmed_at.is_(None), Call.created_at >= since),
-            )
-        )
-    query = query.order_by(Call.created_at, Call.id).execution_options(yield_per=500)
-    read_in_one_snapshot()
-    for call in db.session.execute(query).scalars():
+    for call in contact_calls(tenant_id, since):
         yield {
             "tenant": call.tenant_id,
             "call_id": call.call_id,
@@ -71,7 +56,6 @@ def contact_rows(tenant_id, since=None):
             "ended_reason": call.ended_reason,
             "created_at": _iso(call.created_at),
         }
-    db.session.commit()
 
 
 def csv_line(values):

@@ -11,14 +11,13 @@ from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import delete, select, text
 
 from backend.edge.body import json_leaves
 from backend.logs import log_event
 from backend.phones import national_forms, normalize_caller_number
 from backend.privacy.masking import mask_phone
-from backend.store.db import db, durable_transaction
-from backend.store.models import Call, utcnow
+from backend.store import calls
+from backend.store.models import utcnow
 from backend.tenants.schema import SCHEMA
 from backend.tenants.store import tenant_store
 
@@ -28,43 +27,19 @@ DEFAULT_REGION = SCHEMA["region"][1]
 # A caller may hang up mid-dictation: this many leading digits of the number count as a trace.
 PARTIAL_DIGITS = 6
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\d .\-/()]*\d)?")
-_BATCH = 500
-
-
-def _tenant_ids(only=None):
-    query = select(Call.tenant_id).distinct()
-    if only is not None:
-        query = query.where(Call.tenant_id == only)
-    return sorted(db.session.execute(query).scalars())
-
-
-def _wipe_freed_space():
-    """SQLite keeps deleted rows' bytes in free pages and the WAL until overwritten: zero them."""
-    if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.commit()
-
-
-def _delete_rows(condition):
-    if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("PRAGMA secure_delete = ON"))
-    return db.session.execute(delete(Call).where(condition)).rowcount
 
 
 def purge_expired(directory, now=None):
     """Delete the calls older than their tenant's retention: [(tenant id, days, known, count)]."""
     now = now or utcnow()
     report = []
-    durable_transaction()
-    for tenant_id in _tenant_ids():
-        tenant = directory.get(tenant_id)
-        days = tenant.retention_days if tenant else DEFAULT_RETENTION_DAYS
-        # A call's age runs from its first message: calls last minutes, not days.
-        cutoff = now - timedelta(days=days)
-        count = _delete_rows((Call.tenant_id == tenant_id) & (Call.created_at < cutoff))
-        report.append((tenant_id, days, tenant is not None, count))
-    db.session.commit()
-    _wipe_freed_space()
+    with calls.erasure():
+        for tenant_id in calls.tenant_ids():
+            tenant = directory.get(tenant_id)
+            days = tenant.retention_days if tenant else DEFAULT_RETENTION_DAYS
+            # A call's age runs from its first message: calls last minutes, not days.
+            count = calls.delete_calls_created_before(tenant_id, now - timedelta(days=days))
+            report.append((tenant_id, days, tenant is not None, count))
     return report
 
 
@@ -101,30 +76,18 @@ def erase_number(directory, e164_for, only_tenant=None):
     `e164_for(region)` is the number read in a tenant's region (None: not a number there).
     """
     report = {}
-    durable_transaction()
-    for tenant_id in _tenant_ids(only_tenant):
-        tenant = directory.get(tenant_id)
-        e164 = e164_for(tenant.region if tenant else DEFAULT_REGION)
-        if e164 is None:
-            continue
-        of_tenant = Call.tenant_id == tenant_id
-        by_column = _delete_rows(
-            of_tenant & ((Call.caller_number == e164) | (Call.contact_number == e164))
-        )
-        # What the caller said lives in the conversation JSON: read there, not in SQL.
-        said = []
-        rows = db.session.execute(
-            select(Call.id, Call.conversation).where(of_tenant, Call.conversation.is_not(None))
-        )
-        for row_id, conversation in rows:
-            if _said_in(conversation, e164):
-                said.append(row_id)
-        for start in range(0, len(said), _BATCH):
-            _delete_rows(Call.id.in_(said[start : start + _BATCH]))
-        if by_column or said:
-            report[tenant_id] = (mask_phone(e164, 2), by_column, len(said))
-    db.session.commit()
-    _wipe_freed_space()
+    with calls.erasure():
+        for tenant_id in calls.tenant_ids(only_tenant):
+            tenant = directory.get(tenant_id)
+            e164 = e164_for(tenant.region if tenant else DEFAULT_REGION)
+            if e164 is None:
+                continue
+            by_column = calls.delete_calls_with_number(tenant_id, e164)
+            said = calls.delete_calls_where_conversation(
+                tenant_id, lambda conversation, e164=e164: _said_in(conversation, e164)
+            )
+            if by_column or said:
+                report[tenant_id] = (mask_phone(e164, 2), by_column, said)
     return report
 
 

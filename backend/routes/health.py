@@ -5,7 +5,7 @@ import os
 from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.store.db import schema_state
+from backend.store.schema import schema_state
 from backend.tenants.store import tenant_store
 
 bp = Blueprint("health", __name__)

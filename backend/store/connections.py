@@ -20,7 +20,7 @@ TCP_USER_TIMEOUT_MS = 3000
 # lose the last few hundred milliseconds of them, without corruption, and Vapi sends the caller's
 # number again with each later message of the call. Waiting for the flush cost about 15 % of
 # the throughput (benchmarks/load.py). Operator commands (purge, erase) always wait, see
-# db.durable_transaction(); $DATABASE_SYNCHRONOUS_COMMIT=on makes every write wait.
+# dialects.PostgreSQL.durable_transaction; $DATABASE_SYNCHRONOUS_COMMIT=on makes every write wait.
 SYNCHRONOUS_COMMIT = "off"
 SYNCHRONOUS_COMMIT_VALUES = ("off", "local", "remote_write", "on", "remote_apply")
 
@@ -42,11 +42,17 @@ def engine_options(url):
     # Every statement commits by itself: each write the app makes is one atomic statement, so a
     # request never pays for BEGIN and COMMIT, nor holds a transaction (or an SQLite snapshot)
     # between its statements.
+    # An error's message never shows the statement's values: they hold callers' numbers.
     if url.startswith("sqlite"):
         # busy timeout: writers from several workers wait for each other instead of failing.
-        return {"isolation_level": "AUTOCOMMIT", "connect_args": {"timeout": 5}}
+        return {
+            "isolation_level": "AUTOCOMMIT",
+            "hide_parameters": True,
+            "connect_args": {"timeout": 5},
+        }
     return {
         "isolation_level": "AUTOCOMMIT",
+        "hide_parameters": True,
         "pool_size": 5,
         "max_overflow": 5,
         "pool_timeout": POOL_TIMEOUT_S,

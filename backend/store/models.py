@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.store.db import db
@@ -39,3 +39,7 @@ class Call(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Bumped by each write of the conversation: a turn stores its own only over the version it
+    # read (compare-and-set). Last, where its migration added it; a server default only, as
+    # the prebuilt inserts (statements.py) name every value they send.
+    conversation_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -1,0 +1,108 @@
+"""The database's schema against the code's: Alembic's scripts, upgrades, readiness's check."""
+
+import sqlite3
+from functools import cache
+
+import click
+from alembic import command
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from backend import PROJECT_ROOT
+
+# Alembic's scripts (Flask-Migrate's layout), found from the code, whatever the working directory.
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+UPGRADE_HINT = "run `flask db upgrade`"
+
+# PostgreSQL's undefined_table and undefined_column; SQLite says it in words.
+SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
+SQLITE_SCHEMA_MISSING = ("no such table", "no such column", "has no column named")
+
+
+class SchemaMissing(Exception):
+    """The database lacks a table or column this code uses: `flask db upgrade` was not run."""
+
+
+def is_schema_missing(error):
+    """True when a database error says a table or column does not exist."""
+    cause = getattr(error, "orig", None)
+    if getattr(cause, "sqlstate", None) in SCHEMA_MISSING_SQLSTATES:
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and any(
+        words in str(cause) for words in SQLITE_SCHEMA_MISSING
+    )
+
+
+@cache
+def migration_scripts(directory):
+    """The migration scripts in `directory`, read once a process; heads: the schema needed."""
+    try:
+        return ScriptDirectory(str(directory))
+    except CommandError as error:
+        raise RuntimeError(f"no migration scripts in {directory}: {error}") from error
+
+
+def schema_state():
+    """Where the database's schema stands against the code's: (at head?, revision, reason).
+
+    One query when at head. Not at head: the reason says what to run.
+    """
+    scripts = migration_scripts(MIGRATIONS_DIR)
+    heads = tuple(sorted(scripts.get_heads()))
+    needs = ", ".join(heads)
+    with current_app.extensions["migrate"].db.engine.connect() as connection:
+        try:
+            revisions = connection.execute(text("SELECT version_num FROM alembic_version"))
+            revisions = tuple(sorted(revisions.scalars()))
+        except DBAPIError as error:
+            if not is_schema_missing(error):
+                raise
+            revisions = None
+        if not revisions:
+            # No revision recorded: an empty database, or one made by create_all before
+            # migrations (its tables serve, but nothing says they are what this code needs).
+            if revisions is None and inspect(connection).has_table("calls"):
+                at = "no revision (tables made before migrations)"
+                return False, None, f"schema behind: at {at}, code needs {needs}: {UPGRADE_HINT}"
+            return False, None, f"schema missing: {UPGRADE_HINT}"
+    at = ", ".join(revisions)
+    if revisions == heads:
+        return True, at, None
+    known = all(_known_revision(scripts, revision) for revision in revisions)
+    if known:
+        return False, at, f"schema behind: at {at}, code needs {needs}: {UPGRADE_HINT}"
+    # A newer release migrated it (rolling deploy): older code keeps serving, as migrations
+    # are written to let it; readiness says so.
+    return True, at, f"schema ahead: at {at}, unknown to this code (its head: {needs})"
+
+
+def _known_revision(scripts, revision):
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def upgrade_database(revision="head"):
+    """Create or upgrade the database's schema to `revision` (Alembic, as `flask db upgrade`)."""
+    command.upgrade(current_app.extensions["migrate"].migrate.get_config(), revision)
+
+
+def init_db():
+    """Create or upgrade the database's schema to the code's head revision."""
+    upgrade_database()
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create or upgrade the database schema: `flask db upgrade`, under its older name."""
+    try:
+        init_db()
+    except CommandError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo("Database ready.")
