@@ -15,8 +15,6 @@ from pathlib import Path
 from .i18n import CatalogProblem, Catalogs, catalog_files
 from .tenant_config import Problem, TenantDirectory, cross_check, load_tenant_file, tenant_files
 
-# How often each worker looks at the files' metadata: a saved edit applies within this delay.
-CHECK_INTERVAL = 1.0
 # A file modified this recently may change again within the same timestamp tick: look again.
 SETTLE_NS = 2_000_000_000
 
@@ -58,8 +56,10 @@ def fingerprint(tenants, catalogs):
 class LiveConfiguration:
     """What is served now: `directory` (tenants), `catalogs`, and the refused edits."""
 
-    def __init__(self, tenants_dir, locales_dir):
+    def __init__(self, tenants_dir, locales_dir, check_interval):
         self.tenants_dir, self.locales_dir = str(tenants_dir), str(locales_dir)
+        # Seconds between looks at the files' metadata: a saved edit applies within this delay.
+        self.check_interval = check_interval
         self.catalogs = None
         self.catalog_refusal = ()  # problems of a refused catalog edit
         self.tenants = {}  # file -> Tenant, the last good version of each file
@@ -72,16 +72,16 @@ class LiveConfiguration:
         self._lock = threading.Lock()
 
     def check(self):
-        """Reload when a file changed; at most once per CHECK_INTERVAL. Returns what `load` does.
+        """Reload when a file changed; at most once per check_interval. Returns what `load` does.
 
-        Cheap on the request path: one clock read, then every second a directory listing and a
+        Cheap on the request path: one clock read, then once an interval a directory listing and a
         few stat calls; files are read only when their metadata changed.
         """
         now = time.monotonic()
         if now < self._next_check or not self._lock.acquire(blocking=False):
             return None
         try:
-            self._next_check = now + CHECK_INTERVAL
+            self._next_check = now + self.check_interval
             if file_signature((self.tenants_dir, self.locales_dir))[0] == self._signature:
                 return None
             return self.load()

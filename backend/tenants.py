@@ -36,7 +36,11 @@ class TenantStore:
 
     def init_app(self, app):
         """Load the tenants and catalogs, reload them on change, register `flask tenants`."""
-        self.live = LiveConfiguration(app.config["TENANTS_DIR"], app.config["LOCALES_DIR"])
+        self.live = LiveConfiguration(
+            app.config["TENANTS_DIR"],
+            app.config["LOCALES_DIR"],
+            app.config["CONFIG_RELOAD_INTERVAL_S"],
+        )
         problems, _ = self.live.load()
         strict = app.config.get("TENANTS_STRICT", not os.environ.get("FLASK_RUN_FROM_CLI"))
         errors = [p for p in problems if is_error(p)]
@@ -63,7 +67,7 @@ class TenantStore:
         return self.live.catalogs
 
     def reload_if_changed(self):
-        """Before each request: at most once a second, apply the edits saved since."""
+        """Before each request: at most once per CONFIG_RELOAD_INTERVAL_S, apply the saved edits."""
         try:
             result = self.live.check()
         except Exception as error:  # noqa: BLE001  (a failed reload must not fail the call)
