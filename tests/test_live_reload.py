@@ -300,6 +300,7 @@ def served(app, database_url, secrets, folders):
         assert_no_full_number(server.output(), "gunicorn's output")
 
 
+@pytest.mark.slow
 def test_every_gunicorn_worker_reloads(served, folders, demo_headers, vapi_payload):
     tenants, locales = folders
 

@@ -13,6 +13,8 @@ import requests
 from tests.leaks import assert_no_full_number
 from tests.servers import ROOT, free_port, wait_http
 
+pytestmark = pytest.mark.slow  # `make run`: a real gunicorn
+
 CONFIRM_14 = "J'ai un numéro qui se termine par 14. C'est bien le vôtre ? Dites oui ou non."
 # `make run` may have to create the virtualenv first: a guard against a hang, not a speed check.
 STARTUP_LIMIT = 600
