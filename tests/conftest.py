@@ -26,6 +26,11 @@ TEST_SECRETS = {
 }
 
 
+def pytest_collection_modifyitems(items):
+    """Slow tests first: parallel workers share them out, then end together on short ones."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin():
     """An engine on the test PostgreSQL; skipped outside CI when there is none, failed in CI."""
