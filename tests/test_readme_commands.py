@@ -47,9 +47,13 @@ def readme_curl_calls(port):
     return calls
 
 
-@pytest.fixture
-def make_run(tmp_path):
-    """`make run` on a free port with a fresh SQLite file; its whole process group is stopped."""
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    """`make run` on a free port with a fresh SQLite file; its whole process group is stopped.
+
+    One server for the module: the tests play calls of their own, and each start costs seconds.
+    """
+    tmp_path = tmp_path_factory.mktemp("make-run")
     port = free_port()
     env = {name: value for name, value in os.environ.items() if name not in CLEARED}
     env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'calls.db'}")
