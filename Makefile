@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # One process per core, two threads each, a listening socket each (benchmarks/load.py says why).
 WORKERS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+# pytest-xdist processes for `make test`: one per core (on 2 cores, 3 was slower than 2).
+# Slow tests are collected first (tests/conftest.py) and an idle process takes over half of
+# another's queue (worksteal), so both end together.
+TEST_WORKERS ?= auto
 # The demo tenant reads its secret from this variable; set your own outside a demo.
 VAPI_SECRET_DEMO ?= demo-secret
 VAPI_SECRET_PLOMBERIE ?= plomberie-secret
@@ -59,7 +63,7 @@ format: setup
 	$(BIN)/ruff format .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Translators: refresh the template and base catalogs from backend/prompts.py, then check them.
 i18n: setup

@@ -19,6 +19,8 @@ def create_app(test_config=None):
         TENANTS_DIR=os.environ.get("TENANTS_DIR", str(PROJECT_ROOT / "tenants")),
         LOCALES_DIR=os.environ.get("LOCALES_DIR", str(PROJECT_ROOT / "locales")),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
+        # Seconds between each process's looks for saved edits of tenant files and catalogs.
+        CONFIG_RELOAD_INTERVAL_S=float(os.environ.get("CONFIG_RELOAD_INTERVAL_S", 1.0)),
         # An end-of-call-report carries the whole transcript: 1 MiB leaves room for long calls.
         MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
     )

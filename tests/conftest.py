@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from backend import create_app
 from backend.logs import LOGGER_NAME, JsonLineFormatter
 from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
+from tests import servers
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
 from tests.paths import VAPI_PAYLOADS
@@ -46,6 +47,11 @@ def create_schema_at_head():
     db.create_all()
     with db.engine.begin() as connection:
         MigrationContext.configure(connection).stamp(migration_scripts(MIGRATIONS_DIR), "heads")
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests first: parallel workers share them out, then end together on short ones."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -168,6 +174,19 @@ def no_full_number_in_logs():
     logger.removeHandler(handler)
     for line in handler.lines:
         assert_no_full_number(line, "a log line")
+
+
+@pytest.fixture(autouse=True)
+def real_servers_marked_slow(request, monkeypatch):
+    """A test starting gunicorn or a PostgreSQL cluster must be marked `slow` (`-m "not slow"`)."""
+    if request.node.get_closest_marker("slow"):
+        return
+
+    def refuse(*_args, **_kwargs):
+        pytest.fail("this test starts a real server: mark it @pytest.mark.slow")
+
+    monkeypatch.setattr(servers.Gunicorn, "start", refuse)
+    monkeypatch.setattr(servers.PostgresCluster, "create", refuse)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@
         pg.stop(); pg.start()       # same data and port: a database outage and its return
 
     init_db({"DATABASE_URL": url})  # `flask db upgrade` in its own process
-    free_port()                     # a loopback port nothing listens on
+    free_port()                     # a loopback port nothing listens on, safe from other workers
     wait_http(url, deadline)        # poll a URL until it answers below 500 (or `ok(status)`)
 
 Everything binds 127.0.0.1 only, is stopped on exit, and leaves no temp files behind.
@@ -18,6 +18,7 @@ Everything binds 127.0.0.1 only, is stopped on exit, and leaves no temp files be
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -33,11 +34,36 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
+def _port_range():
+    """Ports below the kernel's ephemeral range, where neither bind(0) nor a client socket goes."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return 10000, max(low, 10001)
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and that stays ours.
+
+    Taken below the ephemeral range, so no other process's bind(0) or outgoing connection takes
+    it between this probe and the server's bind, nor while a server stops and starts again on
+    it. Under pytest-xdist each worker draws from its own residue class, so two workers never
+    pick the same port.
+    """
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    low, high = _port_range()
+    while True:
+        port = random.randrange(low, high)
+        if port % count != index:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def init_db(env):
@@ -91,10 +117,28 @@ class Gunicorn:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout=30):
-        """Start and wait until every worker is booted and `ready_path` answers below 500."""
-        self.port = free_port()
+    def start(self, timeout=30, attempts=5):
+        """Start and wait until every worker is booted and `ready_path` answers below 500.
+
+        A port someone else bound since `free_port()` probed it: start again on another.
+        """
         self._log_dir = tempfile.mkdtemp(prefix="gunicorn-")
+        deadline = time.monotonic() + timeout
+        for _ in range(attempts):
+            self.port = free_port()
+            if self._boot(deadline):
+                break
+            # Its master is sleeping between bind retries and would answer TERM only later.
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        else:
+            self._fail(f"found no free port in {attempts} attempts")
+        if not wait_http(self.url + self.ready_path, deadline, self._alive):
+            self._fail(f"did not answer {self.ready_path}")
+        return self
+
+    def _boot(self, deadline):
+        """Run gunicorn until its workers booted: True; False when its port was taken."""
         command = [
             sys.executable,
             "-m",
@@ -120,14 +164,13 @@ class Gunicorn:
                 stderr=err,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while self.output().count("Booting worker") < self.workers:
+        while (output := self.output()).count("Booting worker") < self.workers:
+            if "Connection in use" in output:
+                return False
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self._fail("did not boot its workers")
             time.sleep(0.05)
-        if not wait_http(self.url + self.ready_path, deadline, self._alive):
-            self._fail(f"did not answer {self.ready_path}")
-        return self
+        return True
 
     def _alive(self):
         return self.process.poll() is None
@@ -274,9 +317,24 @@ class PostgresCluster:
         shutil.rmtree(self.base, ignore_errors=True)
         self.base = None
 
+    def start_on_a_free_port(self, attempts=5):
+        """The first start: on another free port when someone bound this one since its probe."""
+        log = Path(self.base, "server.log")
+        for _ in range(attempts - 1):
+            logged = log.stat().st_size if log.exists() else 0
+            try:
+                return self.start()
+            except subprocess.CalledProcessError:
+                with open(log, "rb") as server_log:
+                    server_log.seek(logged)
+                    if b"Address already in use" not in server_log.read():
+                        raise
+                self.port = free_port()
+        return self.start()
+
     def __enter__(self):
         try:
-            return self.create().start()
+            return self.create().start_on_a_free_port()
         except BaseException:
             self.cleanup()
             raise

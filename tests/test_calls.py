@@ -160,16 +160,18 @@ def patient_app(app, database_url, monkeypatch):
         db.engine.dispose()
 
 
-# The backends of offers (one, or a batch) waiting on a row lock another connection holds.
+# The backends of offers (one, or a batch) waiting on a row lock the `:writer` backend holds:
+# only this test's, when other tests (other pytest workers) wait on locks of their own.
 _OFFERS_WAITING = (
     "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO calls%'"
+    " AND :writer = ANY(pg_blocking_pids(pid))"
 )
 
 
-def _waiting_on_a_lock(connection, deadline):
+def _waiting_on_a_lock(connection, writer_pid, deadline):
     query = text(f"SELECT count(*) {_OFFERS_WAITING}")
     while time.monotonic() < deadline:
-        found = connection.execute(query).scalar()
+        found = connection.execute(query, {"writer": writer_pid}).scalar()
         connection.rollback()  # pg_stat_activity is read once per transaction
         if found:
             return True
@@ -183,8 +185,9 @@ def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number, offer_
 
     `offer_now()` makes the offer instead, when it is not capture_caller_number's.
 
-    Yields (the writer holding the row, outcomes) once the offer waits on the row's lock; the
-    outcome, an answer or the exception raised, is in the list once the block has ended.
+    Yields (the writer holding the row, its server pid, outcomes) once the offer waits on the
+    row's lock; the outcome, an answer or the exception raised, is in the list once the block
+    has ended.
     """
     other = create_engine(database_url)
     outcomes = []
@@ -201,6 +204,7 @@ def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number, offer_
 
     try:
         with other.connect() as writer, other.connect() as watcher:
+            writer_pid = writer.execute(text("SELECT pg_backend_pid()")).scalar()
             writer.execute(
                 text(
                     "INSERT INTO calls (tenant_id, call_id, caller_number, created_at, updated_at)"
@@ -210,8 +214,8 @@ def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number, offer_
             )
             thread = threading.Thread(target=offer)
             thread.start()
-            assert _waiting_on_a_lock(watcher, time.monotonic() + 10), outcomes
-            yield writer, outcomes
+            assert _waiting_on_a_lock(watcher, writer_pid, time.monotonic() + 10), outcomes
+            yield writer, writer_pid, outcomes
             thread.join(timeout=10)
     finally:
         other.dispose()
@@ -219,7 +223,8 @@ def _offer_waiting_on_a_held_row(app, database_url, call_id, held_number, offer_
 
 def test_a_row_committed_while_the_offer_waits_is_read_back(patient_app, database_url):
     """The offer's read-back misses a row committed after its snapshot: it reads again."""
-    with _offer_waiting_on_a_held_row(patient_app, database_url, "c3", FIRST) as (writer, outcomes):
+    held = _offer_waiting_on_a_held_row(patient_app, database_url, "c3", FIRST)
+    with held as (writer, _, outcomes):
         writer.commit()
     assert outcomes == [(FIRST, False)]
 
@@ -233,9 +238,11 @@ def test_a_connection_lost_mid_statement_fails_as_sqlalchemy_and_is_replaced(
         return capture_caller_number("demo", "c71", SECOND, "status-update")
 
     waiting = _offer_waiting_on_a_held_row(patient_app, database_url, "c71", None, offer_now)
-    with waiting as (_, outcomes), postgres_admin.connect() as admin:
+    with waiting as (_, writer_pid, outcomes), postgres_admin.connect() as admin:
         # The waiting offer's server process is ended.
-        admin.execute(text(f"SELECT pg_terminate_backend(pid) {_OFFERS_WAITING}"))
+        admin.execute(
+            text(f"SELECT pg_terminate_backend(pid) {_OFFERS_WAITING}"), {"writer": writer_pid}
+        )
     [error] = outcomes
     assert isinstance(error, OperationalError) and error.connection_invalidated
     # Dropped at once: given back to the pool, its reset would have logged a traceback.

@@ -178,6 +178,7 @@ def test_the_export_redirected_to_a_file_is_a_clean_csv(database, tmp_path):
     assert UNSET_WARNING.format("VAPI_SECRET_DEMO") in done.stderr  # seen, not saved
 
 
+@pytest.mark.slow
 def test_gunicorn_logs_json_lines_on_stderr_and_warns_once_per_worker(tmp_path):
     tenants = tmp_path / "tenants"
     tenants.mkdir()

@@ -217,6 +217,7 @@ RACERS = 6
 RACED_CALLS = 4
 
 
+@pytest.mark.slow
 def test_workers_answering_the_same_turns_agree(database_url, secrets, demo_headers, vapi_payload):
     """Real gunicorn: each turn of each call sent by several clients at once, to 4 workers."""
     env = {"DATABASE_URL": database_url, "LOG_LEVEL": "INFO", **secrets}

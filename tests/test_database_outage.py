@@ -122,6 +122,7 @@ def figures(label, elapsed):
         )
 
 
+@pytest.mark.slow
 def test_postgresql_outage_mid_traffic(secrets, demo_headers, vapi_payload, tmp_path):
     stored_call, number = f"outage-stored-{os.getpid()}", later_number(0)
     with PostgresCluster() as pg:

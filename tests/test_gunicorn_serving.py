@@ -63,6 +63,7 @@ def tenants_dir(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_two_workers_serve_a_call(database_url, tenants_dir, vapi_payload):
     env = server_env(database_url, tenants_dir)
     init_db(env)

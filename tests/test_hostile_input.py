@@ -140,6 +140,7 @@ def _exchange(port, request):
     return status, head, body
 
 
+@pytest.mark.slow
 def test_lying_or_missing_content_length_on_a_real_server(tmp_path, secrets):
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}",

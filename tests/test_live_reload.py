@@ -7,6 +7,7 @@ room for a loaded machine. Nothing asserts on time.
 """
 
 import json
+import os
 import shutil
 import socket
 import time
@@ -24,6 +25,8 @@ from tests.servers import Gunicorn
 WAIT = 5.0
 POLL = 0.1
 CONFIRM = "VOCAL_CONTACT_CONFIRM_CALLER_ID"
+# Seconds between looks for edits (1 s when served): the polls below see each edit sooner.
+RELOAD_INTERVAL_S = 0.05
 
 
 @pytest.fixture
@@ -44,6 +47,7 @@ def live_client(database_url, secrets, folders):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "TENANTS_DIR": str(tenants),
             "LOCALES_DIR": str(locales),
+            "CONFIG_RELOAD_INTERVAL_S": RELOAD_INTERVAL_S,
         }
     )
     with app.app_context():
@@ -68,9 +72,12 @@ def chat_body(vapi_payload):
 
 
 def edit(path, old, new):
+    """Save an edit as editors do, whole (a reload thread may read at any moment)."""
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    saved = path.with_name(path.name + ".saving")
+    saved.write_text(text.replace(old, new), encoding="utf-8")
+    os.replace(saved, path)
 
 
 def poll(probe, done):
@@ -228,6 +235,35 @@ def test_catalog_edit_applies_and_a_broken_catalog_is_refused(
     assert app.say() == new
 
 
+def test_the_reload_interval_is_a_setting(
+    tmp_path, secrets, folders, demo_headers, vapi_payload, monkeypatch
+):
+    """One second unless CONFIG_RELOAD_INTERVAL_S says otherwise; within it, an edit waits."""
+    tenants, locales = folders
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'calls.db'}",
+        "TENANTS_DIR": str(tenants),
+        "LOCALES_DIR": str(locales),
+    }
+    monkeypatch.delenv("CONFIG_RELOAD_INTERVAL_S", raising=False)
+    apps = [create_app(config)]
+    monkeypatch.setenv("CONFIG_RELOAD_INTERVAL_S", "3600")
+    apps.append(create_app(config))
+    try:
+        assert [app.config["CONFIG_RELOAD_INTERVAL_S"] for app in apps] == [1.0, 3600.0]
+        with apps[1].app_context():
+            init_db()
+        hourly = InProcess(apps[1].test_client(), demo_headers, vapi_payload)
+        assert hourly.say() == expected(locales, "standard")  # its first look at the files
+        edit(tenants / "demo.yaml", "variant: standard", "variant: short")
+        assert [hourly.say() for _ in range(3)] == [expected(locales, "standard")] * 3
+    finally:
+        for app in apps:
+            with app.app_context():
+                db.engine.dispose()
+
+
 def readyz_of_both_workers(port):
     """/readyz from each of two sync workers: each holds one unfinished request, then both end.
 
@@ -263,6 +299,7 @@ def served(app, database_url, secrets, folders):
         "TENANTS_DIR": str(tenants),
         "LOCALES_DIR": str(locales),
         "FLASK_RUN_FROM_CLI": "",
+        "CONFIG_RELOAD_INTERVAL_S": str(RELOAD_INTERVAL_S),
         **secrets,
     }
     with Gunicorn("wsgi:app", env=env, workers=2, ready_path="/readyz") as server:
@@ -270,6 +307,7 @@ def served(app, database_url, secrets, folders):
         assert_no_full_number(server.output(), "gunicorn's output")
 
 
+@pytest.mark.slow
 def test_every_gunicorn_worker_reloads(served, folders, demo_headers, vapi_payload):
     tenants, locales = folders
 

@@ -160,6 +160,7 @@ def test_gunicorn_without_numbers(tmp_path):
 """
 
 
+@pytest.mark.slow
 def test_the_plugin_fails_every_test_whose_logs_or_subprocesses_leak(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_SUITE))

@@ -11,12 +11,15 @@ import json
 import re
 import threading
 
+import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
 from tests.leaks import assert_no_full_number, random_id, watch
 from tests.paths import ROOT
 from tests.servers import Gunicorn, init_db
+
+pytestmark = pytest.mark.slow  # real gunicorn
 
 CALLS = 30
 WORKERS, THREADS = 4, 2

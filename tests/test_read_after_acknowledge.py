@@ -83,6 +83,7 @@ def post(connection, path, body, headers):
     return response.status, response
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_every_next_request_reads_the_acknowledged_number(
     kind, request, tmp_path, secrets, demo_headers

@@ -154,6 +154,7 @@ def test_an_assistant_request_without_the_schema_is_refused_in_words(
     assert events == ["DATABASE_SCHEMA_MISSING", "ASSISTANT_REQUEST_FAILED"]
 
 
+@pytest.mark.slow
 def test_gunicorn_without_the_schema_is_not_ready_until_upgraded(
     database_url, tmp_path, vapi_payload
 ):

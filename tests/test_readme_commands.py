@@ -13,6 +13,8 @@ import requests
 from tests.leaks import assert_no_full_number
 from tests.servers import ROOT, free_port, wait_http
 
+pytestmark = pytest.mark.slow  # `make run`: a real gunicorn
+
 CONFIRM_14 = "J'ai un numéro qui se termine par 14. C'est bien le vôtre ? Dites oui ou non."
 # `make run` may have to create the virtualenv first: a guard against a hang, not a speed check.
 STARTUP_LIMIT = 600
@@ -45,9 +47,13 @@ def readme_curl_calls(port):
     return calls
 
 
-@pytest.fixture
-def make_run(tmp_path):
-    """`make run` on a free port with a fresh SQLite file; its whole process group is stopped."""
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    """`make run` on a free port with a fresh SQLite file; its whole process group is stopped.
+
+    One server for the module: the tests play calls of their own, and each start costs seconds.
+    """
+    tmp_path = tmp_path_factory.mktemp("make-run")
     port = free_port()
     env = {name: value for name, value in os.environ.items() if name not in CLEARED}
     env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'calls.db'}")

@@ -155,6 +155,7 @@ def reloads_since(server, offset):
     return [json.loads(x) for x in lines if '"event": "TENANT_CONFIG_RELOADED"' in x]
 
 
+@pytest.mark.slow
 def test_each_worker_reloads_on_its_own_and_no_request_waits(
     gunicorn, folders, demo_headers, vapi_payload
 ):
