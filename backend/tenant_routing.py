@@ -1,12 +1,9 @@
-"""Where a Vapi body says who is calling and which tenant it is for. Plain Python, no Flask."""
+"""Who is calling and which tenant it is for, read from a parsed body. Plain Python, no Flask."""
 
 import functools
 import re
 
 import phonenumbers
-
-from backend.edge.body import field
-from backend.edge.errors import BadPayload
 
 # What carriers and Vapi put in place of a withheld caller ID.
 WITHHELD_WORDS = frozenset(
@@ -15,14 +12,6 @@ WITHHELD_WORDS = frozenset(
 # Twilio's keypad spellings: ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED, UNKNOWN.
 TWILIO_SENTINELS = frozenset({"+266696687", "+7378742833", "+86282452253", "+2562533", "+8656696"})
 _SIP_USER = re.compile(r"^sips?:([^@;]+)", re.IGNORECASE)
-
-
-def vapi_message(payload):
-    """What holds `call` and `customer`: `message` in server messages, the body in LLM calls."""
-    if not isinstance(payload, dict):
-        raise BadPayload("body must be a JSON object")
-    message = payload.get("message")
-    return message if isinstance(message, dict) else payload
 
 
 def normalize_caller_number(raw, region="FR"):
@@ -52,45 +41,27 @@ def _e164(text, region):
     return None if e164 in TWILIO_SENTINELS else e164
 
 
-def extract_customer_phone_from_vapi_payload(payload, region="FR"):
-    """The caller's E.164 number: `call.customer.number`, else `customer.number`, else None."""
-    message = vapi_message(payload)
-    if field(message, "call.type", str) == "webCall":
+def extract_customer_phone_from_vapi_payload(body, region="FR"):
+    """The caller's E.164 number in a parsed body (edge/messages.py), else None.
+
+    `call.customer.number`, else `customer.number`; never for a web call.
+    """
+    if body.call_type == "webCall":
         return None
-    # Both read first: a mistyped field is refused whichever one carries the number.
-    candidates = [field(message, path, str) for path in ("call.customer.number", "customer.number")]
-    for raw in candidates:
+    for raw in body.caller_numbers:
         number = normalize_caller_number(raw, region)
         if number:
             return number
     return None
 
 
-def call_id_of(payload):
-    """Vapi's call id, or None when the message is not about a call."""
-    call_id = field(vapi_message(payload), "call.id", str)
-    if call_id is not None and not 0 < len(call_id) <= 128:
-        raise BadPayload("call.id must be 1 to 128 characters")
-    return call_id
-
-
-def called_number_and_ids(payload):
+def called_number_and_ids(body):
     """What names the dialled number: (E.164 or None, set of Vapi phone-number ids)."""
-    message = vapi_message(payload)
-    raw_called = field(message, "phoneNumber.number", str)
     called = None
-    if raw_called:
+    if body.called_number:
         try:
-            parsed = phonenumbers.parse(raw_called, None)
+            parsed = phonenumbers.parse(body.called_number, None)
             called = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         except phonenumbers.NumberParseException:
             called = None
-    ids = {
-        value
-        for value in (
-            field(message, "call.phoneNumberId", str),
-            field(message, "phoneNumber.id", str),
-        )
-        if value
-    }
-    return called, ids
+    return called, set(body.phone_number_ids)
