@@ -2,10 +2,17 @@
 
 import json
 import re
+import socket
 
 import msgspec
+from flask import abort, current_app
+from werkzeug.exceptions import ClientDisconnected
 
 from backend.edge.errors import BadPayload
+
+# Seconds a body may take to arrive once its headers have: a client that announces more bytes
+# than it sends would otherwise hold a worker thread for as long as it keeps the connection.
+BODY_READ_TIMEOUT_S = 10
 
 _BOM = b"\xef\xbb\xbf"
 # Python refuses to read integers longer than this (sys.get_int_max_str_digits): a body holding
@@ -20,7 +27,30 @@ _ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)")
 
 
 def request_bytes(request):
-    """The raw body; 413 past MAX_CONTENT_LENGTH, also when no Content-Length announced it."""
+    """The raw body; 413 past MAX_CONTENT_LENGTH, also when no Content-Length announced it.
+
+    408 when the body stops arriving (under gunicorn, whose socket the request names).
+    """
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None or "edge.body_read" in request.environ:
+        return _read_body(request)
+    request.environ["edge.body_read"] = True
+    previous = sock.gettimeout()
+    sock.settimeout(current_app.config.get("BODY_READ_TIMEOUT_S", BODY_READ_TIMEOUT_S))
+    try:
+        return _read_body(request)
+    except (TimeoutError, ClientDisconnected) as error:
+        # werkzeug reports the timeout as a disconnected client: the cause tells them apart.
+        if not isinstance(error, TimeoutError) and not isinstance(error.__context__, TimeoutError):
+            raise
+        # What was read of the body is lost: no next request can be read on this connection.
+        sock.shutdown(socket.SHUT_RD)
+        abort(408, description="body not received in time")
+    finally:
+        sock.settimeout(previous)
+
+
+def _read_body(request):
     raw = request.get_data(cache=True)
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(raw) >= limit:
