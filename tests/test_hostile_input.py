@@ -187,6 +187,36 @@ def test_lying_or_missing_content_length_on_a_real_server(tmp_path, secrets):
     assert_no_full_number(output, "gunicorn output")
 
 
+@pytest.mark.slow
+def test_a_body_that_stops_arriving_is_a_408_on_a_real_server(tmp_path, secrets):
+    # The client announces more than it sends and keeps the connection open: without a read
+    # timeout the worker's thread would wait for as long as the client does.
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}", **secrets}
+    init_db(env)
+    app = "backend:create_app(test_config={'BODY_READ_TIMEOUT_S': 1})"
+    request = (
+        b"POST /api/vapi/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 1500\r\n"
+        b"X-Vapi-Secret: " + secrets["VAPI_SECRET_DEMO"].encode() + b"\r\n\r\n"
+        b'{"message": {"type": "status-update"'
+    )
+    with Gunicorn(app, env=env, workers=1, threads=1) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request)
+            chunks = []
+            while chunk := sock.recv(65536):  # until the server closes the connection
+                chunks.append(chunk)
+        answer = b"".join(chunks)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408") and b"application/json" in head
+        assert json.loads(body)["error"] == "body not received in time"
+        # The one thread is free again.
+        assert _exchange(server.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200
+        output = server.output()
+    assert "Traceback" not in output and "REQUEST_FAILED" not in output
+    assert output.count('"REQUEST_REJECTED"') == 1
+
+
 # --- wrong types, huge strings, unknown tenants --------------------------------------------
 
 

@@ -6,9 +6,9 @@ import json
 import pytest
 
 from backend.edge.errors import BadPayload
+from backend.edge.messages import parse_chat_completion, parse_server_message
 from backend.phones import TWILIO_SENTINELS, normalize_caller_number
 from backend.tenant_routing import (
-    call_id_of,
     called_number_and_ids,
     extract_customer_phone_from_vapi_payload,
 )
@@ -37,6 +37,17 @@ EXPECTED_CALLER = {
 }
 
 
+def parsed(body):
+    """A body as the edge hands it on: a server message, or a chat completion without `message`."""
+    is_server = isinstance(body, dict) and "message" in body
+    parse = parse_server_message if is_server else parse_chat_completion
+    return parse(json.dumps(body).encode())
+
+
+def caller(body, *region):
+    return extract_customer_phone_from_vapi_payload(parsed(body), *region)
+
+
 def example_payloads():
     return sorted(path.stem for path in VAPI_PAYLOADS.glob("*.json"))
 
@@ -47,34 +58,34 @@ def test_every_example_payload_has_an_expectation():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_CALLER))
 def test_example_payload_caller(name, vapi_payload):
-    assert extract_customer_phone_from_vapi_payload(vapi_payload(name)) == EXPECTED_CALLER[name]
+    assert caller(vapi_payload(name)) == EXPECTED_CALLER[name]
 
 
 def test_call_customer_number_comes_before_message_customer(vapi_payload):
     body = vapi_payload("status-update.in-progress")
     body["message"]["customer"]["number"] = "+33261915432"
-    assert extract_customer_phone_from_vapi_payload(body) == CALLER
+    assert caller(body) == CALLER
 
 
 def test_message_customer_when_call_has_no_customer(vapi_payload):
     body = vapi_payload("status-update.in-progress.fallback-customer-only")
     assert "customer" not in body["message"]["call"]
-    assert extract_customer_phone_from_vapi_payload(body) == "+33261915432"
+    assert caller(body) == "+33261915432"
 
 
 def test_message_customer_when_call_customer_is_withheld(vapi_payload):
     body = vapi_payload("status-update.in-progress.withheld")
     body["message"]["customer"] = {"number": "+33261915432"}
-    assert extract_customer_phone_from_vapi_payload(body) == "+33261915432"
+    assert caller(body) == "+33261915432"
 
 
 def test_chat_completions_body_has_no_message_wrapper(vapi_payload):
     body = vapi_payload("chat-completions.request")
     assert "message" not in body
-    assert extract_customer_phone_from_vapi_payload(body) == CALLER
+    assert caller(body) == CALLER
     body["call"].pop("customer")
     body["customer"]["number"] = "+33261915432"
-    assert extract_customer_phone_from_vapi_payload(body) == "+33261915432"
+    assert caller(body) == "+33261915432"
 
 
 def with_number(base, number):
@@ -124,25 +135,25 @@ def test_twilio_sentinels_are_the_documented_ones():
 @pytest.mark.parametrize("raw", WITHHELD)
 def test_withheld_or_invalid_is_no_number(raw, vapi_payload):
     body = with_number(vapi_payload("status-update.in-progress"), raw)
-    assert extract_customer_phone_from_vapi_payload(body) is None
-    assert extract_customer_phone_from_vapi_payload(body, "BE") is None
+    assert caller(body) is None
+    assert caller(body, "BE") is None
 
 
 def test_missing_customer_and_customer_without_number(vapi_payload):
     body = vapi_payload("status-update.in-progress.no-customer")
-    assert extract_customer_phone_from_vapi_payload(body) is None
+    assert caller(body) is None
     body["message"]["call"]["customer"] = {}
     body["message"]["customer"] = {"name": "Jean"}
-    assert extract_customer_phone_from_vapi_payload(body) is None
+    assert caller(body) is None
     body["message"]["call"]["customer"] = {"number": None}
-    assert extract_customer_phone_from_vapi_payload(body) is None
+    assert caller(body) is None
 
 
 def test_web_call_has_no_number_even_with_a_customer(vapi_payload):
     body = vapi_payload("status-update.in-progress.webcall")
     body["message"]["customer"] = {"number": CALLER}
     body["message"]["call"]["customer"] = {"number": CALLER}
-    assert extract_customer_phone_from_vapi_payload(body) is None
+    assert caller(body) is None
 
 
 @pytest.mark.parametrize(
@@ -166,7 +177,7 @@ def test_web_call_has_no_number_even_with_a_customer(vapi_payload):
 )
 def test_numbers_normalise_to_e164_with_the_tenant_region(raw, region, expected, vapi_payload):
     body = with_number(vapi_payload("status-update.in-progress"), raw)
-    assert extract_customer_phone_from_vapi_payload(body, region) == expected
+    assert caller(body, region) == expected
     assert normalize_caller_number(raw, region) == expected
 
 
@@ -193,40 +204,40 @@ def test_wrong_types_are_bad_payloads(mutate, vapi_payload):
     body = vapi_payload("status-update.in-progress")
     mutate(body["message"])
     with pytest.raises(BadPayload) as raised:
-        extract_customer_phone_from_vapi_payload(body)
+        caller(body)
     assert "536495614" not in str(raised.value)
 
 
 @pytest.mark.parametrize("body", [[], "text", None, 3, [{"message": {}}]])
 def test_a_body_that_is_not_an_object_is_a_bad_payload(body):
     with pytest.raises(BadPayload):
-        extract_customer_phone_from_vapi_payload(body)
+        caller(body)
     with pytest.raises(BadPayload):
-        called_number_and_ids(body)
+        called_number_and_ids(parsed(body))
 
 
 def test_call_id(vapi_payload):
-    assert call_id_of(vapi_payload("status-update.in-progress")) == CALL_ID
-    assert call_id_of(vapi_payload("chat-completions.request")) == CALL_ID
-    assert call_id_of(vapi_payload("speech-update")) is None
+    assert parsed(vapi_payload("status-update.in-progress")).call_id == CALL_ID
+    assert parsed(vapi_payload("chat-completions.request")).call_id == CALL_ID
+    assert parsed(vapi_payload("speech-update")).call_id is None
     for bad in ("", "x" * 129, 42):
         body = vapi_payload("status-update.in-progress")
         body["message"]["call"]["id"] = bad
         with pytest.raises(BadPayload):
-            call_id_of(body)
+            parsed(body)
 
 
 # Shared-URL routing inputs: the called number and Vapi phone-number ids.
 
 
 def test_called_number_and_ids_of_a_server_message(vapi_payload):
-    called, ids = called_number_and_ids(vapi_payload("status-update.in-progress"))
+    called, ids = called_number_and_ids(parsed(vapi_payload("status-update.in-progress")))
     assert called == "+33180001234"
     assert ids == {"3ec13726-ecb5-421b-8dd9-03a7f56eeb91"}
 
 
 def test_called_number_and_ids_of_a_chat_completions_body(vapi_payload):
-    assert called_number_and_ids(vapi_payload("chat-completions.request")) == (
+    assert called_number_and_ids(parsed(vapi_payload("chat-completions.request"))) == (
         "+33180001234",
         {"3ec13726-ecb5-421b-8dd9-03a7f56eeb91"},
     )
@@ -236,20 +247,23 @@ def test_called_number_and_ids_collects_both_ids(vapi_payload):
     body = vapi_payload("status-update.in-progress")
     body["message"]["call"]["phoneNumberId"] = "pn-call"
     body["message"]["phoneNumber"] = {"id": "pn-number", "number": "+33 1 80 00 12 34"}
-    assert called_number_and_ids(body) == ("+33180001234", {"pn-call", "pn-number"})
+    assert called_number_and_ids(parsed(body)) == ("+33180001234", {"pn-call", "pn-number"})
 
 
 @pytest.mark.parametrize("number", [None, "", "0180001234", "not a number"])
 def test_called_number_unreadable_is_none(number, vapi_payload):
     body = vapi_payload("status-update.in-progress")
     body["message"]["phoneNumber"]["number"] = number
-    called, ids = called_number_and_ids(body)
+    called, ids = called_number_and_ids(parsed(body))
     assert called is None
     assert ids == {"3ec13726-ecb5-421b-8dd9-03a7f56eeb91"}
 
 
 def test_web_call_has_no_routing_input(vapi_payload):
-    assert called_number_and_ids(vapi_payload("status-update.in-progress.webcall")) == (None, set())
+    assert called_number_and_ids(parsed(vapi_payload("status-update.in-progress.webcall"))) == (
+        None,
+        set(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -265,7 +279,7 @@ def test_routing_input_of_the_wrong_type_is_a_bad_payload(mutate, vapi_payload):
     body = vapi_payload("status-update.in-progress")
     mutate(body["message"])
     with pytest.raises(BadPayload):
-        called_number_and_ids(body)
+        called_number_and_ids(parsed(body))
 
 
 def test_payload_files_parse_as_json_objects():

@@ -127,7 +127,22 @@ def test_other_tools_get_an_error_result(app, tool_call):
     assert stored_call(app, "demo", call_id(call)).conversation is None  # nothing ran
 
 
-@pytest.mark.parametrize("arguments", ['{"utterance": ', "[1]", {"utterance": 12}, ["oui"]])
+# Arguments as a JSON string are read per tool call, with the checks a body gets.
+DEEP_ARGUMENTS = '{"utterance": "oui", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+HOSTILE_ARGUMENT_STRINGS = [
+    DEEP_ARGUMENTS,
+    '{"utterance": "oui", "x": NaN}',
+    '{"utterance": "oui", "x": -Infinity}',
+    '{"utterance": "o\\u0000ui"}',
+    '{"utterance": "\\ud800"}',
+    '{"utterance": "oui"} trailing',
+]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    ['{"utterance": ', "[1]", {"utterance": 12}, ["oui"], 5, *HOSTILE_ARGUMENT_STRINGS],
+)
 def test_unreadable_arguments_get_an_error_result(app, tool_call, arguments):
     call = tool_call()
     response = call.post_raw(
@@ -142,6 +157,29 @@ def test_unreadable_arguments_get_an_error_result(app, tool_call, arguments):
     assert response.status_code == 200
     (result,) = response.get_json()["results"]
     assert result["toolCallId"] == "c1" and "utterance" in result["error"]
+
+
+def test_unreadable_arguments_fail_their_tool_call_only(app, tool_call):
+    call = tool_call()
+    response = call.post_raw(
+        [
+            {"id": "deep", "function": {"name": "contact_step", "arguments": DEEP_ARGUMENTS}},
+            {
+                "id": "fine",
+                "function": {"name": "contact_step", "arguments": '{"utterance": "oui"}'},
+            },
+        ]
+    )
+    assert response.status_code == 200
+    deep, fine = response.get_json()["results"]
+    assert "utterance" in deep["error"] and "result" not in deep
+    assert fine["message"]["content"] == NOTED
+
+
+def test_a_literal_backslash_u0000_in_an_utterance_is_text(app, tool_call):
+    # An escaped backslash then « u0000 »: text, not a NUL.
+    result = tool_call().say("oui \\u0000", as_string=True)
+    assert "error" not in result
 
 
 @pytest.mark.parametrize(

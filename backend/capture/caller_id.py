@@ -12,30 +12,30 @@ from backend.store.calls import (
     set_state,
 )
 from backend.store.db import database_failed
-from backend.tenant_routing import call_id_of, extract_customer_phone_from_vapi_payload
+from backend.tenant_routing import extract_customer_phone_from_vapi_payload
 
 
-def capture_caller_id(tenant, payload, msg_type):
-    """Store the caller number this body carries if the call has none; returns the call's number.
+def capture_caller_id(tenant, body, msg_type):
+    """Store the caller number of a parsed body if the call has none; returns the call's number.
 
     The returned number is the stored one (the first valid number of the call); None when the
     database cannot be reached, since a number it cannot check is never read out.
     """
     try:
-        return store_caller_id(tenant, payload, msg_type)
+        return store_caller_id(tenant, body, msg_type)
     except SQLAlchemyError as error:
-        database_failed(error, tenant=tenant.id, call_id=call_id_of(payload))
+        database_failed(error, tenant=tenant.id, call_id=body.call_id)
         return None
 
 
-def capture_caller_id_and_conversation(tenant, payload, msg_type):
+def capture_caller_id_and_conversation(tenant, body, msg_type):
     """capture_caller_id for a turn of the contact step, reading the call's conversation with it.
 
     (number, stored conversation text or None); NOT_READ in place of the text when the database
     could not be reached, or the body has no call id.
     """
-    call_id = call_id_of(payload)
-    heard = extract_customer_phone_from_vapi_payload(payload, tenant.region)
+    call_id = body.call_id
+    heard = extract_customer_phone_from_vapi_payload(body, tenant.region)
     if call_id is None:
         return heard, NOT_READ
     try:
@@ -50,10 +50,10 @@ def capture_caller_id_and_conversation(tenant, payload, msg_type):
     return number, conversation
 
 
-def store_caller_id(tenant, payload, msg_type):
+def store_caller_id(tenant, body, msg_type):
     """As capture_caller_id, but a database error propagates: the message is not acknowledged."""
-    call_id = call_id_of(payload)
-    heard = extract_customer_phone_from_vapi_payload(payload, tenant.region)
+    call_id = body.call_id
+    heard = extract_customer_phone_from_vapi_payload(body, tenant.region)
     if call_id is None:
         return heard
     number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)

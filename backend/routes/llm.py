@@ -8,10 +8,9 @@ from flask import Blueprint, Response, request
 
 from backend.auth.credentials import require_tenant_auth
 from backend.capture.caller_id import capture_caller_id_and_conversation, open_contact
-from backend.edge.body import read_json_object
-from backend.edge.errors import BadPayload
+from backend.edge.body import request_bytes
+from backend.edge.messages import parse_chat_completion
 from backend.routes.voice import tenant_or_404
-from backend.tenant_routing import call_id_of
 from backend.tenants.store import tenant_store
 from backend.turns import llm_turn
 
@@ -23,53 +22,21 @@ def chat_completions(tenant_id):
     """One assistant turn: server-sent events when `stream` is true (as Vapi sends), else JSON."""
     tenant = tenant_or_404(tenant_id)
     require_tenant_auth(tenant)
-    body = read_json_object(request)
-    if not isinstance(body.get("messages", []), list):
-        raise BadPayload("messages must be an array")
-    user_texts = user_messages(body.get("messages", []))
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise BadPayload("stream must be a boolean")
-    model = body.get("model") if isinstance(body.get("model"), str) else "backend"
-
+    body = parse_chat_completion(request_bytes(request))
     number, stored = capture_caller_id_and_conversation(tenant, body, "chat-completions")
-    call_id = call_id_of(body)
     catalogs = tenant_store().catalogs
-    if call_id is None:
+    if body.call_id is None:
         # Without a call id no turn can be remembered: the opening sentence, every time.
         _, sentence = open_contact(tenant, None, number, catalogs)
     else:
-        _, sentence = llm_turn(tenant, call_id, number, user_texts, catalogs, stored)
-    if stream:
+        _, sentence = llm_turn(tenant, body.call_id, number, body.user_texts, catalogs, stored)
+    if body.stream:
         return Response(
-            sse_chunks(sentence, model[:64]),
+            sse_chunks(sentence, body.model),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache"},
         )
-    return completion(sentence, model[:64])
-
-
-def user_messages(messages):
-    """The text of each user message, in order (OpenAI content: a string or text parts)."""
-    texts = []
-    for position, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise BadPayload(f"messages[{position}] must be an object")
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if content is None or isinstance(content, str):
-            texts.append(content or "")
-        elif isinstance(content, list):
-            parts = [
-                part.get("text")
-                for part in content
-                if isinstance(part, dict) and isinstance(part.get("text"), str)
-            ]
-            texts.append(" ".join(parts))
-        else:
-            raise BadPayload(f"messages[{position}].content must be a string or an array")
-    return texts
+    return completion(sentence, body.model)
 
 
 def _envelope(model, kind):

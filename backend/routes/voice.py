@@ -4,13 +4,14 @@ from flask import Blueprint, abort, request
 
 from backend.auth.credentials import require_tenant_auth
 from backend.capture.caller_id import capture_caller_id, open_contact, store_caller_id
-from backend.edge.body import field, read_json_object, server_message
+from backend.edge.body import request_bytes
+from backend.edge.messages import parse_server_message
 from backend.logs import client_identifier, log_event
 from backend.privacy.masking import spoken_digits
 from backend.prompts import VOCAL_SERVICE_UNAVAILABLE
 from backend.routes.tools import answer_tool_calls
 from backend.store.calls import record_call_end
-from backend.tenant_routing import call_id_of, called_number_and_ids
+from backend.tenant_routing import called_number_and_ids
 from backend.tenants.store import tenant_store
 
 bp = Blueprint("voice", __name__, url_prefix="/api/vapi")
@@ -31,15 +32,15 @@ def tenant_webhook(tenant_id):
     """Server messages for one tenant."""
     tenant = tenant_or_404(tenant_id)
     require_tenant_auth(tenant)
-    return handle_server_message(tenant, read_json_object(request))
+    return handle_server_message(tenant, parse_server_message(request_bytes(request)))
 
 
 @bp.post("/webhook")
 def shared_webhook():
     """Server messages for every tenant, routed by the called number or Vapi phone-number id."""
-    body = read_json_object(request)
-    server_message(body)
-    called, phone_number_ids = called_number_and_ids(body)
+    # Parsed once, before the tenant is known: the same value is routed, then handled.
+    message = parse_server_message(request_bytes(request))
+    called, phone_number_ids = called_number_and_ids(message)
     tenant = tenant_store().directory.for_called(called, phone_number_ids)
     if tenant is None:
         log_event(
@@ -50,13 +51,12 @@ def shared_webhook():
         )
         abort(404, description="no tenant for this phone number")
     require_tenant_auth(tenant)
-    return handle_server_message(tenant, body)
+    return handle_server_message(tenant, message)
 
 
-def handle_server_message(tenant, body):
+def handle_server_message(tenant, message):
     """Capture the caller ID any message carries, then answer the message's type."""
-    message = server_message(body)
-    msg_type = message["type"]
+    msg_type = message.type
     handler = MESSAGE_HANDLERS.get(msg_type)
     if handler is not None:
         return handler(tenant, message)
@@ -69,28 +69,24 @@ def handle_server_message(tenant, body):
 
 
 def _call_ended(message):
-    msg_type = message["type"]
-    if msg_type == "end-of-call-report":
+    if message.type == "end-of-call-report":
         return True
-    return (
-        msg_type in ("status-update", "status_update") and field(message, "status", str) == "ended"
-    )
+    return message.type in ("status-update", "status_update") and message.status == "ended"
 
 
 def _record_end(tenant, message):
-    call_id = call_id_of(message)
-    if call_id:
+    if message.call_id:
         # The message's own endedReason: `call` in an end-of-call-report can be a stale snapshot.
-        reason = field(message, "endedReason", str)
-        record_call_end(tenant.id, call_id, reason[:128] if reason else None)
+        reason = message.ended_reason
+        record_call_end(tenant.id, message.call_id, reason[:128] if reason else None)
 
 
 def answer_assistant_request(tenant, message):
     """Fast and never a 5xx: the assistant with the caller-ID variables, or a spoken error."""
     catalogs = tenant_store().catalogs
     try:
-        number = capture_caller_id(tenant, message, message["type"])
-        decision, sentence = open_contact(tenant, call_id_of(message), number, catalogs)
+        number = capture_caller_id(tenant, message, message.type)
+        decision, sentence = open_contact(tenant, message.call_id, number, catalogs)
     except Exception as error:  # noqa: BLE001  (a failed call is worse than a generic answer)
         log_event(
             "ASSISTANT_REQUEST_FAILED", level=40, tenant=tenant.id, exception=type(error).__name__
