@@ -47,7 +47,10 @@ SECRET = "bench-secret"
 WORKERS, THREADS, WORKER_CLASS = os.cpu_count() or 2, 2, "gthread"
 REPEAT_SHARE = 0.2  # share of status-updates for a call already seen (Vapi sends several)
 TIME_BUDGET = 150  # seconds of load in all: past it, requests left are not sent (and counted)
-GOAL_RATIO, GOAL_P99_MS = 0.5, 20.0
+# The goal, at 16 connections with every guarantee on: a ratio to the bare app per scenario
+# (the streamed chat completion runs the engine and reads and writes the conversation), p99
+# under 20 ms, no error.
+GOAL_RATIOS, GOAL_P99_MS = {"status-update": 0.5, "chat-completion": 0.4}, 20.0
 
 
 def vapi_body(name):
@@ -344,15 +347,16 @@ def run(servers, counters, args):
                 f"| {scenario} | {name} | {result.rps:.0f} | {result.percentile(0.5):.1f} | "
                 f"{p99:.1f} | {result.errors} | {ratio:.2f} |"
             )
-            if scenario == "status-update" and name != "bare":
-                met = ratio >= GOAL_RATIO and p99 < GOAL_P99_MS and not result.errors
-                goals.append(f"{name}: {'met' if met else 'MISSED'}")
+            if name != "bare":
+                met = ratio >= GOAL_RATIOS[scenario] and p99 < GOAL_P99_MS and not result.errors
+                goals.append(f"{scenario} {name}: {'met' if met else 'MISSED'}")
     if args.rate:  # paced, every server keeps up: the ratio says nothing
         print("\nthe goal is read on a run as fast as answered (no --rate)")
     else:
+        ratios = ", ".join(f"{scenario} >= {ratio}" for scenario, ratio in GOAL_RATIOS.items())
         print(
-            f"\ngoal for status-update (ratio >= {GOAL_RATIO}, p99 < {GOAL_P99_MS:.0f} ms, "
-            "no error): " + ", ".join(goals)
+            f"\ngoal (ratio to bare {ratios}; p99 < {GOAL_P99_MS:.0f} ms; no error): "
+            + ", ".join(goals)
         )
     unsent = sum(result.unsent for result in results.values())
     if unsent:

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import shutil
 import uuid
 
 import pytest
@@ -16,7 +17,7 @@ from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
 from tests import servers
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
-from tests.paths import VAPI_PAYLOADS
+from tests.paths import ROOT, VAPI_PAYLOADS
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -107,6 +108,15 @@ def database_url(request, tmp_path):
     url, drop = postgres_schema_url(request.getfixturevalue("postgres_admin"))
     yield url
     drop()
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """Copies of the shipped tenants and catalogs, to edit while the app serves them."""
+    tenants, locales = tmp_path / "tenants", tmp_path / "locales"
+    shutil.copytree(ROOT / "tenants", tenants)
+    shutil.copytree(ROOT / "locales", locales)
+    return tenants, locales
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from backend import create_app
 from backend.store.db import db, init_db
 from backend.wording.catalogs import Catalogs
 from tests.leaks import assert_no_full_number, random_id
-from tests.paths import ROOT
 from tests.servers import Gunicorn
 
 WAIT = 5.0
@@ -27,15 +26,6 @@ POLL = 0.1
 CONFIRM = "VOCAL_CONTACT_CONFIRM_CALLER_ID"
 # Seconds between looks for edits (1 s when served): the polls below see each edit sooner.
 RELOAD_INTERVAL_S = 0.05
-
-
-@pytest.fixture
-def folders(tmp_path):
-    """Copies of the shipped tenants and catalogs, to edit while the app serves them."""
-    tenants, locales = tmp_path / "tenants", tmp_path / "locales"
-    shutil.copytree(ROOT / "tenants", tenants)
-    shutil.copytree(ROOT / "locales", locales)
-    return tenants, locales
 
 
 @pytest.fixture

@@ -182,18 +182,23 @@ def test_gunicorn_without_the_schema_is_not_ready_until_upgraded(
     answers = []
     try:
         with requests.Session() as http:
-            for _ in range(4):  # both workers
-                ready = http.get(server.url + "/readyz", timeout=TIMEOUT)
-                answers.append(ready)
-                assert ready.status_code == 503 and ready.json()["reason"] == MISSING
-            for message in ("status-update.in-progress", "status-update.ended"):
-                refused = http.post(
+
+            def post(message):
+                answer = http.post(
                     server.url + "/api/vapi/demo/webhook",
                     json=vapi_payload(message),
                     headers=headers,
                     timeout=TIMEOUT,
                 )
-                answers.append(refused)
+                answers.append(answer)
+                return answer
+
+            for _ in range(4):  # both workers
+                ready = http.get(server.url + "/readyz", timeout=TIMEOUT)
+                answers.append(ready)
+                assert ready.status_code == 503 and ready.json()["reason"] == MISSING
+            for message in ("status-update.in-progress", "status-update.ended"):
+                refused = post(message)
                 assert refused.status_code == 503 and refused.json() == ANSWER, message
 
             init_db(env)  # `flask db upgrade`, in its own process
@@ -203,13 +208,7 @@ def test_gunicorn_without_the_schema_is_not_ready_until_upgraded(
                 answers.append(ready)
                 assert ready.status_code == 200 and ready.json()["schema"] == HEAD
             for message in ("status-update.in-progress", "status-update.ended"):
-                stored = http.post(
-                    server.url + "/api/vapi/demo/webhook",
-                    json=vapi_payload(message),
-                    headers=headers,
-                    timeout=TIMEOUT,
-                )
-                answers.append(stored)
+                stored = post(message)
                 assert stored.status_code == 200 and stored.json() == {}, message
         for answer in answers:
             assert_no_full_number(answer.text, "an HTTP answer from gunicorn")

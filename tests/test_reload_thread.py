@@ -8,7 +8,6 @@ reload it overlapped, as the server measured it, with a wide margin.
 
 import gc
 import json
-import shutil
 import time
 
 import pytest
@@ -19,7 +18,6 @@ from backend.store.db import db
 from backend.tenants.live import LiveConfiguration
 from tests.conftest import create_schema_at_head
 from tests.leaks import assert_no_full_number
-from tests.paths import ROOT
 from tests.servers import Gunicorn
 from tests.test_live_reload import (
     WAIT,
@@ -31,15 +29,6 @@ from tests.test_live_reload import (
 )
 
 FAST = 0.1  # the in-process apps' reload interval, so these tests wait little
-
-
-@pytest.fixture
-def folders(tmp_path):
-    """Copies of the shipped tenants and catalogs, to edit while the app serves them."""
-    tenants, locales = tmp_path / "tenants", tmp_path / "locales"
-    shutil.copytree(ROOT / "tenants", tenants)
-    shutil.copytree(ROOT / "locales", locales)
-    return tenants, locales
 
 
 @pytest.fixture
