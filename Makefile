@@ -47,8 +47,8 @@ run: setup
 		2>/dev/null || { echo "port $(PORT) is in use: stop what listens there, or set PORT"; exit 1; }
 	$(BIN)/flask --app wsgi db upgrade
 	@echo "Serving the shipped tenants on http://127.0.0.1:$(PORT) (demo secret: $$VAPI_SECRET_DEMO)"
-	$(BIN)/gunicorn --worker-class gthread --workers $(WORKERS) --threads 2 --reuse-port \
-		--bind 127.0.0.1:$(PORT) --no-control-socket wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --worker-class gthread --workers $(WORKERS) \
+		--threads 2 --reuse-port --bind 127.0.0.1:$(PORT) --no-control-socket wsgi:app
 
 lint: setup
 	$(BIN)/ruff check .

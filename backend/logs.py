@@ -8,9 +8,10 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import sys
 import time
+
+from flask import current_app
 
 LOGGER_NAME = "backend"
 logger = logging.getLogger(LOGGER_NAME)
@@ -49,16 +50,14 @@ def log_event(event, level=logging.INFO, **fields):
     logger.log(level, event, extra={"fields": fields})
 
 
-PHONE_REF_KEY_ENV = "PHONE_REF_KEY"
 PHONE_REF_LENGTH = 12  # hex characters: 48 bits, no collision in practice among one's callers
 
 
-def phone_ref(e164):
-    """A keyed pseudonym of a number (HMAC-SHA256 with $PHONE_REF_KEY), or None without a key.
+def phone_ref(e164, key):
+    """A keyed pseudonym of a number (HMAC-SHA256 with `key`), or None without a key.
 
     Support correlates calls by it; without the key it cannot be turned back into the number.
     """
-    key = os.environ.get(PHONE_REF_KEY_ENV)
     if not key or not e164:
         return None
     digest = hmac.new(key.encode("utf-8"), e164.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -66,8 +65,8 @@ def phone_ref(e164):
 
 
 def phone_ref_fields(e164):
-    """`{"phone_ref": ...}` to add to a log line when a key is set, else `{}`."""
-    ref = phone_ref(e164)
+    """`{"phone_ref": ...}` to add to a log line when the app has a PHONE_REF_KEY, else `{}`."""
+    ref = phone_ref(e164, current_app.config["PHONE_REF_KEY"])
     return {"phone_ref": ref} if ref else {}
 
 

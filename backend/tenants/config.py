@@ -1,7 +1,6 @@
 """Tenant YAML files: schema, validation with file:line: key: problem messages. Plain Python."""
 
 import difflib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ import phonenumbers
 import yaml
 
 from backend.auth.signatures import ALGORITHMS, ENCODINGS, HmacSettings, payload_problem
+from backend.config import secret
 from backend.engine.contact import DEFAULT_WAY_OUT, WAY_OUTS
 from backend.privacy.masking import mask_phone
 
@@ -61,7 +61,7 @@ class Tenant:
     @property
     def secret(self):
         """The secret, read from the environment at each use: a rotation needs no reload."""
-        return os.environ.get(self.secret_env) or None
+        return secret(self.secret_env)
 
 
 # key -> (type, default, check); a dict is a nested section; REQUIRED: no default.
@@ -268,7 +268,7 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
         checker.problem("wording.variant", f"unknown variant, choose one of {choices}")
     if knows_locale is not None and not knows_locale(values["locale"]):
         checker.problem("locale", "no catalog for this locale or its language in locales/")
-    if values["vapi.secret_env"] and not os.environ.get(values["vapi.secret_env"]):
+    if values["vapi.secret_env"] and not secret(values["vapi.secret_env"]):
         checker.problem(
             "vapi.secret_env",
             f"{values['vapi.secret_env']} is not set: this tenant refuses every request",
