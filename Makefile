@@ -75,6 +75,7 @@ i18n: setup
 bench: setup
 	$(BIN)/python benchmarks/nlu.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/log_line.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from backend.log_mask import mask_phone_shaped
 from backend.store.connections import (
     STATEMENT_TIMEOUT_MS,
     SYNCHRONOUS_COMMIT,
@@ -128,7 +129,7 @@ SECRET_VARIABLES = "VAPI_SECRET_*"
 
 
 def _shown(value):
-    text = str(value)
+    text = mask_phone_shaped(str(value))
     return repr(text if len(text) <= 40 else text[:40] + "...")
 
 

@@ -108,7 +108,7 @@ class Gunicorn:
             str(self.threads),
             # Several servers at once must not share gunicorn's default control socket path.
             "--no-control-socket",
-            # As `make run` (gunicorn finds the file by itself only in ROOT).
+            # As `make run`: gunicorn's lines as JSON (it finds the file alone only in ROOT).
             "--config",
             str(GUNICORN_CONF),
             *self.extra_args,

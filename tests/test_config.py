@@ -10,6 +10,7 @@ import pytest
 
 from backend import config, create_app
 from backend.config import SECRET_VARIABLES, SETTINGS, ConfigError
+from tests.leaks import assert_no_full_number
 from tests.servers import ROOT, free_port
 
 # A value the app cannot run with, and words its message must hold.
@@ -37,6 +38,14 @@ def _sqlite(tmp_path, unless=None):
     if unless == "DATABASE_URL":
         return {}
     return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'calls.db'}"}
+
+
+def test_a_number_in_a_wrong_value_is_masked_in_the_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "06 98 76 54 11")
+    with pytest.raises(ConfigError) as raised:
+        create_app({"TESTING": True} | _sqlite(tmp_path))
+    assert_no_full_number(str(raised.value), "the configuration error")
+    assert "54 11" not in str(raised.value) and "11'" in str(raised.value)
 
 
 def test_the_environment_reaches_app_config_typed(monkeypatch, tmp_path):
