@@ -51,8 +51,8 @@ run: setup
 		2>/dev/null || { echo "port $(PORT) is in use: stop what listens there, or set PORT"; exit 1; }
 	$(BIN)/flask --app wsgi db upgrade
 	@echo "Serving the shipped tenants on http://127.0.0.1:$(PORT) (demo secret: $$VAPI_SECRET_DEMO)"
-	$(BIN)/gunicorn --worker-class gthread --workers $(WORKERS) --threads 2 --reuse-port \
-		--bind 127.0.0.1:$(PORT) --no-control-socket wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --worker-class gthread --workers $(WORKERS) \
+		--threads 2 --reuse-port --bind 127.0.0.1:$(PORT) --no-control-socket wsgi:app
 
 lint: setup
 	$(BIN)/ruff check .
@@ -79,6 +79,7 @@ i18n: setup
 bench: setup
 	$(BIN)/python benchmarks/nlu.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/log_line.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

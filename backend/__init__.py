@@ -1,32 +1,23 @@
 """Caller-ID capture and contact confirmation behind Vapi voice agents."""
 
 import os
-from pathlib import Path
 
 from flask import Flask
 
-from backend.store.connections import sqlalchemy_url
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from backend import config
+from backend.config import PROJECT_ROOT  # noqa: F401  (where the shipped files are)
 
 
 def create_app(test_config=None):
-    """Build the app: configuration, tenants and catalogs, database, routes."""
+    """Build the app: configuration, tenants and catalogs, database, routes.
+
+    A setting the app cannot run with raises config.ConfigError, naming it.
+    """
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(
-        # A relative SQLite path lives in the instance folder.
-        SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL", "sqlite:///calls.db"),
-        TENANTS_DIR=os.environ.get("TENANTS_DIR", str(PROJECT_ROOT / "tenants")),
-        LOCALES_DIR=os.environ.get("LOCALES_DIR", str(PROJECT_ROOT / "locales")),
-        LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
-        # Seconds between each process's looks for saved edits of tenant files and catalogs.
-        CONFIG_RELOAD_INTERVAL_S=float(os.environ.get("CONFIG_RELOAD_INTERVAL_S", 1.0)),
-        # An end-of-call-report carries the whole transcript: 1 MiB leaves room for long calls.
-        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
-    )
+    app.config.from_mapping(config.from_environment())
     if test_config is not None:
         app.config.update(test_config)
-    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    config.check(app.config)
     app.json.ensure_ascii = False  # French sentences stay readable in answers
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -65,7 +65,7 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
                 stored = read_conversation(tenant.id, call_id)
             conversation = Conversation.from_text(stored.text)
             if stored.text and conversation is None:
-                log_event("CONVERSATION_UNREADABLE", level=30, tenant=tenant.id, call_id=call_id)
+                log_event("CONVERSATION_UNREADABLE", level=30)
             was_confirmed = conversation is not None and (
                 conversation.memory.state == engine.CONTACT_CONFIRMED
             )
@@ -82,9 +82,9 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
                     log_opening(tenant, call_id, *caller_and_opening)
                 _log_steps(tenant, call_id, mode, turn.steps)
             return turn.answer["state"], _sentence(catalogs, tenant, turn.answer)
-        log_event("CONVERSATION_BUSY", level=40, tenant=tenant.id, call_id=call_id)
+        log_event("CONVERSATION_BUSY", level=40)
     except SQLAlchemyError as error:
-        database_failed(error, tenant=tenant.id, call_id=call_id)
+        database_failed(error)
     # Nothing was stored: the caller says it again and the next request answers it.
     return None, catalogs.sentence(
         prompts.VOCAL_CONTACT_PLEASE_REPEAT, tenant.locale, tenant.variant
@@ -109,8 +109,6 @@ def _log_steps(tenant, call_id, mode, steps):
         memory = decision.memory
         log_event(
             "CONTACT_TURN",
-            tenant=tenant.id,
-            call_id=call_id,
             mode=mode,
             turn=key.partition(":")[0] if mode == "llm" else key,
             state=before.state,
@@ -120,16 +118,12 @@ def _log_steps(tenant, call_id, mode, steps):
         if memory.state == engine.CONTACT_CONFIRMED and not before.finished:
             log_event(
                 "CONTACT_CONFIRMED",
-                tenant=tenant.id,
-                call_id=call_id,
                 phone_masked=mask_phone(memory.contact_number, tenant.logged_digits),
                 source=memory.contact_source,
             )
         elif memory.finished and not before.finished:
             log_event(
                 "CONTACT_WAY_OUT",
-                tenant=tenant.id,
-                call_id=call_id,
                 way_out=tenant.way_out,
                 next=memory.state,
                 failures=memory.failures,

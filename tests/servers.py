@@ -31,6 +31,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -151,6 +152,9 @@ class Gunicorn:
             str(self.threads),
             # Several servers at once must not share gunicorn's default control socket path.
             "--no-control-socket",
+            # As `make run`: gunicorn's lines as JSON (it finds the file alone only in ROOT).
+            "--config",
+            str(GUNICORN_CONF),
             *self.extra_args,
             self.app,
         ]

@@ -79,9 +79,9 @@ def test_the_detector_leaves_what_is_not_a_number(kind):
 
 
 def test_real_log_lines_of_a_call_pass_the_sweep(
-    client, demo_headers, vapi_payload, monkeypatch, no_full_number_in_logs
+    app, client, demo_headers, vapi_payload, no_full_number_in_logs
 ):
-    monkeypatch.setenv("PHONE_REF_KEY", "support-key")
+    app.config["PHONE_REF_KEY"] = "support-key"
     play_call(client, demo_headers, vapi_payload, "f60f6b23-0697-4e07-a137-2ca86f93a8da")
     assert _events(no_full_number_in_logs, "CALLER_ID_PERSISTED")
     for line in no_full_number_in_logs:
@@ -243,15 +243,12 @@ def expected_ref(key, number):
     return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()[:12]
 
 
-def test_phone_ref_is_a_keyed_truncated_hmac(monkeypatch):
-    monkeypatch.delenv("PHONE_REF_KEY", raising=False)
-    assert phone_ref("+33536495614") is None
-    monkeypatch.setenv("PHONE_REF_KEY", "key-1")
-    ref = phone_ref("+33536495614")
+def test_phone_ref_is_a_keyed_truncated_hmac():
+    assert phone_ref("+33536495614", None) is None
+    ref = phone_ref("+33536495614", "key-1")
     assert ref == expected_ref("key-1", "+33536495614") and len(ref) == 12
-    assert phone_ref("+33536495615") != ref
-    monkeypatch.setenv("PHONE_REF_KEY", "key-2")
-    assert phone_ref("+33536495614") != ref
+    assert phone_ref("+33536495615", "key-1") != ref
+    assert phone_ref("+33536495614", "key-2") != ref
 
 
 def _events(lines, name):
@@ -269,9 +266,9 @@ def play_call(client, headers, vapi_payload, call_id):
 
 
 def test_phone_ref_joins_caller_id_log_lines_when_a_key_is_set(
-    client, demo_headers, vapi_payload, monkeypatch, no_full_number_in_logs
+    app, client, demo_headers, vapi_payload, no_full_number_in_logs
 ):
-    monkeypatch.setenv("PHONE_REF_KEY", "support-key")
+    app.config["PHONE_REF_KEY"] = "support-key"
     play_call(client, demo_headers, vapi_payload, "call-ref-1")
     play_call(client, demo_headers, vapi_payload, "call-ref-2")
     ref = expected_ref("support-key", "+33536495614")
@@ -285,9 +282,9 @@ def test_phone_ref_joins_caller_id_log_lines_when_a_key_is_set(
 
 
 def test_no_phone_ref_without_a_key(
-    client, demo_headers, vapi_payload, monkeypatch, no_full_number_in_logs
+    app, client, demo_headers, vapi_payload, no_full_number_in_logs
 ):
-    monkeypatch.delenv("PHONE_REF_KEY", raising=False)
+    app.config["PHONE_REF_KEY"] = None
     play_call(client, demo_headers, vapi_payload, "call-no-ref")
     lines = no_full_number_in_logs
     assert _events(lines, "CALLER_ID_PERSISTED") and _events(lines, "CALLER_ID_FOUND")

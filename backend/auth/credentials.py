@@ -7,7 +7,7 @@ from flask import abort, request
 
 from backend.auth.signatures import verify
 from backend.edge.body import request_bytes
-from backend.logs import log_event
+from backend.logs import bind_request, log_event
 
 
 def presented_secret():
@@ -30,7 +30,9 @@ def require_tenant_auth(tenant):
 
     A tenant with `vapi.hmac` accepts both: the secret is the same, and a signed request
     never carries it, so keeping the header path costs nothing to a tenant that signs.
+    Every request for a tenant comes here first: its log lines name the tenant from now on.
     """
+    bind_request(tenant=tenant.id)
     expected = tenant.secret
     if expected is None:
         reason = "secret not configured"
@@ -44,5 +46,5 @@ def require_tenant_auth(tenant):
         signed, reason = verify(request.headers, raw_body, tenant.hmac, expected, time.time())
         if signed:
             return
-    log_event("AUTH_REJECTED", level=30, tenant=tenant.id, reason=reason, path=request.path)
+    log_event("AUTH_REJECTED", level=30, reason=reason, path=request.path)
     abort(401, description="missing or invalid credentials")

@@ -3,7 +3,7 @@
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.engine import contact as engine
-from backend.logs import log_event, phone_ref_fields
+from backend.logs import bind_request, log_event, phone_ref_fields
 from backend.privacy.masking import last_digits, mask_phone
 from backend.store.calls import (
     NOT_READ,
@@ -24,7 +24,7 @@ def capture_caller_id(tenant, body, msg_type):
     try:
         return store_caller_id(tenant, body, msg_type)
     except SQLAlchemyError as error:
-        database_failed(error, tenant=tenant.id, call_id=body.call_id)
+        database_failed(error)
         return None
 
 
@@ -35,6 +35,7 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
     could not be reached, or the body has no call id.
     """
     call_id = body.call_id
+    bind_request(call_id=call_id)  # the request's call: its log lines name it from now on
     heard = extract_customer_phone_from_vapi_payload(body, tenant.region)
     if call_id is None:
         return heard, NOT_READ
@@ -43,7 +44,7 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
             tenant.id, call_id, heard, msg_type
         )
     except SQLAlchemyError as error:
-        database_failed(error, tenant=tenant.id, call_id=call_id)
+        database_failed(error)
         return None, NOT_READ
     if stored_now:
         _log_persisted((tenant, call_id, heard, msg_type))
@@ -53,6 +54,7 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
 def store_caller_id(tenant, body, msg_type):
     """As capture_caller_id, but a database error propagates: the message is not acknowledged."""
     call_id = body.call_id
+    bind_request(call_id=call_id)  # the request's call: its log lines name it from now on
     heard = extract_customer_phone_from_vapi_payload(body, tenant.region)
     if call_id is None:
         return heard
@@ -66,8 +68,6 @@ def _log_persisted(capture):
     tenant, call_id, heard, msg_type = capture
     log_event(
         "CALLER_ID_PERSISTED",
-        tenant=tenant.id,
-        call_id=call_id,
         msg_type=msg_type,
         phone_masked=mask_phone(heard, tenant.logged_digits),
         **phone_ref_fields(heard),
@@ -82,7 +82,7 @@ def open_contact(tenant, call_id, caller_number, catalogs):
         try:
             set_state(tenant.id, call_id, decision.state)
         except SQLAlchemyError as error:
-            database_failed(error, tenant=tenant.id, call_id=call_id)
+            database_failed(error)
     sentence = catalogs.sentence(decision.prompt, tenant.locale, tenant.variant, **decision.params)
     return decision, sentence
 
@@ -92,8 +92,6 @@ def log_opening(tenant, call_id, caller_number, decision):
     if caller_number:
         log_event(
             "CALLER_ID_FOUND",
-            tenant=tenant.id,
-            call_id=call_id,
             last2=last_digits(caller_number, tenant.logged_digits),
             next=decision.state,
             context=decision.context,
@@ -102,8 +100,6 @@ def log_opening(tenant, call_id, caller_number, decision):
     else:
         log_event(
             "CALLER_ID_NOT_FOUND",
-            tenant=tenant.id,
-            call_id=call_id,
             next=decision.state,
             context=decision.context,
         )

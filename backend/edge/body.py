@@ -10,10 +10,6 @@ from werkzeug.exceptions import ClientDisconnected
 
 from backend.edge.errors import BadPayload
 
-# Seconds a body may take to arrive once its headers have: a client that announces more bytes
-# than it sends would otherwise hold a worker thread for as long as it keeps the connection.
-BODY_READ_TIMEOUT_S = 10
-
 _BOM = b"\xef\xbb\xbf"
 # Python refuses to read integers longer than this (sys.get_int_max_str_digits): a body holding
 # one was refused before msgspec, which skips the fields it does not read without reading them.
@@ -36,7 +32,7 @@ def request_bytes(request):
         return _read_body(request)
     request.environ["edge.body_read"] = True
     previous = sock.gettimeout()
-    sock.settimeout(current_app.config.get("BODY_READ_TIMEOUT_S", BODY_READ_TIMEOUT_S))
+    sock.settimeout(current_app.config["BODY_READ_TIMEOUT_S"])
     try:
         return _read_body(request)
     except (TimeoutError, ClientDisconnected) as error:

@@ -36,7 +36,7 @@ def _result(tenant, call_id, number, stored, tool_call):
         problem = "message.call.id is missing: the contact step needs the call"
     if problem:
         # The tool name is not logged: it is whatever the request says.
-        log_event("TOOL_CALL_REJECTED", level=30, tenant=tenant.id, reason=problem)
+        log_event("TOOL_CALL_REJECTED", level=30, reason=problem)
         return {**base, "error": problem}
     catalogs = tenant_store().catalogs
     state, sentence = tool_turn(tenant, call_id, number, tool_call.id, utterance, catalogs, stored)

@@ -88,9 +88,7 @@ def answer_assistant_request(tenant, message):
         number = capture_caller_id(tenant, message, message.type)
         decision, sentence = open_contact(tenant, message.call_id, number, catalogs)
     except Exception as error:  # noqa: BLE001  (a failed call is worse than a generic answer)
-        log_event(
-            "ASSISTANT_REQUEST_FAILED", level=40, tenant=tenant.id, exception=type(error).__name__
-        )
+        log_event("ASSISTANT_REQUEST_FAILED", level=40, exception=type(error).__name__)
         return {
             "error": catalogs.sentence(VOCAL_SERVICE_UNAVAILABLE, tenant.locale, tenant.variant)
         }

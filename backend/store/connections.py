@@ -1,8 +1,8 @@
 """Database connections: pool and timeouts, per-dialect tuning, the dead-connection check."""
 
-import os
 import select
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 
@@ -100,16 +100,12 @@ def _postgresql_tuner(statement_timeout_ms, synchronous_commit):
 
 
 def tune_engine(engine):
-    """Tune every connection `engine` opens, per dialect, from the environment's settings.
+    """Tune every connection `engine` opens, per dialect, from the app's settings.
 
-    A wrong setting stops the app at start, whatever the database.
+    backend/config.py checked them at start, whatever the database.
     """
-    timeout_ms = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS))
-    synchronous_commit = os.environ.get("DATABASE_SYNCHRONOUS_COMMIT", SYNCHRONOUS_COMMIT)
-    if synchronous_commit not in SYNCHRONOUS_COMMIT_VALUES:
-        raise ValueError(
-            "DATABASE_SYNCHRONOUS_COMMIT must be one of " + ", ".join(SYNCHRONOUS_COMMIT_VALUES)
-        )
+    timeout_ms = current_app.config["DATABASE_STATEMENT_TIMEOUT_MS"]
+    synchronous_commit = current_app.config["DATABASE_SYNCHRONOUS_COMMIT"]
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _tune_sqlite)
         return

@@ -1,12 +1,12 @@
 """Tenant YAML files: read, checked against the schema and against each other. Plain Python."""
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from backend.auth.signatures import HmacSettings
+from backend.config import secret
 from backend.engine.contact import DEFAULT_WAY_OUT
 from backend.privacy.masking import mask_phone
 from backend.problems import Problem, is_error, unreadable
@@ -40,7 +40,7 @@ class Tenant:
     @property
     def secret(self):
         """The secret, read from the environment at each use: a rotation needs no reload."""
-        return os.environ.get(self.secret_env) or None
+        return secret(self.secret_env)
 
 
 def _hmac_settings(data, values):
@@ -79,7 +79,7 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
         checker.problem("wording.variant", f"unknown variant, choose one of {choices}")
     if knows_locale is not None and not knows_locale(values["locale"]):
         checker.problem("locale", "no catalog for this locale or its language in locales/")
-    if values["vapi.secret_env"] and not os.environ.get(values["vapi.secret_env"]):
+    if values["vapi.secret_env"] and not secret(values["vapi.secret_env"]):
         checker.problem(
             "vapi.secret_env",
             f"{values['vapi.secret_env']} is not set: this tenant refuses every request",

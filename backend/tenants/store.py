@@ -44,7 +44,7 @@ class TenantStore:
         """Load the tenants and catalogs, and reload them on change."""
         self.live = LiveConfiguration(app.config["TENANTS_DIR"], app.config["LOCALES_DIR"])
         problems, _ = self.live.load()
-        strict = app.config.get("TENANTS_STRICT", not os.environ.get("FLASK_RUN_FROM_CLI"))
+        strict = app.config["TENANTS_STRICT"]
         errors = [p for p in problems if is_error(p)]
         if strict and errors:
             for problem in errors:

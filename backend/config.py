@@ -1,0 +1,196 @@
+"""Every setting the environment gives, read once when the app is built, checked, in app.config.
+
+`create_app(test_config)` overrides any of them by its app.config key. A wrong value stops
+start-up with one line naming the variable (`stop`, from wsgi.py and gunicorn.conf.py), not a
+traceback, nor a surprise under load. No other module reads os.environ (tests/test_config.py).
+The README's Configuration table lists every variable read here (the same test checks it).
+"""
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from backend.log_mask import mask_phone_shaped
+from backend.store.connections import (
+    STATEMENT_TIMEOUT_MS,
+    SYNCHRONOUS_COMMIT,
+    SYNCHRONOUS_COMMIT_VALUES,
+    sqlalchemy_url,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Gunicorn's master stops when a worker exits with this ("App failed to load") instead of
+# starting another; `flask` just exits with it.
+APP_LOAD_ERROR = 4
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting the app cannot run with; the message names it and says what it must be."""
+
+
+def _whole_number(minimum, what):
+    def read(value):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"must be {what}")
+        return value
+
+    return read
+
+
+def _seconds(value):
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = None
+    if isinstance(value, bool) or seconds is None or not 0 < seconds < float("inf"):
+        raise ValueError("must be a number of seconds above 0")
+    return seconds
+
+
+def _one_of(choices, normalize=str):
+    def read(value):
+        if not isinstance(value, str) or normalize(value) not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return normalize(value)
+
+    return read
+
+
+def _database_url(value):
+    """The URL as SQLAlchemy needs it (`postgres://` spelled `postgresql+psycopg://`)."""
+    try:
+        make_url(value)
+    except (ArgumentError, AttributeError, TypeError, ValueError):
+        # Not quoted back: a database URL may hold a password.
+        raise ValueError(
+            "must be a database URL such as sqlite:///calls.db or postgresql://user@host/db"
+        ) from None
+    return sqlalchemy_url(value)
+
+
+def _folder(value):
+    if not isinstance(value, str | os.PathLike) or not str(value):
+        raise ValueError("must be a folder")
+    return str(value)
+
+
+def _optional_text(value):
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be text")
+    return value or None
+
+
+def _strict_unless_flask_cli(value):
+    # `flask` sets FLASK_RUN_FROM_CLI before it builds the app: commands then run with the valid
+    # tenants and report the refused files (backend/tenants/store.py). Set in app.config,
+    # TENANTS_STRICT is a bool.
+    return value if isinstance(value, bool) else not value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: where it goes in app.config, its default, how it is read."""
+
+    variable: str
+    key: str
+    default: object
+    read: Callable  # the environment's text, or a value from test_config -> the value; ValueError
+
+
+SETTINGS = (
+    # A relative SQLite path lives in the instance folder.
+    Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "sqlite:///calls.db", _database_url),
+    Setting("TENANTS_DIR", "TENANTS_DIR", str(PROJECT_ROOT / "tenants"), _folder),
+    Setting("LOCALES_DIR", "LOCALES_DIR", str(PROJECT_ROOT / "locales"), _folder),
+    Setting("LOG_LEVEL", "LOG_LEVEL", "INFO", _one_of(LOG_LEVELS, str.upper)),
+    # An end-of-call-report carries the whole transcript: 1 MiB leaves room for long calls.
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        "MAX_CONTENT_LENGTH",
+        1024 * 1024,
+        _whole_number(1, "a size in bytes, 1 or more"),
+    ),
+    # Why these defaults: backend/store/connections.py.
+    Setting(
+        "DATABASE_STATEMENT_TIMEOUT_MS",
+        "DATABASE_STATEMENT_TIMEOUT_MS",
+        STATEMENT_TIMEOUT_MS,
+        _whole_number(0, "a whole number of milliseconds (0: no limit)"),
+    ),
+    Setting(
+        "DATABASE_SYNCHRONOUS_COMMIT",
+        "DATABASE_SYNCHRONOUS_COMMIT",
+        SYNCHRONOUS_COMMIT,
+        _one_of(SYNCHRONOUS_COMMIT_VALUES),
+    ),
+    Setting("PHONE_REF_KEY", "PHONE_REF_KEY", None, _optional_text),
+    # How soon a saved edit of a tenant file or catalog is served (backend/tenants/store.py).
+    Setting("CONFIG_RELOAD_INTERVAL_S", "CONFIG_RELOAD_INTERVAL_S", 1.0, _seconds),
+    # Seconds a body may take to arrive once its headers have: a client that announces more
+    # bytes than it sends would otherwise hold a worker thread as long as it keeps the connection.
+    Setting("BODY_READ_TIMEOUT_S", "BODY_READ_TIMEOUT_S", 10.0, _seconds),
+    Setting("FLASK_RUN_FROM_CLI", "TENANTS_STRICT", True, _strict_unless_flask_cli),
+)
+# Each tenant's secret lives in the variable its YAML names (`vapi.secret_env`): see secret().
+SECRET_VARIABLES = "VAPI_SECRET_*"
+
+
+def _shown(value):
+    text = mask_phone_shaped(str(value))
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _read(setting, value, name):
+    try:
+        return setting.read(value)
+    except ValueError as error:
+        shown = "" if setting.variable == "DATABASE_URL" else f", got {_shown(value)}"
+        raise ConfigError(f"{name} {error}{shown}") from None
+
+
+def from_environment(environ=None):
+    """The settings the environment gives, defaults for the others, by app.config key.
+
+    Raises ConfigError, naming the variable, for a value the app cannot run with.
+    """
+    environ = os.environ if environ is None else environ
+    values = {}
+    for setting in SETTINGS:
+        if setting.variable in environ:
+            values[setting.key] = _read(setting, environ[setting.variable], setting.variable)
+        else:
+            values[setting.key] = setting.read(setting.default)
+    return values
+
+
+def check(config):
+    """Check and normalize the settings in `config` (app.config, test_config applied).
+
+    Raises ConfigError naming the app.config key.
+    """
+    for setting in SETTINGS:
+        config[setting.key] = _read(setting, config[setting.key], setting.key)
+
+
+def secret(variable):
+    """A tenant's secret: the value of `variable`, the name its YAML gives; None when unset.
+
+    Looked up by name at each use, not read at start-up like the settings above: the names come
+    from the tenant files, which change while the app serves (a new tenant brings a new name),
+    and a secret rotated in the process's environment applies at the next request.
+    """
+    return os.environ.get(variable) or None
+
+
+def stop(error):
+    """Say what is wrong in one line on stderr and exit: no traceback for a wrong setting."""
+    print(f"configuration error: {error}", file=sys.stderr, flush=True)
+    raise SystemExit(APP_LOAD_ERROR)
