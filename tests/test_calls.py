@@ -14,6 +14,7 @@ from backend.store.calls import (
     StoredConversation,
     capture_and_read_conversation,
     capture_caller_number,
+    offer_caller_number,
     read_conversation,
     replace_conversation,
 )
@@ -38,6 +39,15 @@ def test_a_call_first_seen_without_a_number_takes_the_first_one_offered(app):
         assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
         assert capture_caller_number("demo", "c2", None, "status-update") == (None, False)
         assert capture_caller_number("demo", "c2", SECOND, "assistant-request") == (SECOND, True)
+
+
+def test_an_offer_alone_says_whether_it_stored_and_keeps_the_first_number(app):
+    with app.app_context():
+        assert offer_caller_number("demo", "o1", None, "status-update") is False
+        assert offer_caller_number("demo", "o1", FIRST, "status-update") is True
+        assert offer_caller_number("demo", "o1", SECOND, "status-update") is False
+        assert offer_caller_number("demo", "o1", FIRST, "status-update") is False
+        assert capture_caller_number("demo", "o1", None, "x") == (FIRST, False)
 
 
 def test_a_turn_captures_and_reads_the_conversation_with_it(app):

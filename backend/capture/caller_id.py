@@ -9,6 +9,7 @@ from backend.store.calls import (
     NOT_READ,
     capture_and_read_conversation,
     capture_caller_number,
+    offer_caller_number,
     set_state,
 )
 from backend.store.db import database_failed
@@ -21,11 +22,17 @@ def capture_caller_id(tenant, body, msg_type):
     The returned number is the stored one (the first valid number of the call); None when the
     database cannot be reached, since a number it cannot check is never read out.
     """
+    call_id, heard = _heard(tenant, body)
+    if call_id is None:
+        return heard
     try:
-        return store_caller_id(tenant, body, msg_type)
+        number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
     except SQLAlchemyError as error:
         database_failed(error)
         return None
+    if stored_now:
+        _log_persisted((tenant, call_id, heard, msg_type))
+    return number
 
 
 def capture_caller_id_and_conversation(tenant, body, msg_type):
@@ -34,9 +41,7 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
     (number, stored conversation text or None); NOT_READ in place of the text when the database
     could not be reached, or the body has no call id.
     """
-    call_id = body.call_id
-    bind_request(call_id=call_id)  # the request's call: its log lines name it from now on
-    heard = extract_customer_phone_from_vapi_payload(body, tenant.region)
+    call_id, heard = _heard(tenant, body)
     if call_id is None:
         return heard, NOT_READ
     try:
@@ -52,16 +57,20 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
 
 
 def store_caller_id(tenant, body, msg_type):
-    """As capture_caller_id, but a database error propagates: the message is not acknowledged."""
-    call_id = body.call_id
-    bind_request(call_id=call_id)  # the request's call: its log lines name it from now on
-    heard = extract_customer_phone_from_vapi_payload(body, tenant.region)
-    if call_id is None:
-        return heard
-    number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
-    if stored_now:
+    """Store the caller number of a parsed body if the call has none, for a message answered `{}`.
+
+    Nothing is read back: the answer does not depend on it. A database error propagates, so
+    the message is not acknowledged.
+    """
+    call_id, heard = _heard(tenant, body)
+    if call_id is not None and offer_caller_number(tenant.id, call_id, heard, msg_type):
         _log_persisted((tenant, call_id, heard, msg_type))
-    return number
+
+
+def _heard(tenant, body):
+    """(call id, caller number heard in the body); the request's log lines name the call now."""
+    bind_request(call_id=body.call_id)
+    return body.call_id, extract_customer_phone_from_vapi_payload(body, tenant.region)
 
 
 def _log_persisted(capture):

@@ -49,6 +49,16 @@ def capture_caller_number(tenant_id, call_id, number, msg_type):
     return dialect_of(db.engine).capture_number(db.engine, params)
 
 
+def offer_caller_number(tenant_id, call_id, number, msg_type):
+    """Offer `number` as capture_caller_number does, reading nothing back: True when stored now.
+
+    For a message whose answer does not depend on the number: one statement without the
+    read-back (PostgreSQL: no CTE), and none more when the call already holds one.
+    """
+    params = _capture_params(tenant_id, call_id, number, msg_type)
+    return dialect_of(db.engine).offer_number(db.engine, params) and number is not None
+
+
 def capture_and_read_conversation(tenant_id, call_id, number, msg_type):
     """capture_caller_number, and the call's StoredConversation read with it: (number, new?, it).
 

@@ -54,6 +54,11 @@ class SQLite:
         except connection.dialect.loaded_dbapi.Error as error:
             raise _as_sqlalchemy_error(connection, error, sql, params) from error
 
+    def offer_number(self, engine, params):
+        """The offer alone: True when it changed a row (created it, or gave it the number)."""
+        with self.writing(engine) as connection:
+            return self._offer(connection, params)
+
     def capture_number(self, engine, params):
         """(held number, stored now): the offer, then the read-back when it did not store."""
         with self.writing(engine) as connection:
@@ -103,6 +108,8 @@ class PostgreSQL:
     def __init__(self):
         self.ensure = statements.ensure_call(postgresql.insert)
         self.offer = statements.offer_number(postgresql.insert)
+        self.offer_returning = self.offer.returning(CALLS.c.id)
+        self.ensure_returning = self.ensure.returning(CALLS.c.id)
         # By (whether a number is offered, whether the conversation is read with it).
         self.read_back = {
             (offering, turn): _offer_and_read_back(
@@ -116,6 +123,12 @@ class PostgreSQL:
     def writing(self, engine):
         with engine.connect() as connection:
             yield connection
+
+    def offer_number(self, engine, params):
+        """The offer alone, one statement: True when it changed a row."""
+        offer = self.offer_returning if params["number"] else self.ensure_returning
+        with engine.connect() as connection:
+            return self.run(connection, offer, params) is not None
 
     def capture_number(self, engine, params):
         with engine.connect() as connection:
