@@ -245,7 +245,9 @@ def test_the_reload_interval_is_a_setting(
         with apps[1].app_context():
             init_db()
         hourly = InProcess(apps[1].test_client(), demo_headers, vapi_payload)
-        assert hourly.say() == expected(locales, "standard")  # its first look at the files
+        assert hourly.say() == expected(locales, "standard")  # starts the reload thread
+        watcher = apps[1].extensions["tenants"].watcher
+        assert poll(lambda: watcher.checks, bool)  # its first look at the files is done
         edit(tenants / "demo.yaml", "variant: standard", "variant: short")
         assert [hourly.say() for _ in range(3)] == [expected(locales, "standard")] * 3
     finally:

@@ -19,6 +19,7 @@ class Watcher:
     def __init__(self, check, interval):
         self._check = weakref.WeakMethod(check)
         self.interval = float(interval)
+        self.checks = 0  # checks done in this process, for whoever waits for the first one
         self.thread = None
         self._pid = None  # the process that started `thread`
         self._lock = threading.Lock()
@@ -31,18 +32,17 @@ class Watcher:
             if self._pid == os.getpid():
                 return
             self.thread = threading.Thread(
-                target=_run,
-                args=(self._check, self.interval),
+                target=self._run,
                 name="tenant-config-reload",
                 daemon=True,
             )
             self.thread.start()
             self._pid = os.getpid()
 
-
-def _run(weak_check, interval):
-    """Check at once (a late-forked worker may hold an old copy), then every `interval`."""
-    while (check := weak_check()) is not None:
-        check()
-        del check  # between checks only the weak reference remains: the app may go
-        time.sleep(interval)
+    def _run(self):
+        """Check at once (a late-forked worker may hold an old copy), then every `interval`."""
+        while (check := self._check()) is not None:
+            check()
+            self.checks += 1
+            del check  # between checks only the weak reference remains: the app may go
+            time.sleep(self.interval)
