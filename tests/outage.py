@@ -28,7 +28,7 @@ def database_down(app):
         with _sqlite_unreadable(app, Path(url.database)):
             yield
     else:
-        with _calls_table_locked(url):
+        with calls_table_locked(url):
             yield
 
 
@@ -52,7 +52,8 @@ def _sqlite_unreadable(app, path):
 
 
 @contextmanager
-def _calls_table_locked(url):
+def calls_table_locked(url):
+    """Another session holds an exclusive lock on the calls table until the block ends."""
     locked, done = threading.Event(), threading.Event()
 
     def hold_lock():

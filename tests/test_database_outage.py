@@ -21,6 +21,7 @@ from backend.store.db import db
 from backend.store.db import init_db as init_schema
 from tests.conftest import postgres_schema_url
 from tests.leaks import assert_no_full_number, watch
+from tests.outage import calls_table_locked
 from tests.servers import Gunicorn, PostgresCluster, init_db, wait_http
 from tests.test_races import request_for, send, tenants_with_assistant
 
@@ -272,35 +273,13 @@ def test_a_locked_table_cannot_hold_a_caller(postgresql_app, demo_headers, vapi_
     chat["stream"] = False
     ended_path, ended = request_for("status-update.ended", vapi_payload, call_id, None)
 
-    locked, done = threading.Event(), threading.Event()
-
-    def hold_lock():
-        # Released when the test is done, or after a while: without a statement timeout the
-        # requests below then finish late and fail the bound instead of hanging the suite.
-        engine = create_engine(url)
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE"))
-                locked.set()
-                done.wait(timeout=3 * LOCKED_HANG_SECONDS)
-                connection.rollback()
-        finally:
-            locked.set()
-            engine.dispose()
-
-    locker = threading.Thread(target=hold_lock)
-    locker.start()
-    try:
-        assert locked.wait(timeout=30)
+    with calls_table_locked(url):
         started = time.monotonic()
         answer = client.post(chat_path, json=chat, headers=demo_headers)
         chat_elapsed = time.monotonic() - started
         started = time.monotonic()
         end = client.post(ended_path, json=ended, headers=demo_headers)
         end_elapsed = time.monotonic() - started
-    finally:
-        done.set()
-        locker.join(timeout=60)
 
     # Each statement gives up at the statement timeout; a chat turn runs at most a few of them.
     assert chat_elapsed < LOCKED_HANG_SECONDS and end_elapsed < LOCKED_HANG_SECONDS
