@@ -198,6 +198,21 @@ def test_number_problem_names_the_item_not_the_number(tmp_path, acme_secret):
     assert "80 00 12 34" not in error
 
 
+@pytest.mark.parametrize(
+    "section, value",
+    [
+        ("contact:\n  way_out: ", '"+33612345678"'),
+        ("contact:\n  collect_attempts: ", "33612345678"),
+    ],
+)
+def test_a_number_in_the_wrong_field_is_not_quoted_back_whole(
+    tmp_path, acme_secret, section, value
+):
+    (error,) = problems_of(tmp_path, VALID + section + value + "\n")
+    assert "612345678" not in error and "78" in error
+    assert_no_full_number(error, "a tenant file problem")
+
+
 def write(folder, name, text):
     folder.mkdir(exist_ok=True)
     (folder / name).write_text(text, encoding="utf-8")

@@ -11,6 +11,7 @@ import yaml
 from backend import phones
 from backend.auth.signatures import ALGORITHMS, ENCODINGS, payload_problem
 from backend.engine.contact import DEFAULT_WAY_OUT, WAY_OUTS
+from backend.log_mask import mask_phone_shaped
 from backend.problems import Problem
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -22,8 +23,16 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 REQUIRED = object()
 
 
+# A value quoted back goes through mask_phone_shaped: a number typed in the wrong field (the
+# transfer number as `way_out`) must not reach /readyz, `tenants check` or a log line whole.
 def _in_range(low, high):
-    return lambda v: None if low <= v <= high else f"must be between {low} and {high}, got {v}"
+    return lambda v: (
+        None if low <= v <= high else f"must be between {low} and {high}, got {_quoted(v)}"
+    )
+
+
+def _quoted(value):
+    return mask_phone_shaped(repr(value))
 
 
 def _tenant_id(value):
@@ -39,7 +48,9 @@ def _region(value):
 
 
 def _one_of(choices):
-    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}, got {v!r}"
+    return lambda v: (
+        None if v in choices else f"must be one of {', '.join(choices)}, got {_quoted(v)}"
+    )
 
 
 def _header_name(value):
