@@ -67,15 +67,24 @@ def free_port():
             return port
 
 
+def flask_command(args, env, timeout=60):
+    """`flask --app wsgi ARGS` in its own process from the repository, as an operator runs it.
+
+    `env` is the whole environment; what it printed comes back as text.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def init_db(env):
     """`flask --app wsgi db upgrade` in its own process, `env` added to this one's environment."""
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
+    flask_command(["db", "upgrade"], {**os.environ, **env}).check_returncode()
 
 
 def wait_http(url, deadline, alive=lambda: True, ok=lambda status: status < 500):

@@ -25,7 +25,7 @@ from backend.store.db import db, init_db
 from backend.store.models import Call
 from tests.conftest import TEST_SECRETS
 from tests.leaks import assert_no_full_number
-from tests.servers import ROOT, Gunicorn
+from tests.servers import ROOT, Gunicorn, flask_command
 
 UNSET_WARNING = "{} is not set: this tenant refuses every request"
 # What would make the commands read something else than the shipped files, or print secrets.
@@ -81,14 +81,7 @@ def flask(database_url, args, secrets):
     """`flask --app wsgi ARGS` in its own process, from the repository, as an operator runs it."""
     env = {name: value for name, value in os.environ.items() if name not in CLEARED}
     env.update(DATABASE_URL=database_url, LOG_LEVEL="INFO", **secrets)
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return flask_command(args, env)
 
 
 def log_lines(stderr):

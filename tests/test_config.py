@@ -11,7 +11,7 @@ import pytest
 from backend import config, create_app
 from backend.config import SECRET_VARIABLES, SETTINGS, ConfigError
 from tests.leaks import assert_no_full_number
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, flask_command, free_port
 
 # A value the app cannot run with, and words its message must hold.
 WRONG = {
@@ -112,14 +112,7 @@ def _one_line(stderr, variable):
 )
 def test_flask_says_it_in_one_line_and_exits(variable, tmp_path):
     env = _environment(**{variable: WRONG[variable][0]})
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "tenants", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = flask_command(["tenants", "check"], env)
     assert done.returncode != 0 and done.stdout == ""
     _one_line(done.stderr, variable)
 

@@ -1,8 +1,6 @@
 """DATABASE_URL as hosting platforms give it: `postgres://` and `postgresql://` use psycopg 3."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import inspect, text
@@ -11,7 +9,7 @@ from backend import create_app
 from backend.store.connections import sqlalchemy_url
 from backend.store.db import db
 from tests.conftest import postgres_schema_url
-from tests.servers import ROOT
+from tests.servers import flask_command
 
 
 @pytest.mark.parametrize(
@@ -85,14 +83,7 @@ def test_the_readme_form_connects(postgres_admin, secrets):
 
 
 def test_init_db_from_a_shell_with_a_postgres_url(platform_schema_url, postgres_admin):
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": platform_schema_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = flask_command(["init-db"], {**os.environ, "DATABASE_URL": platform_schema_url})
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Database ready.\n"
     schema = platform_schema_url.rsplit("%3D", 1)[1]

@@ -16,7 +16,7 @@ from backend.logs import phone_ref
 from backend.store.db import db, init_db
 from backend.store.models import Call
 from tests.leaks import assert_no_full_number, full_numbers_in
-from tests.servers import ROOT
+from tests.servers import ROOT, flask_command
 
 # Numbers nobody `watch()`es: the detector must find them by their shape alone.
 UNWATCHED = {
@@ -215,14 +215,7 @@ def test_purge_and_erase_output_from_a_real_flask_process(tmp_path, secrets):
     env = {**os.environ, **secrets, "DATABASE_URL": url, "PHONE_REF_KEY": "k"}
 
     def flask(*args):
-        done = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = flask_command(args, env)
         assert_no_full_number(done.stdout + done.stderr, f"`flask {args[0]}` output")
         return done
 

@@ -3,8 +3,6 @@ on SQLite and PostgreSQL; a database made before migrations upgrades; downgrades
 
 import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -33,7 +31,7 @@ from backend.store.db import db, migrate
 from backend.store.models import Call
 from backend.store.schema import MIGRATIONS_DIR, migration_scripts, upgrade_database
 from tests.conftest import create_schema_at_head
-from tests.servers import ROOT
+from tests.servers import flask_command
 
 FIRST, RETIRED_INDEX_DROPPED, HEAD = "f38212f029dd", "c606341b2f13", "63078abf4cbb"
 RETIRED_INDEX = "ix_calls_tenant_id"
@@ -185,14 +183,7 @@ def pre_migration_calls(metadata, with_retired_index):
 
 def flask_db_upgrade(database_url):
     """`flask --app wsgi db upgrade` in its own process, as an operator runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return flask_command(["db", "upgrade"], {**os.environ, "DATABASE_URL": database_url}, 120)
 
 
 @pytest.mark.parametrize("with_retired_index", [True, False], ids=["first", "later"])
