@@ -79,8 +79,8 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
                     stored = NOT_READ
                     continue  # another worker stored first: read its answer
                 if turn.opened:
-                    log_opening(tenant, call_id, *caller_and_opening)
-                _log_steps(tenant, call_id, mode, turn.steps)
+                    log_opening(tenant, *caller_and_opening)
+                _log_steps(tenant, mode, turn.steps)
             return turn.answer["state"], _sentence(catalogs, tenant, turn.answer)
         log_event("CONVERSATION_BUSY", level=40)
     except SQLAlchemyError as error:
@@ -104,7 +104,7 @@ def _sentence(catalogs, tenant, answer):
     return catalogs.sentence(answer["prompt"], tenant.locale, tenant.variant, **answer["params"])
 
 
-def _log_steps(tenant, call_id, mode, steps):
+def _log_steps(tenant, mode, steps):
     for key, before, decision in steps:
         memory = decision.memory
         log_event(

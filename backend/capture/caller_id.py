@@ -31,7 +31,7 @@ def capture_caller_id(tenant, body, msg_type):
         database_failed(error)
         return None
     if stored_now:
-        _log_persisted((tenant, call_id, heard, msg_type))
+        _log_persisted(tenant, heard, msg_type)
     return number
 
 
@@ -52,7 +52,7 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
         database_failed(error)
         return None, NOT_READ
     if stored_now:
-        _log_persisted((tenant, call_id, heard, msg_type))
+        _log_persisted(tenant, heard, msg_type)
     return number, conversation
 
 
@@ -64,7 +64,7 @@ def store_caller_id(tenant, body, msg_type):
     """
     call_id, heard = _heard(tenant, body)
     if call_id is not None and offer_caller_number(tenant.id, call_id, heard, msg_type):
-        _log_persisted((tenant, call_id, heard, msg_type))
+        _log_persisted(tenant, heard, msg_type)
 
 
 def _heard(tenant, body):
@@ -73,8 +73,8 @@ def _heard(tenant, body):
     return body.call_id, extract_customer_phone_from_vapi_payload(body, tenant.region)
 
 
-def _log_persisted(capture):
-    tenant, call_id, heard, msg_type = capture
+def _log_persisted(tenant, heard, msg_type):
+    # The call's id comes from the request's bound log context (_heard).
     log_event(
         "CALLER_ID_PERSISTED",
         msg_type=msg_type,
@@ -86,7 +86,7 @@ def _log_persisted(capture):
 def open_contact(tenant, call_id, caller_number, catalogs):
     """The contact step's first decision for this call, logged and recorded, and its sentence."""
     decision = engine.open_contact_step(caller_number, tenant.spoken_digits)
-    log_opening(tenant, call_id, caller_number, decision)
+    log_opening(tenant, caller_number, decision)
     if call_id:
         try:
             set_state(tenant.id, call_id, decision.state)
@@ -96,7 +96,7 @@ def open_contact(tenant, call_id, caller_number, catalogs):
     return decision, sentence
 
 
-def log_opening(tenant, call_id, caller_number, decision):
+def log_opening(tenant, caller_number, decision):
     """CALLER_ID_FOUND (its last digits only) or CALLER_ID_NOT_FOUND, as the step opens."""
     if caller_number:
         log_event(
