@@ -28,6 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # starting another; `flask` just exits with it.
 APP_LOAD_ERROR = 4
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A token anyone could guess in a few tries protects nothing.
+METRICS_TOKEN_MIN_LENGTH = 16
 
 
 class ConfigError(ValueError):
@@ -88,6 +90,17 @@ def _optional_text(value):
     return value or None
 
 
+def _metrics_token(value):
+    value = _optional_text(value)
+    if value is not None and len(value) < METRICS_TOKEN_MIN_LENGTH:
+        raise ValueError(f"must be at least {METRICS_TOKEN_MIN_LENGTH} characters")
+    return value
+
+
+def _optional_folder(value):
+    return None if value in (None, "") else _folder(value)
+
+
 def _strict_unless_flask_cli(value):
     # `flask` sets FLASK_RUN_FROM_CLI before it builds the app: commands then run with the valid
     # tenants and report the refused files (backend/tenants/store.py). Set in app.config,
@@ -138,6 +151,11 @@ SETTINGS = (
     # bytes than it sends would otherwise hold a worker thread as long as it keeps the connection.
     Setting("BODY_READ_TIMEOUT_S", "BODY_READ_TIMEOUT_S", 10.0, _seconds),
     Setting("FLASK_RUN_FROM_CLI", "TENANTS_STRICT", True, _strict_unless_flask_cli),
+    # /metrics answers only with this token (backend/routes/metrics.py); unset: metrics are off.
+    Setting("METRICS_TOKEN", "METRICS_TOKEN", None, _metrics_token),
+    # prometheus-client's multiprocess mode: where each worker writes its values. prometheus_client
+    # reads it too, when first imported; gunicorn.conf.py sets it when unset (backend/metrics/).
+    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _optional_folder),
 )
 # Each tenant's secret lives in the variable its YAML names (`vapi.secret_env`): see secret().
 SECRET_VARIABLES = "VAPI_SECRET_*"
