@@ -97,8 +97,12 @@ def _metrics_token(value):
     return value
 
 
-def _optional_folder(value):
-    return None if value in (None, "") else _folder(value)
+def _existing_folder_or_none(value):
+    if value in (None, ""):
+        return None
+    if not os.path.isdir(_folder(value)) or not os.access(value, os.W_OK):
+        raise ValueError("must be an existing folder this process can write to")
+    return str(value)
 
 
 def _strict_unless_flask_cli(value):
@@ -155,7 +159,7 @@ SETTINGS = (
     Setting("METRICS_TOKEN", "METRICS_TOKEN", None, _metrics_token),
     # prometheus-client's multiprocess mode: where each worker writes its values. prometheus_client
     # reads it too, when first imported; gunicorn.conf.py sets it when unset (backend/metrics/).
-    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _optional_folder),
+    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _existing_folder_or_none),
 )
 # Each tenant's secret lives in the variable its YAML names (`vapi.secret_env`): see secret().
 SECRET_VARIABLES = "VAPI_SECRET_*"
