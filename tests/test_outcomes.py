@@ -167,3 +167,25 @@ def test_outcomes_add_no_statement_to_the_call_path(app, post, monkeypatch, vapi
     ended["message"]["call"]["id"] = "path-2"
     # The offer, then the end's two (the row made if missing, the end recorded): as before.
     assert statements("/api/vapi/demo/webhook", ended) == 3
+
+
+def test_tool_mode_keeps_outcomes_the_same_way(app, client, demo_headers, vapi_payload):
+    """Tenants who keep Vapi's model: the contact tool's turns end the step the same way."""
+    from tests.contact_play import ToolCall
+    from tests.leaks import random_id
+    from tests.outcome_batch import SPOKEN_WORDS
+
+    known = ToolCall(client, demo_headers, vapi_payload("tool-calls"), random_id("tool"))
+    known.say("oui")
+    without = vapi_payload("tool-calls")
+    without["message"].pop("customer", None)
+    without["message"]["call"].pop("customer")
+    unknown = ToolCall(client, demo_headers, without, random_id("tool"))
+    unknown.say(SPOKEN_WORDS)
+    unknown.say("oui")
+    for call, outcome, turns in (
+        (known, outcomes.CALLER_ID_FIRST_ASK, 1),
+        (unknown, outcomes.COLLECTED_WITHOUT_CALLER_ID, 2),
+    ):
+        row = stored_call(app, "demo", call.body["message"]["call"]["id"])
+        assert (row.contact_outcome, row.contact_turns) == (outcome, turns)
