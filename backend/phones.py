@@ -8,6 +8,7 @@ import functools
 import re
 
 import phonenumbers
+from phonenumbers import phonenumberutil as _util
 
 # What carriers and Vapi put in place of a withheld caller ID.
 WITHHELD_WORDS = frozenset(
@@ -22,6 +23,14 @@ OVERSEAS = {"FR": ("RE", "YT", "GP", "BL", "MF", "MQ", "GF")}
 
 _SIP_USER = re.compile(r"^sips?:([^@;]+)", re.IGNORECASE)
 _E164 = phonenumbers.PhoneNumberFormat.E164
+_PLUS_DIGITS = re.compile(r"\+([1-9][0-9]{1,16})")
+_NOT_STRIPPED = frozenset(
+    {
+        _util.ValidationResult.TOO_SHORT,
+        _util.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+        _util.ValidationResult.INVALID_LENGTH,
+    }
+)
 
 
 def is_region(code):
@@ -31,10 +40,49 @@ def is_region(code):
 
 def parse(text, region=None):
     """The parsed number, or None when `text` is not one (`region`: how a national one is read)."""
+    number = _parse_plus_digits(text)
+    if number is not None:
+        return number
     try:
         return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
+
+
+def _parse_plus_digits(text):
+    """`phonenumbers.parse(text)` for text already "+" and digits (what Vapi sends), faster.
+
+    The steps `parse` takes for such text, in its own functions, without its clean-up of free
+    text (punctuation, letters, extensions): 2 to 4 times faster, and every new call's number
+    goes through it. None when `text` is not that shape or not a number: `parse` then decides.
+    tests/test_phones.py checks the two agree on every country code.
+    """
+    match = _PLUS_DIGITS.fullmatch(text)
+    if match is None:
+        return None
+    digits = match.group(1)
+    for size in (1, 2, 3):
+        country_code = int(digits[:size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    if len(national) < _util._MIN_LENGTH_FOR_NSN:
+        return None
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        country_code, phonenumbers.region_code_for_country_code(country_code)
+    )
+    # As `parse`: a national prefix or carrier code is dropped when what is left may be a number.
+    _carrier, stripped, _ = _util._maybe_strip_national_prefix_carrier_code(national, metadata)
+    if _util._test_number_length(stripped, metadata) not in _NOT_STRIPPED:
+        national = stripped
+    if len(national) > _util._MAX_LENGTH_FOR_NSN:
+        return None
+    number = phonenumbers.PhoneNumber(country_code=country_code)
+    _util._set_italian_leading_zeros_for_phone_number(national, number)
+    number.national_number = int(national)
+    return number
 
 
 def format_e164(text, region=None):
