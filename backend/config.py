@@ -110,7 +110,9 @@ def _operator_tokens(value):
     A mapping {name: token} is taken too (test_config). Messages never quote a token.
     """
     if isinstance(value, str):
-        pairs = [entry.partition(":")[::2] for entry in re.split(r"[\s,]+", value) if entry]
+        entries = [entry for entry in re.split(r"[\s,]+", value) if entry]
+        # No colon: the name is not quoted back, since it is then the token.
+        pairs = [entry.partition(":")[::2] if ":" in entry else (None, None) for entry in entries]
     elif isinstance(value, dict):
         pairs = list(value.items())
     elif isinstance(value, tuple | list):
