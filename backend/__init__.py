@@ -23,22 +23,26 @@ def create_app(test_config=None):
 
     from backend import console, logs
     from backend.edge import errors
-    from backend.operators import contacts, i18n, tenants
+    from backend.metrics import http as request_metrics
+    from backend.operators import contacts, i18n, stats, tenants
     from backend.privacy import retention
-    from backend.routes import health, llm, voice
+    from backend.routes import health, llm, metrics, voice
     from backend.store import db
     from backend.tenants.store import TenantStore
 
     logs.init_app(app)
     errors.init_app(app)
+    request_metrics.init_app(app)
     db.init_app(app)
     TenantStore(app)
     tenants.init_app(app)
     i18n.init_app(app)
     contacts.init_app(app)
     retention.init_app(app)
+    stats.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(llm.bp)
     console.init_app(app)
+    app.register_blueprint(metrics.bp)
     return app

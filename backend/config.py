@@ -29,6 +29,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # starting another; `flask` just exits with it.
 APP_LOAD_ERROR = 4
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A token anyone could guess in a few tries protects nothing.
+METRICS_TOKEN_MIN_LENGTH = 16
 
 
 class ConfigError(ValueError):
@@ -132,6 +134,15 @@ def _operator_tokens(value):
     if len({token for _, token in pairs}) != len(pairs):
         raise ValueError("must give each operator a token of their own")
     return tuple(pairs)
+def _metrics_token(value):
+    value = _optional_text(value)
+    if value is not None and len(value) < METRICS_TOKEN_MIN_LENGTH:
+        raise ValueError(f"must be at least {METRICS_TOKEN_MIN_LENGTH} characters")
+    return value
+
+
+def _optional_folder(value):
+    return None if value in (None, "") else _folder(value)
 
 
 def _strict_unless_flask_cli(value):
@@ -190,9 +201,14 @@ SETTINGS = (
     Setting("CONSOLE_SECRET_KEY", "CONSOLE_SECRET_KEY", None, _optional_text),
     # The session cookie only over HTTPS; false for a console served on loopback HTTP (tests).
     Setting("CONSOLE_COOKIE_SECURE", "CONSOLE_COOKIE_SECURE", True, _boolean),
+    # /metrics answers only with this token (backend/routes/metrics.py); unset: metrics are off.
+    Setting("METRICS_TOKEN", "METRICS_TOKEN", None, _metrics_token),
+    # prometheus-client's multiprocess mode: where each worker writes its values. prometheus_client
+    # reads it too, when first imported; gunicorn.conf.py sets it when unset (backend/metrics/).
+    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _optional_folder),
 )
 # Never quoted back in an error: a database URL may hold a password; the others are secrets.
-UNQUOTED = ("DATABASE_URL", "CONSOLE_OPERATORS", "CONSOLE_SECRET_KEY")
+UNQUOTED = ("DATABASE_URL", "CONSOLE_OPERATORS", "CONSOLE_SECRET_KEY", "METRICS_TOKEN")
 # Each tenant's secret lives in the variable its YAML names (`vapi.secret_env`): see secret().
 SECRET_VARIABLES = "VAPI_SECRET_*"
 

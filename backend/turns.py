@@ -15,9 +15,11 @@ from backend.engine.conversation import (
     plan_tool_turn,
     policy_for,
 )
+from backend.engine.outcomes import outcome_of
 from backend.logs import log_event
+from backend.metrics.families import count_outcome
 from backend.privacy.masking import mask_phone
-from backend.store.calls import NOT_READ, read_conversation, replace_conversation
+from backend.store.calls import NOT_READ, StepEnding, read_conversation, replace_conversation
 from backend.store.db import database_failed
 
 # Compare-and-set rounds before giving up (each lost round means another worker stored a turn).
@@ -66,18 +68,16 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
             conversation = Conversation.from_text(stored.text)
             if stored.text and conversation is None:
                 log_event("CONVERSATION_UNREADABLE", level=30)
-            was_confirmed = conversation is not None and (
-                conversation.memory.state == engine.CONTACT_CONFIRMED
-            )
+            was_finished = conversation is not None and conversation.memory.finished
             turn = plan(conversation)
             if turn.conversation is not None:
                 turn.conversation.seq += 1
-                confirmed_now = not was_confirmed and (
-                    turn.conversation.memory.state == engine.CONTACT_CONFIRMED
-                )
-                if not _store(tenant.id, call_id, stored.version, turn.conversation, confirmed_now):
+                ending = None if was_finished else _ending(turn.conversation.memory)
+                if not _store(tenant.id, call_id, stored.version, turn.conversation, ending):
                     stored = NOT_READ
                     continue  # another worker stored first: read its answer
+                if ending is not None:
+                    count_outcome(tenant.id, ending.outcome)
                 if turn.opened:
                     log_opening(tenant, *caller_and_opening)
                 _log_steps(tenant, mode, turn.steps)
@@ -91,12 +91,21 @@ def _run(tenant, call_id, catalogs, plan, mode, stored, caller_and_opening):
     )
 
 
-def _store(tenant_id, call_id, read_version, conversation, confirmed_now):
+def _ending(memory):
+    """The StepEnding of a step this turn finished; None while it goes on."""
+    outcome = outcome_of(memory)
+    if outcome is None:
+        return None
+    contact = None
+    if memory.state == engine.CONTACT_CONFIRMED:
+        contact = (memory.contact_number, memory.contact_source)
+    return StepEnding(outcome, memory.turns, contact)
+
+
+def _store(tenant_id, call_id, read_version, conversation, ending):
     """Write the conversation if it is still at `read_version`; True when written."""
-    memory = conversation.memory
-    contact = (memory.contact_number, memory.contact_source) if confirmed_now else None
     return replace_conversation(
-        tenant_id, call_id, read_version, conversation.to_text(), memory.state, contact
+        tenant_id, call_id, read_version, conversation.to_text(), conversation.memory.state, ending
     )
 
 

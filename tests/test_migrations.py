@@ -33,7 +33,8 @@ from backend.store.schema import MIGRATIONS_DIR, migration_scripts, upgrade_data
 from tests.conftest import create_schema_at_head
 from tests.servers import flask_command
 
-FIRST, RETIRED_INDEX_DROPPED, HEAD = "f38212f029dd", "c606341b2f13", "63078abf4cbb"
+FIRST, RETIRED_INDEX_DROPPED = "f38212f029dd", "c606341b2f13"
+CONVERSATION_VERSION, HEAD = "63078abf4cbb", "a7c41e9d2b50"
 RETIRED_INDEX = "ix_calls_tenant_id"
 
 
@@ -96,6 +97,7 @@ def test_the_scripts_head_is_the_revision_the_tests_name():
     assert scripts.get_heads() == [HEAD]
     assert [rev.revision for rev in scripts.walk_revisions()] == [
         HEAD,
+        CONVERSATION_VERSION,
         RETIRED_INDEX_DROPPED,
         FIRST,
     ]
@@ -208,7 +210,8 @@ def test_a_database_made_before_migrations_upgrades(bare_app, database_url, with
         assert done.returncode == 0, done.stderr[-3000:]
         assert f"stamped {FIRST}" in done.stderr
         assert f"Running upgrade {FIRST} -> {RETIRED_INDEX_DROPPED}" in done.stderr
-        assert f"Running upgrade {RETIRED_INDEX_DROPPED} -> {HEAD}" in done.stderr
+        assert f"Running upgrade {RETIRED_INDEX_DROPPED} -> {CONVERSATION_VERSION}" in done.stderr
+        assert f"Running upgrade {CONVERSATION_VERSION} -> {HEAD}" in done.stderr
 
         assert revisions() == [HEAD]
         assert RETIRED_INDEX not in index_names()
@@ -219,6 +222,9 @@ def test_a_database_made_before_migrations_upgrades(bare_app, database_url, with
         with db.engine.connect() as connection:
             versions = connection.execute(select(Call.conversation_version)).scalars().all()
         assert versions == [0]  # an existing row's conversation starts at version 0
+        with db.engine.connect() as connection:
+            outcomes = connection.execute(select(Call.contact_outcome, Call.contact_turns)).all()
+        assert [tuple(row) for row in outcomes] == [(None, None)]  # no outcome made up
 
         again = flask_db_upgrade(database_url)  # at head: nothing to do
         assert again.returncode == 0 and "Running upgrade" not in again.stderr

@@ -79,6 +79,7 @@ def next_step(memory, utterance, policy):
     text = utterance if isinstance(utterance, str) else ""
     if memory.finished:
         return _decide(memory, CLOSING[memory.state])
+    memory = replace(memory, turns=memory.turns + 1)
     if memory.state == CONTACT_CONFIRM:
         return _answer_to_caller_id(memory, text, policy)
     if memory.state == CONTACT_COLLECT:

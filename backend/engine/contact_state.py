@@ -59,6 +59,7 @@ class ContactMemory:
     partial_turns: int = 0  # turns that only added digits since the last question
     failures: int = 0  # failed tries at collecting: nothing usable, read-back refused
     unclear: int = 0  # unclear answers to the current question
+    turns: int = 0  # caller utterances the step answered before it finished (outcome statistics)
     contact_number: str | None = None
     contact_source: str | None = None
 

@@ -7,13 +7,14 @@ for the business, on the operator's command. Logs still mask them.
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
 from backend.logs import log_event
 from backend.store.calls import contact_calls
+from backend.store.models import as_utc
 from backend.tenants.store import tenant_store
 
 COLUMNS = (
@@ -28,15 +29,8 @@ COLUMNS = (
 )
 
 
-def _utc(moment):
-    """Aware UTC: SQLite gives stored times back without their zone."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _iso(moment):
-    return _utc(moment).isoformat() if moment else None
+    return as_utc(moment).isoformat() if moment else None
 
 
 def contact_rows(tenant_id, since=None):
@@ -73,7 +67,7 @@ def parse_since(value):
         raise click.BadParameter(
             "must be an ISO date or date-time, like 2026-11-24 or 2026-11-24T09:00:00+01:00"
         ) from error
-    return _utc(moment)
+    return as_utc(moment)
 
 
 contacts_cli = AppGroup("contacts", help="The confirmed contacts of the calls (personal data).")

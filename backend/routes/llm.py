@@ -10,6 +10,7 @@ from backend.auth.credentials import require_tenant_auth
 from backend.capture.caller_id import capture_caller_id_and_conversation, open_contact
 from backend.edge.body import request_bytes
 from backend.edge.messages import parse_chat_completion
+from backend.metrics.http import note_message_type
 from backend.routes.voice import tenant_or_404
 from backend.tenants.store import tenant_store
 from backend.turns import llm_turn
@@ -20,6 +21,7 @@ bp = Blueprint("llm", __name__, url_prefix="/api/vapi")
 @bp.post("/<tenant_id>/chat/completions")
 def chat_completions(tenant_id):
     """One assistant turn: server-sent events when `stream` is true (as Vapi sends), else JSON."""
+    note_message_type("chat-completions")
     tenant = tenant_or_404(tenant_id)
     require_tenant_auth(tenant)
     body = parse_chat_completion(request_bytes(request))

@@ -6,7 +6,10 @@ from backend.auth.credentials import require_tenant_auth
 from backend.capture.caller_id import capture_caller_id, open_contact, store_caller_id
 from backend.edge.body import request_bytes
 from backend.edge.messages import parse_server_message
+from backend.engine.outcomes import UNFINISHED
 from backend.logs import client_identifier, log_event
+from backend.metrics.families import count_outcome
+from backend.metrics.http import note_message_type
 from backend.privacy.masking import spoken_digits
 from backend.prompts import VOCAL_SERVICE_UNAVAILABLE
 from backend.routes.tools import answer_tool_calls
@@ -57,6 +60,7 @@ def shared_webhook():
 def handle_server_message(tenant, message):
     """Capture the caller ID any message carries, then answer the message's type."""
     msg_type = message.type
+    note_message_type(msg_type)
     handler = MESSAGE_HANDLERS.get(msg_type)
     if handler is not None:
         return handler(tenant, message)
@@ -78,7 +82,8 @@ def _record_end(tenant, message):
     if message.call_id:
         # The message's own endedReason: `call` in an end-of-call-report can be a stale snapshot.
         reason = message.ended_reason
-        record_call_end(tenant.id, message.call_id, reason[:128] if reason else None)
+        if record_call_end(tenant.id, message.call_id, reason[:128] if reason else None):
+            count_outcome(tenant.id, UNFINISHED)
 
 
 def answer_assistant_request(tenant, message):

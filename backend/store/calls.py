@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, delete, or_, select
 
+from backend.engine.outcomes import UNFINISHED
 from backend.store.db import db
 from backend.store.dialects import dialect_of
 from backend.store.models import Call, utcnow
@@ -99,11 +100,23 @@ def read_conversation(tenant_id, call_id):
     return StoredConversation(*row) if row else NO_CONVERSATION
 
 
-def replace_conversation(tenant_id, call_id, read_version, new_text, state, contact=None):
+class StepEnding(NamedTuple):
+    """How a turn ended the contact step: outcome (backend/engine/outcomes.py), turns, contact.
+
+    `contact`: (number, source) of a contact confirmed by this turn, else None.
+    """
+
+    outcome: str
+    turns: int
+    contact: tuple[str, str] | None = None
+
+
+def replace_conversation(tenant_id, call_id, read_version, new_text, state, ending=None):
     """Store `new_text` if the conversation is still at `read_version`; True when stored.
 
     The stored version is bumped: of two writers that read the same version, one stores.
-    `contact`: (number, source) of a contact confirmed by this turn, kept with the call.
+    `ending`: the StepEnding of a turn that finished the step, kept with the call by the same
+    statement.
     """
     params = {
         "tenant": tenant_id,
@@ -113,12 +126,16 @@ def replace_conversation(tenant_id, call_id, read_version, new_text, state, cont
         "new_state": state,
         "now": utcnow(),
     }
-    if contact is not None:
-        params["contact_number"], params["contact_source"] = contact
-    statement = REPLACE_CONVERSATION[contact is not None]
+    kind = None
+    if ending is not None:
+        params["outcome"], params["turns"] = ending.outcome, ending.turns
+        kind = "finished"
+        if ending.contact is not None:
+            params["contact_number"], params["contact_source"] = ending.contact
+            kind = "confirmed"
     dialect = dialect_of(db.engine)
     with dialect.writing(db.engine) as connection:
-        return dialect.run(connection, statement, params) is not None
+        return dialect.run(connection, REPLACE_CONVERSATION[kind], params) is not None
 
 
 def ensure_call(tenant_id, call_id):
@@ -130,12 +147,23 @@ def ensure_call(tenant_id, call_id):
 
 
 def record_call_end(tenant_id, call_id, reason):
-    """Keep when the call first ended and the first end reason Vapi gives (None: not given)."""
-    params = {"tenant": tenant_id, "call": call_id, "reason": reason, "now": utcnow()}
+    """Keep when the call first ended and the first end reason Vapi gives (None: not given).
+
+    The first end of a call whose contact step opened and did not finish marks its outcome
+    `unfinished`: True when this call did so (to count it once).
+    """
+    params = {
+        "tenant": tenant_id,
+        "call": call_id,
+        "reason": reason,
+        "now": utcnow(),
+        "unfinished": UNFINISHED,
+    }
     dialect = dialect_of(db.engine)
     with dialect.writing(db.engine) as connection:
         dialect.run(connection, dialect.ensure, params)
-        dialect.run(connection, RECORD_END, params)
+        row = dialect.run(connection, RECORD_END, params)
+    return bool(row and row[0])
 
 
 def set_state(tenant_id, call_id, state):

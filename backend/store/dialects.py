@@ -9,11 +9,13 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
+from time import perf_counter
 
 from sqlalchemy import exists, false, select, text, true, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from backend.metrics.families import observe_database
 from backend.store import statements
 from backend.store.statements import CALLS, READ_NUMBER, READ_TURN, THIS_CALL
 
@@ -49,6 +51,7 @@ class SQLite:
         """
         sql = _driver_sql(statement, _SQLITE_NAMED)
         params = {k: _sqlite_text(v) if isinstance(v, datetime) else v for k, v in params.items()}
+        started = perf_counter()
         try:
             return connection.connection.driver_connection.execute(sql, params)
         except connection.dialect.loaded_dbapi.Error as error:
@@ -56,6 +59,8 @@ class SQLite:
             raise _as_sqlalchemy_error(
                 connection.dialect, pooled, connection, error, sql, params
             ) from error
+        finally:
+            observe_database(perf_counter() - started)
 
     def offer_number(self, engine, params):
         """The offer alone: True when it changed a row (created it, or gave it the number)."""
@@ -181,11 +186,14 @@ class PostgreSQL:
     def _execute(self, pooled, holder, dialect, statement, params):
         """`pooled`: the pool's connection; `holder`: SQLAlchemy's Connection around it, or it."""
         sql = _driver_sql(statement, dialect)
+        started = perf_counter()
         try:
             cursor = pooled.driver_connection.execute(sql, params, prepare=True)
             return cursor.fetchone() if cursor.description else None
         except dialect.loaded_dbapi.Error as error:
             raise _as_sqlalchemy_error(dialect, pooled, holder, error, sql, params) from error
+        finally:
+            observe_database(perf_counter() - started)
 
     def read_in_one_snapshot(self, session):
         """A server-side cursor needs a transaction, and every row then comes from one moment."""

@@ -13,6 +13,13 @@ def utcnow():
     return datetime.now(UTC)
 
 
+def as_utc(moment):
+    """Aware UTC (None stays None): SQLite gives stored times back without their zone."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class Call(db.Model):
     __tablename__ = "calls"
     __table_args__ = (UniqueConstraint("tenant_id", "call_id", name="uq_calls_tenant_call"),)
@@ -43,3 +50,8 @@ class Call(db.Model):
     # read (compare-and-set). Last, where its migration added it; a server default only, as
     # the prebuilt inserts (statements.py) name every value they send.
     conversation_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # How the contact step ended (backend/engine/outcomes.py), written by the turn that finished
+    # it, or `unfinished` by the call's end message; and the caller turns it took. The time to
+    # a confirmed contact is contact_confirmed_at - created_at (the call's first message).
+    contact_outcome: Mapped[str | None] = mapped_column(String(32))
+    contact_turns: Mapped[int | None] = mapped_column(Integer)

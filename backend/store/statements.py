@@ -4,7 +4,7 @@ Building an ORM statement per request cost more than running it (profiled under 
 benchmark). The two upserts take a dialect's INSERT: backend/store/dialects.py builds them.
 """
 
-from sqlalchemy import Integer, bindparam, exists, func, literal_column, select, update
+from sqlalchemy import Integer, bindparam, case, exists, func, literal_column, select, update
 
 from backend.store.models import Call
 
@@ -71,7 +71,8 @@ def offer_number(insert):
     )
 
 
-def _replace_conversation(with_contact):
+def _replace_conversation(ending):
+    """`ending`: None while the step goes on; "finished" or "confirmed" when this turn ends it."""
     values = {
         "conversation": _param("conversation", CALLS.c.conversation),
         # A literal 1, not a bound one: PostgreSQL's driver path passes only the named values.
@@ -79,7 +80,13 @@ def _replace_conversation(with_contact):
         "state": _param("new_state", CALLS.c.state),
         "updated_at": _param("now", CALLS.c.updated_at),
     }
-    if with_contact:
+    if ending is not None:
+        # The outcome rides on the turn's own write: no statement more on the call path.
+        values |= {
+            "contact_outcome": _param("outcome", CALLS.c.contact_outcome),
+            "contact_turns": _param("turns", CALLS.c.contact_turns),
+        }
+    if ending == "confirmed":
         values |= {
             "contact_number": _param("contact_number", CALLS.c.contact_number),
             "contact_source": _param("contact_source", CALLS.c.contact_source),
@@ -91,9 +98,15 @@ def _replace_conversation(with_contact):
     return update(CALLS).where(THIS_CALL, unchanged).values(values).returning(CALLS.c.id)
 
 
-# By whether the turn confirmed a contact, kept with the call.
-REPLACE_CONVERSATION = {False: _replace_conversation(False), True: _replace_conversation(True)}
+# By how the turn leaves the step: going on (None), finished without a contact, or confirmed.
+REPLACE_CONVERSATION = {
+    ending: _replace_conversation(ending) for ending in (None, "finished", "confirmed")
+}
 # An end without a reason leaves the reason open for a later message (the report) to fill.
+# The call's first end marks a contact step that opened and never finished `unfinished`, in the
+# same statement (SET reads the row as it was); the row it returns says whether this one did.
+_FIRST_END = CALLS.c.ended_at.is_(None)
+_UNFINISHED = _param("unfinished", CALLS.c.contact_outcome)
 RECORD_END = (
     update(CALLS)
     .where(THIS_CALL, CALLS.c.ended_reason.is_(None))
@@ -101,5 +114,17 @@ RECORD_END = (
         ended_reason=_param("reason", CALLS.c.ended_reason),
         ended_at=func.coalesce(CALLS.c.ended_at, _param("now", CALLS.c.ended_at)),
         updated_at=_param("now", CALLS.c.updated_at),
+        contact_outcome=case(
+            (
+                _FIRST_END & CALLS.c.state.is_not(None) & CALLS.c.contact_outcome.is_(None),
+                _UNFINISHED,
+            ),
+            else_=CALLS.c.contact_outcome,
+        ),
+    )
+    # After the update: `unfinished` with this statement's own end time means marked now.
+    .returning(
+        (CALLS.c.contact_outcome == _UNFINISHED)
+        & (CALLS.c.ended_at == _param("now", CALLS.c.ended_at))
     )
 )

@@ -1,0 +1,41 @@
+"""Each request counted and timed, by route, Vapi message type and status: Flask's hooks.
+
+The cost per request (two perf_counter calls, a counter and a histogram, cached children):
+benchmarks/metrics_cost.py measures it.
+"""
+
+from time import perf_counter
+
+from flask import g, request
+
+from backend.metrics.families import NO_MESSAGE, observe_request
+
+UNMATCHED = "unmatched"  # no route: a 404 or 405 before any endpoint
+
+
+def note_message_type(msg_type):
+    """The Vapi message type this request carries, for its metrics (bounded there)."""
+    g.metrics_msg_type = msg_type
+
+
+def _start():
+    g.metrics_started = perf_counter()
+
+
+def _record(response):
+    started = g.get("metrics_started")
+    if started is not None:
+        rule = request.url_rule
+        observe_request(
+            rule.endpoint if rule is not None else UNMATCHED,
+            g.get("metrics_msg_type", NO_MESSAGE),
+            response.status_code,
+            perf_counter() - started,
+        )
+    return response
+
+
+def init_app(app):
+    """Count and time every request the app answers."""
+    app.before_request(_start)
+    app.after_request(_record)

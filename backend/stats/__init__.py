@@ -1,0 +1,1 @@
+"""Statistics for operators: what the contact step achieved, per tenant and per day."""
