@@ -134,6 +134,8 @@ def _operator_tokens(value):
     if len({token for _, token in pairs}) != len(pairs):
         raise ValueError("must give each operator a token of their own")
     return tuple(pairs)
+
+
 def _metrics_token(value):
     value = _optional_text(value)
     if value is not None and len(value) < METRICS_TOKEN_MIN_LENGTH:

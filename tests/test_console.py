@@ -24,8 +24,9 @@ from tests.console_forms import (
     form_token,
     sign_in,
 )
-from tests.console_play import CONFIRMED, play_batch
+from tests.console_play import client_post, expected_contacts, play
 from tests.leaks import assert_no_full_number
+from tests.outcome_batch import EXPECTED
 
 
 @pytest.fixture
@@ -49,9 +50,9 @@ def browser(console):
 
 
 @pytest.fixture
-def played(console, demo_headers, vapi_payload):
-    """The scripted batch of four demo calls, played over the app's HTTP endpoints."""
-    return play_batch(console.test_client(), demo_headers, vapi_payload("chat-completions.request"))
+def played(console, demo_headers):
+    """The scripted batch of demo calls (tests/outcome_batch.py) over the app's endpoints."""
+    return play(client_post(console.test_client(), demo_headers))
 
 
 # --- sign-in, sessions ---------------------------------------------------------------------
@@ -199,12 +200,46 @@ def test_the_last_calls_show_numbers_masked(console, browser, played):
     page = browser.get("/console/tenants/demo").get_data(as_text=True)
     for call_id in played.values():
         assert call_id in page
-    # The caller ID of two calls, and the contact of the one who confirmed it.
-    assert page.count("<code>+33XXXXXXX14</code>") == 3
-    assert "<code>+33XXXXXXX78</code> (dicté)" in page
+    # The caller ID of three calls, and the contact of the one who confirmed it.
+    assert page.count("<code>+33XXXXXXX14</code>") == 4
+    assert page.count("<code>+33XXXXXXX78</code> (dicté)") == 2
     assert "<code>+33XXXXXXX14</code> (numéro affiché)" in page
     assert "Sortie : fin de l'étape" in page
     assert_no_full_number(page, "the tenant page")
+
+
+def test_the_outcome_charts_show_exactly_the_batch(browser, played):
+    page = browser.get("/console/tenants/demo").get_data(as_text=True)
+    table = re.search(r'<table id="outcome-table">(.*?)</table>', page, re.S).group(1)
+    assert len(re.findall(r"<tr data-day=", table)) == 1  # the batch's day only
+    shown = dict(re.findall(r'data-field="(\w+)" data-count="(\d+)"', table))
+    shown["calls"] = re.search(r'data-field="calls">(\d+)<', table).group(1)
+    expected = {name: str(count) for name, count in EXPECTED.items() if name in shown}
+    assert shown == expected and len(shown) == 6
+    assert re.search(r'data-field="median_turns">2<', table)
+    # The bar of the day: one segment per outcome, each of its count.
+    bar = dict(
+        re.findall(
+            r'<rect class="o-\w+" data-day="[\d-]+" data-part="(\w+)" data-count="(\d+)"', page
+        )
+    )
+    assert bar == {
+        "confirmed_first_ask": "1",
+        "collected_by_voice": "2",
+        "way_out": "1",
+        "unfinished": "1",
+    }
+    # The outcome of each call, in the last calls.
+    assert "Numéro affiché refusé, numéro recueilli · 3 tour(s)" in page
+
+
+def test_a_tenant_without_calls_says_so(browser):
+    page = browser.get("/console/tenants/demo").get_data(as_text=True)
+    assert (
+        "Aucun appel n&#39;a atteint l&#39;étape contact" in page
+        or "Aucun appel n'a atteint" in page
+    )
+    assert "<svg" not in page
 
 
 def test_an_unknown_tenant_is_not_found(browser):
@@ -245,10 +280,10 @@ def test_the_download_has_the_full_numbers_is_logged_and_never_cached(
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
     assert tuple(rows[0]) == COLUMNS
     numbers = {row["call_id"]: row["contact_number"] for row in rows}
-    assert numbers == {played[outcome]: CONFIRMED.get(outcome, "") for outcome in played}
+    assert numbers == expected_contacts(played)
     exported = log_events("CONTACTS_EXPORTED")
     assert [(e["operator"], e["tenant"], e["rows"], e["via"]) for e in exported] == [
-        (ALICE, "demo", 4, "console")
+        (ALICE, "demo", len(played), "console")
     ]
 
 

@@ -1,8 +1,9 @@
 """The console in a real browser: Chromium (Playwright) against gunicorn on 127.0.0.1.
 
-The test plays the scripted batch of calls through the Vapi endpoints over HTTP, then, as an
-operator would: a wrong token refused, sign-in, the tenants, the demo tenant's page and its
-outcome chart, the contacts download, a form without its CSRF token refused, sign-out.
+The test plays the scripted batch of calls (tests/outcome_batch.py) through the Vapi endpoints
+over HTTP, then, as an operator would: a wrong token refused, sign-in, the tenants, the demo
+tenant's page and its outcome chart, the contacts download, a form without its CSRF token
+refused, sign-out.
 Screenshots (a wide screen and a phone's) are kept in test-artifacts/.
 """
 
@@ -14,9 +15,9 @@ import pytest
 from tests.browser import PHONE, artifact, chromium  # noqa: F401  (fixture)
 from tests.conftest import TEST_SECRETS
 from tests.console_forms import ALICE, ALICE_TOKEN, OPERATORS
-from tests.console_play import CONFIRMED, HttpClient, play_batch
+from tests.console_play import expected_contacts, http_post, play
 from tests.leaks import assert_no_full_number
-from tests.paths import VAPI_PAYLOADS
+from tests.outcome_batch import EXPECTED
 from tests.servers import Gunicorn, init_db
 
 pytestmark = pytest.mark.slow
@@ -37,10 +38,6 @@ def served(tmp_path):
         yield server
 
 
-def _chat_body():
-    return json.loads((VAPI_PAYLOADS / "chat-completions.request.json").read_text("utf-8"))
-
-
 def _swept(page, where):
     assert_no_full_number(page.content(), where)
 
@@ -50,7 +47,7 @@ def test_an_operator_signs_in_reads_the_demo_tenant_and_downloads_its_contacts(
     chromium,  # noqa: F811
 ):
     headers = {"X-Vapi-Secret": TEST_SECRETS["VAPI_SECRET_DEMO"]}
-    played = play_batch(HttpClient(served.url), headers, _chat_body())
+    played = play(http_post(served.url, headers))
     context = chromium.new_context(accept_downloads=True, locale="fr-FR")
     page = context.new_page()
 
@@ -75,6 +72,21 @@ def test_an_operator_signs_in_reads_the_demo_tenant_and_downloads_its_contacts(
     calls = page.inner_text("#calls")
     assert all(call_id in calls for call_id in played.values())
     _swept(page, "the tenant page")
+
+    # The chart, drawn from the calls played above: one bar, a segment per outcome.
+    chart = page.locator("#outcome-chart")
+    assert chart.is_visible() and chart.bounding_box()["height"] > 100
+    segments = {
+        rect.get_attribute("data-part"): int(rect.get_attribute("data-count"))
+        for rect in chart.locator("rect").all()
+    }
+    assert segments == {
+        part: EXPECTED[part]
+        for part in ("confirmed_first_ask", "collected_by_voice", "way_out", "unfinished")
+    }
+    assert all(rect.bounding_box()["height"] > 0 for rect in chart.locator("rect").all())
+    cells = page.locator("#outcome-table td[data-field=calls]").all_inner_texts()
+    assert cells == [str(EXPECTED["calls"])]
     page.screenshot(path=artifact("console-tenant-demo.png"), full_page=True)
 
     # The contacts download: the full numbers, in the CSV the browser saved.
@@ -83,7 +95,7 @@ def test_an_operator_signs_in_reads_the_demo_tenant_and_downloads_its_contacts(
     saved = download.value.path()
     with open(saved, encoding="utf-8", newline="") as handle:
         rows = {row["call_id"]: row["contact_number"] for row in csv.DictReader(handle)}
-    assert rows == {played[outcome]: CONFIRMED.get(outcome, "") for outcome in played}
+    assert rows == expected_contacts(played)
 
     # A form whose CSRF token was taken out is refused.
     page.eval_on_selector("#contacts input[name=csrf_token]", "input => input.remove()")
@@ -102,14 +114,16 @@ def test_an_operator_signs_in_reads_the_demo_tenant_and_downloads_its_contacts(
 
     output = served.output()
     exported = [json.loads(line) for line in output.splitlines() if '"CONTACTS_EXPORTED"' in line]
-    assert [(e["operator"], e["tenant"], e["rows"]) for e in exported] == [(ALICE, "demo", 4)]
+    assert [(e["operator"], e["tenant"], e["rows"]) for e in exported] == [
+        (ALICE, "demo", len(played))
+    ]
     assert '"CONSOLE_FORM_REFUSED"' in output and '"CONSOLE_SIGN_IN_REFUSED"' in output
     assert "Traceback" not in output
 
 
 def test_the_console_fits_a_phone_screen(served, chromium):  # noqa: F811
     headers = {"X-Vapi-Secret": TEST_SECRETS["VAPI_SECRET_DEMO"]}
-    play_batch(HttpClient(served.url), headers, _chat_body())
+    play(http_post(served.url, headers))
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(served.url + "/console/sign-in")

@@ -1,21 +1,25 @@
 """The console's pages: sign-in and sign-out, the tenants, one tenant, its contacts download."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+from babel.numbers import format_decimal
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from backend.console import access, bp
 from backend.console.access import operator_required
+from backend.console.charts import draw
 from backend.console.status import catalog_problems, status_of, tenant_statuses
 from backend.logs import log_event
 from backend.operators.contacts import COLUMNS, contact_rows, csv_line
 from backend.privacy.masking import mask_phone
+from backend.stats.outcomes import daily_outcomes
 from backend.store.calls import recent_calls
 from backend.tenants.store import tenant_store
 from backend.wording.preview import preview
 
 LAST_CALLS = 20
+CHART_DAYS = 30  # the charts' window, ending today (UTC days, as `flask stats` counts them)
 # Pages draw with the console's stylesheet only: no script, no frame, no other origin.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -95,7 +99,17 @@ def shown_call(call, tenant):
         "contact": mask_phone(call.contact_number, tenant.logged_digits),
         "source": call.contact_source,
         "ended_reason": call.ended_reason,
+        "outcome": call.contact_outcome,
+        "turns": call.contact_turns,
     }
+
+
+def outcome_charts(tenant_id):
+    """The tenant's outcome charts over the last CHART_DAYS days, from backend/stats."""
+    last = datetime.now(UTC).date()
+    first = last - timedelta(days=CHART_DAYS - 1)
+    since = datetime.combine(first, datetime.min.time(), UTC)
+    return draw(daily_outcomes(tenant_id, since=since), first, last)
 
 
 @bp.get("/tenants/<tenant_id>")
@@ -116,6 +130,7 @@ def tenant(tenant_id):
         example=example,
         sentences=sentences,
         calls=calls,
+        charts=outcome_charts(tenant_id),
     )
 
 
@@ -154,6 +169,12 @@ def download_contacts(tenant_id):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.app_template_filter("number")
+def french_number(value):
+    """`33,3`: numbers written as the interface's language writes them."""
+    return "" if value is None else format_decimal(value, locale="fr_FR")
 
 
 @bp.app_template_filter("utc")
