@@ -4,6 +4,11 @@
 `--config /path/to/gunicorn.conf.py`. Workers, threads and the address stay on the command line.
 """
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 from gunicorn import glogging
 
 from backend.config import ConfigError, from_environment, stop
@@ -11,11 +16,45 @@ from backend.logs import JsonLineFormatter, MaskedTextFormatter
 
 # A wrong setting stops the master before it binds or starts a worker: one line, not one per
 # worker (wsgi.py stops a worker the same way when this file is not used).
-# (Names here are gunicorn's settings when they match one: hence no `config` module name.)
+# (Names here are gunicorn's settings when they match one: hence no `config` module name, and
+# this file's own names start with an underscore.)
 try:
-    from_environment()
+    _settings = from_environment()
 except ConfigError as error:
     stop(error)
+
+# prometheus-client's multiprocess mode: each worker writes its metric values to its own files
+# in this folder, and /metrics sums them. The variable must be set before a worker imports
+# prometheus_client (workers import the app after this file ran in the master, and inherit its
+# environment); unset, a folder of this server's own, removed when it stops.
+_made_metrics_dir = None
+if _settings["PROMETHEUS_MULTIPROC_DIR"] is None:
+    _made_metrics_dir = tempfile.mkdtemp(prefix="vapi-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_dir
+_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def on_starting(server):
+    """A new server starts from zero: the last run's files would add their counts to its own.
+
+    Only here, in the master, once: workers that gunicorn replaces (crash, max_requests, HUP)
+    keep their files, so counters summed over the folder never go back.
+    """
+    for stale in _metrics_dir.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker exited: prometheus-client drops its live gauges' files (counters stay)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(_metrics_dir))
+
+
+def on_exit(server):
+    """Remove the folder this server made for itself."""
+    if _made_metrics_dir is not None:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
 
 
 class JsonLogger(glogging.Logger):

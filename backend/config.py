@@ -143,8 +143,12 @@ def _metrics_token(value):
     return value
 
 
-def _optional_folder(value):
-    return None if value in (None, "") else _folder(value)
+def _existing_folder_or_none(value):
+    if value in (None, ""):
+        return None
+    if not os.path.isdir(_folder(value)) or not os.access(value, os.W_OK):
+        raise ValueError("must be an existing folder this process can write to")
+    return str(value)
 
 
 def _strict_unless_flask_cli(value):
@@ -207,7 +211,7 @@ SETTINGS = (
     Setting("METRICS_TOKEN", "METRICS_TOKEN", None, _metrics_token),
     # prometheus-client's multiprocess mode: where each worker writes its values. prometheus_client
     # reads it too, when first imported; gunicorn.conf.py sets it when unset (backend/metrics/).
-    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _optional_folder),
+    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _existing_folder_or_none),
 )
 # Never quoted back in an error: a database URL may hold a password; the others are secrets.
 UNQUOTED = ("DATABASE_URL", "CONSOLE_OPERATORS", "CONSOLE_SECRET_KEY", "METRICS_TOKEN")

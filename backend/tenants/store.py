@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import current_app, g, has_request_context
 
 from backend.logs import log_event
+from backend.metrics.families import count_reload
 from backend.problems import is_error
 from backend.tenants.live import LiveConfiguration
 from backend.tenants.watcher import Watcher
@@ -87,11 +88,13 @@ class TenantStore:
         """In the reload thread: apply the edits saved since the last check."""
         try:
             started = time.perf_counter()
+            before = self.live.served
             result = self.live.check()
             if result is None:
                 return
             problems, changed = result
             self._log(problems)
+            self._count(before, self.live.served, problems)
         except Exception as error:  # noqa: BLE001  (a failed reload must not stop the reloads)
             log_event(
                 "TENANT_CONFIG_RELOAD_FAILED", level=logging.ERROR, exception=type(error).__name__
@@ -106,6 +109,23 @@ class TenantStore:
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 worker=os.getpid(),
             )
+
+    @staticmethod
+    def _count(before, after, problems):
+        """Metrics: the tenant files and catalogs this reload applied, and the edits it refused
+        (each once, as logged: `problems` are the ones not reported before)."""
+        refused = {p.file for p in problems if is_error(p)}
+        catalogs_refused = {file for file in refused if file.startswith(after.locales_dir)}
+        count_reload("catalog", False, len(catalogs_refused))
+        count_reload("tenant", False, len(refused - catalogs_refused))
+        old_entries = before.catalogs.entries if before.catalogs is not None else None
+        count_reload("catalog", True, int(after.catalogs.entries != old_entries))
+        applied = [
+            path
+            for path, tenant in after.tenants.items()
+            if path not in after.refused and before.tenants.get(path) != tenant
+        ]
+        count_reload("tenant", True, len(applied))
 
     def _log(self, problems):
         for problem in problems:
