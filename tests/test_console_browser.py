@@ -43,8 +43,8 @@ def _swept(page, where):
 
 
 def test_an_operator_signs_in_reads_the_demo_tenant_and_downloads_its_contacts(
-    served,
     chromium,  # noqa: F811
+    served,
 ):
     headers = {"X-Vapi-Secret": TEST_SECRETS["VAPI_SECRET_DEMO"]}
     played = play(http_post(served.url, headers))
@@ -121,7 +121,7 @@ def test_an_operator_signs_in_reads_the_demo_tenant_and_downloads_its_contacts(
     assert "Traceback" not in output
 
 
-def test_the_console_fits_a_phone_screen(served, chromium):  # noqa: F811
+def test_the_console_fits_a_phone_screen(chromium, served):  # noqa: F811
     headers = {"X-Vapi-Secret": TEST_SECRETS["VAPI_SECRET_DEMO"]}
     play(http_post(served.url, headers))
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)

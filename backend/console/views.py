@@ -51,6 +51,12 @@ def form_refused(error):
     return render_template("console/error.html", reason="csrf"), 400
 
 
+@bp.errorhandler(400)
+def bad_request(_error):
+    """A form value the console cannot read (a date)."""
+    return render_template("console/error.html", reason="bad_request"), 400
+
+
 @bp.errorhandler(404)
 def not_found(_error):
     """A tenant the server does not serve."""
