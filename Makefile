@@ -87,6 +87,7 @@ bench: setup
 	$(BIN)/python benchmarks/nlu.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/log_line.py
+	$(BIN)/python benchmarks/metrics_cost.py --labels
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -73,4 +73,20 @@ def assert_no_full_number(text, where="output"):
     assert not leaks, f"full phone number in {where}: {json.dumps(leaks)[:200]}"
 
 
+def assert_clean_exposition(exposition, allowed_labels, secrets=()):
+    """The RGPD sweep of a Prometheus exposition (/metrics): no full number anywhere, none of
+    `secrets` (call ids...), and every label value one of `allowed_labels[label name]`."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert_no_full_number(exposition, "/metrics")
+    shown = [secret for secret in secrets if secret in exposition]
+    assert not shown, f"in /metrics: {shown[:3]}"
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            for name, value in sample.labels.items():
+                if name == "le":  # a histogram's bucket bound
+                    continue
+                assert value in allowed_labels.get(name, ()), f"{sample.name} {name}={value!r}"
+
+
 watch(*(n for n in _fixture_numbers() if n not in ("+33180001234",)))

@@ -1,6 +1,6 @@
 """Each request counted and timed, by route, Vapi message type and status: Flask's hooks.
 
-The cost per request (two perf_counter calls, a counter and a histogram, cached children):
+The cost per request (two perf_counter calls, two counters and a histogram, cached children):
 benchmarks/metrics_cost.py measures it.
 """
 
@@ -8,7 +8,7 @@ from time import perf_counter
 
 from flask import g, request
 
-from backend.metrics.families import NO_MESSAGE, observe_request
+from backend.metrics.families import NO_MESSAGE, observe_request, take_database_seconds
 
 UNMATCHED = "unmatched"  # no route: a 404 or 405 before any endpoint
 
@@ -19,6 +19,7 @@ def note_message_type(msg_type):
 
 
 def _start():
+    take_database_seconds()  # what ran outside a request (start-up, a command) is not its own
     g.metrics_started = perf_counter()
 
 
