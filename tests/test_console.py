@@ -352,3 +352,31 @@ def test_a_wrong_operators_value_stops_the_app_without_quoting_it(value, words, 
     message = str(raised.value)
     assert message.startswith("CONSOLE_OPERATORS ") and words in message
     assert "token-" not in message and "short-token" not in message
+
+
+def test_a_refused_edit_shows_on_the_tenant_page_while_the_last_version_serves(
+    folders, database_url, secrets
+):
+    tenants, locales = folders
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TENANTS_DIR": str(tenants),
+            "LOCALES_DIR": str(locales),
+            "TENANTS_RELOAD": False,
+            **CONSOLE_CONFIG,
+        }
+    )
+    with app.app_context():
+        create_schema_at_head()
+    client = app.test_client()
+    sign_in(client)
+    assert "Valide" in client.get("/console/tenants/demo").get_data(as_text=True)
+    demo = tenants / "demo.yaml"
+    demo.write_text(demo.read_text(encoding="utf-8") + "\nunknown_key: 1\n", encoding="utf-8")
+    with app.app_context():
+        tenant_store().reload_if_changed()
+    page = client.get("/console/tenants/demo").get_data(as_text=True)
+    assert "Modification refusée : la dernière version valide est servie" in page
+    assert re.search(r"<code>demo\.yaml:\d+: unknown_key: [^<]+</code>", page), page
