@@ -27,6 +27,7 @@ from tests.console_forms import (
 from tests.console_play import client_post, expected_contacts, play
 from tests.leaks import assert_no_full_number
 from tests.outcome_batch import EXPECTED
+from tests.paths import ROOT
 
 
 @pytest.fixture
@@ -380,3 +381,14 @@ def test_a_refused_edit_shows_on_the_tenant_page_while_the_last_version_serves(
     page = client.get("/console/tenants/demo").get_data(as_text=True)
     assert "Modification refusée : la dernière version valide est servie" in page
     assert re.search(r"<code>demo\.yaml:\d+: unknown_key: [^<]+</code>", page), page
+
+
+def test_every_form_of_the_templates_carries_its_csrf_token():
+    templates = sorted((ROOT / "backend" / "console" / "templates").rglob("*.html"))
+    forms = 0
+    for template in templates:
+        for form in re.findall(r"<form\b.*?</form>", template.read_text("utf-8"), re.S):
+            assert 'method="post"' in form, template.name
+            assert '<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">' in form
+            forms += 1
+    assert forms == 3  # sign-in, sign-out, contacts download
