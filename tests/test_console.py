@@ -392,3 +392,23 @@ def test_every_form_of_the_templates_carries_its_csrf_token():
             assert '<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">' in form
             forms += 1
     assert forms == 3  # sign-in, sign-out, contacts download
+
+
+def test_with_a_secret_key_a_token_change_ends_only_that_operator_s_sessions(database_url, secrets):
+    def app_with(operators):
+        config = {"CONSOLE_OPERATORS": operators, "CONSOLE_SECRET_KEY": "k" * 32}
+        return create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **CONSOLE_CONFIG, **config}
+        )
+
+    before = app_with({"alice": ALICE_TOKEN, "bob": BOB_TOKEN})
+    client = before.test_client()
+    sign_in(client)
+    cookie = client.get_cookie("console_session", path="/console")
+    for operators, signed_in in (
+        ({"alice": ALICE_TOKEN, "bob": "bob-has-a-new-token-now"}, True),
+        ({"alice": "alice-has-a-new-token-now", "bob": BOB_TOKEN}, False),
+    ):
+        other = app_with(operators).test_client()
+        other.set_cookie("console_session", cookie.value, path="/console")
+        assert (other.get("/console/").status_code == 200) is signed_in
