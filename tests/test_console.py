@@ -26,6 +26,7 @@ from tests.console_forms import (
 )
 from tests.console_play import client_post, expected_contacts, play
 from tests.leaks import assert_no_full_number
+from tests.outage import database_down
 from tests.outcome_batch import EXPECTED
 from tests.paths import ROOT
 
@@ -412,3 +413,12 @@ def test_with_a_secret_key_a_token_change_ends_only_that_operator_s_sessions(dat
         other = app_with(operators).test_client()
         other.set_cookie("console_session", cookie.value, path="/console")
         assert (other.get("/console/").status_code == 200) is signed_in
+
+
+def test_without_the_database_the_tenant_page_is_a_503_and_the_tenants_page_still_answers(
+    console, browser
+):
+    with database_down(console):
+        assert browser.get("/console/tenants/demo").status_code == 503
+        assert browser.get("/console/").status_code == 200  # tenant files only
+    assert browser.get("/console/tenants/demo").status_code == 200
