@@ -4,14 +4,12 @@
 `--config /path/to/gunicorn.conf.py`. Workers, threads and the address stay on the command line.
 """
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from gunicorn import glogging
 
-from backend.config import ConfigError, from_environment, stop
+from backend.config import ConfigError, from_environment, metrics_folder, stop
 from backend.logs import JsonLineFormatter, MaskedTextFormatter
 
 # A wrong setting stops the master before it binds or starts a worker: one line, not one per
@@ -27,11 +25,8 @@ except ConfigError as error:
 # in this folder, and /metrics sums them. The variable must be set before a worker imports
 # prometheus_client (workers import the app after this file ran in the master, and inherit its
 # environment); unset, a folder of this server's own, removed when it stops.
-_made_metrics_dir = None
-if _settings["PROMETHEUS_MULTIPROC_DIR"] is None:
-    _made_metrics_dir = tempfile.mkdtemp(prefix="vapi-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_dir
-_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+_metrics_folder, _made_metrics_folder = metrics_folder(_settings)
+_metrics_dir = Path(_metrics_folder)
 
 
 def on_starting(server):
@@ -53,8 +48,8 @@ def child_exit(server, worker):
 
 def on_exit(server):
     """Remove the folder this server made for itself."""
-    if _made_metrics_dir is not None:
-        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
+    if _made_metrics_folder:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
 class JsonLogger(glogging.Logger):

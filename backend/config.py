@@ -9,6 +9,7 @@ The README's Configuration table lists every variable read here (the same test c
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,6 +265,21 @@ def secret(variable):
     and a secret rotated in the process's environment applies at the next request.
     """
     return os.environ.get(variable) or None
+
+
+def metrics_folder(settings):
+    """Under gunicorn, before any worker imports prometheus_client: (folder, made here).
+
+    The folder prometheus-client's multiprocess mode writes to: PROMETHEUS_MULTIPROC_DIR, or,
+    unset, a new temporary one put in the environment the workers inherit (the library reads
+    the variable itself).
+    """
+    folder = settings["PROMETHEUS_MULTIPROC_DIR"]
+    if folder is not None:
+        return folder, False
+    folder = tempfile.mkdtemp(prefix="vapi-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder, True
 
 
 def stop(error):

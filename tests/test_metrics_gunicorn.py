@@ -8,6 +8,8 @@ over every worker (each worker's own file read apart proves the sum spans both).
 import json
 import os
 import shutil
+import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -40,12 +42,20 @@ def samples_of(exposition):
     return [s for family in text_string_to_metric_families(exposition) for s in family.samples]
 
 
-def per_worker(folder, tmp_path):
+def scrape(url):
+    answer = requests.get(
+        url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=TIMEOUT
+    )
+    assert answer.status_code == 200
+    return answer.text
+
+
+def per_worker(folder, copies):
     """Each worker's own values: its counter file collected alone. {pid: [samples]}."""
     found = {}
     for path in folder.glob("counter_*.db"):
-        alone = tmp_path / f"alone-{path.stem}"
-        alone.mkdir()
+        alone = copies / f"alone-{path.stem}"
+        alone.mkdir(parents=True)
         shutil.copy(path, alone / path.name)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=str(alone))
@@ -84,18 +94,24 @@ def test_stats_and_metrics_over_two_workers_show_the_batch(database_url, tmp_pat
 
         denied = requests.get(server.url + "/metrics", timeout=TIMEOUT)
         assert denied.status_code == 401
-        answer = requests.get(
-            server.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=TIMEOUT
-        )
-        assert answer.status_code == 200
-        exposition = answer.text
+        exposition = scrape(server.url)
+        workers = per_worker(metrics_dir, tmp_path / "before")
+
+        # A worker exits and gunicorn starts another: what it counted still counts.
+        gone = int(next(iter(workers)))
+        os.kill(gone, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while server.output().count("Booting worker") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.output().count("Booting worker") == 3
+        after_exit = scrape(server.url)
     finally:
         server.stop()
 
     # /metrics: every outcome of the batch, ROUNDS times, summed over the workers.
     expected_outcomes = {s.outcome: float(ROUNDS) for s in BATCH}
     assert outcome_counts(samples_of(exposition)) == expected_outcomes
-    workers = per_worker(metrics_dir, tmp_path)
+    assert outcome_counts(samples_of(after_exit)) == expected_outcomes
     served = {
         pid: sum(s.value for s in samples if s.name == "vapi_requests_total")
         for pid, samples in workers.items()

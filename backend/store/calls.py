@@ -1,4 +1,4 @@
-"""The store: every read and write of the calls table goes through these functions.
+"""The store: every read and write of the calls table, but statistics' (reports.py).
 
 The call path: each function runs one or two prebuilt statements (backend/store/statements.py),
 each committed by itself and bounded by the connection's timeouts, so a 200 means stored.
