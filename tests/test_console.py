@@ -32,15 +32,31 @@ from tests.paths import ROOT
 
 
 @pytest.fixture
-def console(database_url, secrets, tmp_path):
-    """The app with two operators, on a fresh database; the session cookie over plain HTTP."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **CONSOLE_CONFIG})
-    with app.app_context():
-        create_schema_at_head()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def console_app(database_url, secrets):
+    """`console_app(**config)`: an app with two operators (the session cookie over plain HTTP)
+    on this test's fresh database, `config` applied; its connections closed after the test."""
+    built = []
+
+    def build(**config):
+        app = create_app(
+            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **CONSOLE_CONFIG, **config}
+        )
+        with app.app_context():
+            create_schema_at_head()
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def console(console_app):
+    """The app with two operators, on a fresh database."""
+    return console_app()
 
 
 @pytest.fixture
@@ -97,25 +113,19 @@ def test_each_operator_signs_in_with_their_own_token():
     assert operator_for(ALICE_TOKEN, ()) is None
 
 
-def test_no_operator_configured_refuses_every_sign_in(database_url, secrets):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+def test_no_operator_configured_refuses_every_sign_in(console_app):
+    app = console_app(CONSOLE_OPERATORS=())
     client = app.test_client()
     assert "Aucun opérateur n'est configuré" in client.get("/console/sign-in").get_data(True)
     assert sign_in(client, "").status_code == 401
     assert sign_in(client, ALICE_TOKEN).status_code == 401
 
 
-def test_the_session_cookie_is_http_only_same_site_and_secure_unless_told(console, database_url):
+def test_the_session_cookie_is_http_only_same_site_and_secure_unless_told(console, console_app):
     cookie = sign_in(console.test_client()).headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
     assert "Secure" not in cookie
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "CONSOLE_OPERATORS": CONSOLE_CONFIG["CONSOLE_OPERATORS"],
-        }
-    )
+    app = console_app(CONSOLE_COOKIE_SECURE=True)
     secure = sign_in(app.test_client()).headers["Set-Cookie"]
     assert "; Secure" in secure and "HttpOnly" in secure
     assert ALICE_TOKEN not in cookie and ALICE_TOKEN not in secure
@@ -159,22 +169,17 @@ def test_every_form_without_its_token_is_refused(console, browser, log_events):
 
 
 def test_the_tenants_page_shows_each_file_valid_or_refused_and_the_secret(
-    folders, database_url, secrets, monkeypatch
+    folders, console_app, monkeypatch
 ):
     tenants, locales = folders
     broken = (tenants / "plomberie.yaml").read_text(encoding="utf-8")
     (tenants / "plomberie.yaml").write_text(broken.replace("locale:", "locale: [", 1))
     monkeypatch.delenv("VAPI_SECRET_DEMO")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "TENANTS_DIR": str(tenants),
-            "LOCALES_DIR": str(locales),
-            "TENANTS_STRICT": False,
-            "TENANTS_RELOAD": False,
-            **CONSOLE_CONFIG,
-        }
+    app = console_app(
+        TENANTS_DIR=str(tenants),
+        LOCALES_DIR=str(locales),
+        TENANTS_STRICT=False,
+        TENANTS_RELOAD=False,
     )
     client = app.test_client()
     sign_in(client)
@@ -357,21 +362,10 @@ def test_a_wrong_operators_value_stops_the_app_without_quoting_it(value, words, 
 
 
 def test_a_refused_edit_shows_on_the_tenant_page_while_the_last_version_serves(
-    folders, database_url, secrets
+    folders, console_app
 ):
     tenants, locales = folders
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "TENANTS_DIR": str(tenants),
-            "LOCALES_DIR": str(locales),
-            "TENANTS_RELOAD": False,
-            **CONSOLE_CONFIG,
-        }
-    )
-    with app.app_context():
-        create_schema_at_head()
+    app = console_app(TENANTS_DIR=str(tenants), LOCALES_DIR=str(locales), TENANTS_RELOAD=False)
     client = app.test_client()
     sign_in(client)
     assert "Valide" in client.get("/console/tenants/demo").get_data(as_text=True)
@@ -395,12 +389,9 @@ def test_every_form_of_the_templates_carries_its_csrf_token():
     assert forms == 3  # sign-in, sign-out, contacts download
 
 
-def test_with_a_secret_key_a_token_change_ends_only_that_operator_s_sessions(database_url, secrets):
+def test_with_a_secret_key_a_token_change_ends_only_that_operator_s_sessions(console_app):
     def app_with(operators):
-        config = {"CONSOLE_OPERATORS": operators, "CONSOLE_SECRET_KEY": "k" * 32}
-        return create_app(
-            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **CONSOLE_CONFIG, **config}
-        )
+        return console_app(CONSOLE_OPERATORS=operators, CONSOLE_SECRET_KEY="k" * 32)
 
     before = app_with({"alice": ALICE_TOKEN, "bob": BOB_TOKEN})
     client = before.test_client()
