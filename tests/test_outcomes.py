@@ -132,3 +132,60 @@ def test_outcome_of_each_finished_memory():
     assert outcomes.outcome_of(ContactMemory("CONTACT_TRANSFER")) == outcomes.WAY_OUT
     assert outcomes.outcome_of(ContactMemory("CONTACT_COLLECT")) is None
     assert len(BATCH) == 5
+
+
+def test_outcomes_add_no_statement_to_the_call_path(app, post, monkeypatch, vapi_payload):
+    """The outcome rides on writes the call path makes anyway: count the driver's statements."""
+    import backend.store.dialects as dialects
+
+    ran = []
+    observe = dialects.observe_database
+    monkeypatch.setattr(dialects, "observe_database", lambda s: (ran.append(s), observe(s)))
+
+    def statements(path, body):
+        ran.clear()
+        status, text = post(path, body)
+        assert status == 200, text
+        return len(ran)
+
+    in_progress = vapi_payload("status-update.in-progress")
+    in_progress["message"]["call"]["id"] = "path-1"
+    assert statements("/api/vapi/demo/webhook", in_progress) == 1  # the offer, nothing more
+
+    chat = vapi_payload("chat-completions.request")
+    chat["stream"], chat["call"]["id"] = False, "path-1"
+    opened = statements("/api/vapi/demo/chat/completions", chat)
+    chat["messages"] = [*chat["messages"], {"role": "assistant", "content": "..."}]
+    unclear = {**chat, "messages": [*chat["messages"], {"role": "user", "content": "euh"}]}
+    going_on = statements("/api/vapi/demo/chat/completions", unclear)
+    confirm = {**unclear, "messages": [*unclear["messages"], {"role": "user", "content": "oui"}]}
+    finishing = statements("/api/vapi/demo/chat/completions", confirm)
+    assert finishing == going_on == opened  # the read and the compare-and-set write
+    assert stored_call(app, "demo", "path-1").contact_outcome == outcomes.CALLER_ID_ASKED_AGAIN
+
+    ended = vapi_payload("status-update.ended")
+    ended["message"]["call"]["id"] = "path-2"
+    # The offer, then the end's two (the row made if missing, the end recorded): as before.
+    assert statements("/api/vapi/demo/webhook", ended) == 3
+
+
+def test_tool_mode_keeps_outcomes_the_same_way(app, client, demo_headers, vapi_payload):
+    """Tenants who keep Vapi's model: the contact tool's turns end the step the same way."""
+    from tests.contact_play import ToolCall
+    from tests.leaks import random_id
+    from tests.outcome_batch import SPOKEN_WORDS
+
+    known = ToolCall(client, demo_headers, vapi_payload("tool-calls"), random_id("tool"))
+    known.say("oui")
+    without = vapi_payload("tool-calls")
+    without["message"].pop("customer", None)
+    without["message"]["call"].pop("customer")
+    unknown = ToolCall(client, demo_headers, without, random_id("tool"))
+    unknown.say(SPOKEN_WORDS)
+    unknown.say("oui")
+    for call, outcome, turns in (
+        (known, outcomes.CALLER_ID_FIRST_ASK, 1),
+        (unknown, outcomes.COLLECTED_WITHOUT_CALLER_ID, 2),
+    ):
+        row = stored_call(app, "demo", call.body["message"]["call"]["id"])
+        assert (row.contact_outcome, row.contact_turns) == (outcome, turns)
