@@ -65,7 +65,8 @@ format: setup
 test: lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-# Translators: refresh the template and base catalogs from backend/prompts.py, then check them.
+# Translators: refresh the template and base catalogs from backend/prompts.py, then check them;
+# the same for the console's interface (locales/console/).
 i18n: setup
 	$(BIN)/pybabel extract -F babel.cfg -k N_:1c,2 --no-default-keywords --project=vapi-caller-id \
 		--add-comments=TRANSLATORS: --sort-by-file -o locales/messages.pot .
@@ -75,6 +76,12 @@ i18n: setup
 			-l $$(basename $$(dirname $$(dirname $$po))); \
 	done
 	$(BIN)/flask --app wsgi i18n check
+	@# The console's interface: its own template and French catalog (backend/console/language.py).
+	$(BIN)/pybabel extract -F locales/console/babel.cfg --project=vapi-caller-id-console \
+		--add-comments=TRANSLATORS: --sort-by-file -o locales/console/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --width=100 -i locales/console/messages.pot \
+		-o locales/console/fr/LC_MESSAGES/messages.po -l fr
+	$(BIN)/pytest -q -n 0 tests/test_console_language.py
 
 bench: setup
 	$(BIN)/python benchmarks/nlu.py

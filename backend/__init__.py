@@ -21,7 +21,7 @@ def create_app(test_config=None):
     app.json.ensure_ascii = False  # French sentences stay readable in answers
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from backend import logs
+    from backend import console, logs
     from backend.edge import errors
     from backend.metrics import http as request_metrics
     from backend.operators import contacts, i18n, stats, tenants
@@ -43,5 +43,6 @@ def create_app(test_config=None):
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(llm.bp)
+    console.init_app(app)
     app.register_blueprint(metrics.bp)
     return app

@@ -7,6 +7,7 @@ The README's Configuration table lists every variable read here (the same test c
 """
 
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -91,6 +92,51 @@ def _optional_text(value):
     return value or None
 
 
+def _boolean(value):
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+OPERATOR_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+MIN_TOKEN_LENGTH = 16
+
+
+def _operator_tokens(value):
+    """`alice:TOKEN bob:TOKEN` (spaces or commas between) -> ((name, token), ...).
+
+    A mapping {name: token} is taken too (test_config). Messages never quote a token.
+    """
+    if isinstance(value, str):
+        entries = [entry for entry in re.split(r"[\s,]+", value) if entry]
+        # No colon: the name is not quoted back, since it is then the token.
+        pairs = [entry.partition(":")[::2] if ":" in entry else (None, None) for entry in entries]
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, tuple | list):
+        pairs = [tuple(pair) for pair in value]
+    else:
+        raise ValueError("must be name:token pairs separated by spaces")
+    for position, (name, token) in enumerate(pairs, start=1):
+        if not isinstance(name, str) or not OPERATOR_NAME.fullmatch(name):
+            raise ValueError(
+                f"entry {position} must be name:token, the name in letters, digits, . _ @ -"
+            )
+        if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH or re.search(r"\s", token):
+            raise ValueError(f"{name}'s token must be {MIN_TOKEN_LENGTH} characters or more")
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("must name each operator once")
+    if len({token for _, token in pairs}) != len(pairs):
+        raise ValueError("must give each operator a token of their own")
+    return tuple(pairs)
+
+
 def _metrics_token(value):
     value = _optional_text(value)
     if value is not None and len(value) < METRICS_TOKEN_MIN_LENGTH:
@@ -156,12 +202,20 @@ SETTINGS = (
     # bytes than it sends would otherwise hold a worker thread as long as it keeps the connection.
     Setting("BODY_READ_TIMEOUT_S", "BODY_READ_TIMEOUT_S", 10.0, _seconds),
     Setting("FLASK_RUN_FROM_CLI", "TENANTS_STRICT", True, _strict_unless_flask_cli),
+    # Who may sign in to /console (backend/console/): none by default, so the console refuses all.
+    Setting("CONSOLE_OPERATORS", "CONSOLE_OPERATORS", (), _operator_tokens),
+    # Signs the console's session cookie and CSRF tokens; unset, derived from the tokens above.
+    Setting("CONSOLE_SECRET_KEY", "CONSOLE_SECRET_KEY", None, _optional_text),
+    # The session cookie only over HTTPS; false for a console served on loopback HTTP (tests).
+    Setting("CONSOLE_COOKIE_SECURE", "CONSOLE_COOKIE_SECURE", True, _boolean),
     # /metrics answers only with this token (backend/routes/metrics.py); unset: metrics are off.
     Setting("METRICS_TOKEN", "METRICS_TOKEN", None, _metrics_token),
     # prometheus-client's multiprocess mode: where each worker writes its values. prometheus_client
     # reads it too, when first imported; gunicorn.conf.py sets it when unset (backend/metrics/).
     Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _existing_folder_or_none),
 )
+# Never quoted back in an error: a database URL may hold a password; the others are secrets.
+UNQUOTED = ("DATABASE_URL", "CONSOLE_OPERATORS", "CONSOLE_SECRET_KEY", "METRICS_TOKEN")
 # Each tenant's secret lives in the variable its YAML names (`vapi.secret_env`): see secret().
 SECRET_VARIABLES = "VAPI_SECRET_*"
 
@@ -175,7 +229,7 @@ def _read(setting, value, name):
     try:
         return setting.read(value)
     except ValueError as error:
-        shown = "" if setting.variable == "DATABASE_URL" else f", got {_shown(value)}"
+        shown = "" if setting.variable in UNQUOTED else f", got {_shown(value)}"
         raise ConfigError(f"{name} {error}{shown}") from None
 
 

@@ -15,6 +15,7 @@ from backend import create_app
 from backend.logs import LOGGER_NAME, JsonLineFormatter, unbind_request
 from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
 from tests import servers
+from tests.browser import NO_CHROMIUM
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
 from tests.paths import ROOT, VAPI_PAYLOADS
@@ -71,7 +72,7 @@ def postgres_admin():
 
 
 def pytest_terminal_summary(terminalreporter):
-    """One line for a run without PostgreSQL, rather than the same reason per skipped test."""
+    """One line for a run without PostgreSQL or Chromium, not the same reason per skipped test."""
     skipped = [
         report
         for report in terminalreporter.stats.get("skipped", [])
@@ -82,6 +83,15 @@ def pytest_terminal_summary(terminalreporter):
             f"{len(skipped)} PostgreSQL tests skipped: {NO_POSTGRES} (in CI they fail).",
             yellow=True,
             bold=True,
+        )
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if NO_CHROMIUM in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} browser tests skipped: {NO_CHROMIUM}.", yellow=True, bold=True
         )
 
 

@@ -252,3 +252,16 @@ def contact_calls(tenant_id, since=None):
     dialect_of(db.engine).read_in_one_snapshot(db.session)
     yield from db.session.execute(query).scalars()
     db.session.commit()
+
+
+def recent_calls(tenant_id, limit):
+    """The tenant's `limit` most recent calls, newest first (full numbers: mask before showing)."""
+    query = (
+        select(Call)
+        .where(Call.tenant_id == tenant_id)
+        .order_by(Call.created_at.desc(), Call.id.desc())
+        .limit(limit)
+    )
+    calls = db.session.execute(query).scalars().all()
+    db.session.commit()
+    return calls

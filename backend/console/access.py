@@ -1,0 +1,126 @@
+"""Who uses the console: operator tokens, the signed session cookie, CSRF on every form.
+
+Operators are named in CONSOLE_OPERATORS, each with a token. A sign-in compares the token given
+with every operator's in constant time (their digests, so neither the value nor the length of a
+token shows in the time taken). The session cookie holds the operator's name and a keyed digest
+of their token, signed: removing or changing an operator's token ends their sessions at once.
+
+CSRF: Flask-WTF's CSRFProtect (tokens bound to the session, compared in constant time, Referer
+checked over HTTPS), applied to the console's forms only: the Vapi endpoints are called
+server-to-server with a secret, not with a browser's cookie.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from backend.logs import log_event
+
+SESSION_LIFETIME = timedelta(hours=8)
+csrf = CSRFProtect()
+
+
+def _derived_key(operators):
+    """A key every worker derives alike from the tokens (random when there is no operator)."""
+    if not operators:
+        return secrets.token_hex(32)
+    material = "\n".join(f"{name}:{token}" for name, token in sorted(operators))
+    return hmac.new(b"console session key", material.encode(), hashlib.sha256).hexdigest()
+
+
+def init_app(app):
+    """Session cookie settings, the signing key and CSRF protection (checked by the console)."""
+    app.config["SECRET_KEY"] = app.config["CONSOLE_SECRET_KEY"] or _derived_key(
+        app.config["CONSOLE_OPERATORS"]
+    )
+    app.config.update(
+        SESSION_COOKIE_NAME="console_session",
+        SESSION_COOKIE_PATH="/console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=app.config["CONSOLE_COOKIE_SECURE"],
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        # Checked by the console's own before_request (views.py), not on every route.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        # A form token lives as long as the session that holds it.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    csrf.init_app(app)
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).digest()
+
+
+def operator_for(token, operators):
+    """The name of the operator whose token this is, else None. Every token is compared."""
+    given = _digest(token)
+    found = None
+    for name, expected in operators:
+        if hmac.compare_digest(given, _digest(expected)):
+            found = name
+    return found
+
+
+def _token_ref(token):
+    """What the cookie keeps of a token: a keyed digest, useless without the server's key."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def sign_in(token):
+    """Start a session for the operator whose token this is: their name, or None (refused)."""
+    operators = current_app.config["CONSOLE_OPERATORS"]
+    name = operator_for(token, operators)
+    if name is None:
+        log_event("CONSOLE_SIGN_IN_REFUSED", level=30, operators=len(operators))
+        return None
+    token = dict(operators)[name]
+    session.clear()  # a fresh session (and CSRF token) for the operator
+    session.permanent = True
+    session["operator"], session["token_ref"] = name, _token_ref(token)
+    log_event("CONSOLE_SIGNED_IN", operator=name)
+    return name
+
+
+def sign_out():
+    """End the session."""
+    operator = current_operator()
+    session.clear()
+    if operator:
+        log_event("CONSOLE_SIGNED_OUT", operator=operator)
+
+
+def current_operator():
+    """The signed-in operator's name, while their token is still the one they signed in with."""
+    name, ref = session.get("operator"), session.get("token_ref")
+    if not isinstance(name, str) or not isinstance(ref, str):
+        return None
+    token = dict(current_app.config["CONSOLE_OPERATORS"]).get(name)
+    if token is None or not hmac.compare_digest(ref, _token_ref(token)):
+        return None
+    return name
+
+
+def check_form():
+    """Refuse a form posted without this session's CSRF token (400, CSRFError)."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        csrf.protect()
+
+
+def operator_required(view):
+    """Send who is not signed in to the sign-in page; `g.operator` names who is."""
+
+    @wraps(view)
+    def checked(**kwargs):
+        g.operator = current_operator()
+        if g.operator is None:
+            return redirect(url_for("console.sign_in"))
+        return view(**kwargs)
+
+    return checked
