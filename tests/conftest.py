@@ -138,15 +138,29 @@ def secrets(monkeypatch):
 
 
 @pytest.fixture
-def app(database_url, secrets, tmp_path):
+def build_app(database_url, secrets):
+    """`build_app(**config)`: the app on this test's fresh database (schema made), `config`
+    applied; every app built has its connections closed after the test."""
+    built = []
+
+    def build(**config):
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **config})
+        with app.app_context():
+            create_schema_at_head()
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(build_app):
     """The app with the shipped tenants and catalogs, on a fresh database."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        create_schema_at_head()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return build_app()
 
 
 @pytest.fixture
@@ -214,34 +228,26 @@ def real_servers_marked_slow(request, monkeypatch):
 
 
 @pytest.fixture
-def tenants_app(database_url, secrets, tmp_path):
+def tenants_app(build_app, tmp_path):
     """Build apps serving the given tenants (dicts, written as YAML files) on this test's database.
 
     `tenants_app(tenant, ...)` writes each dict to `<tmp>/tenants-N/<id>.yaml` and returns the app.
     """
     import yaml
 
-    built = []
+    count = 0
 
     def build(*tenants):
-        folder = tmp_path / f"tenants-{len(built)}"
+        nonlocal count
+        folder = tmp_path / f"tenants-{count}"
+        count += 1
         folder.mkdir()
         for tenant in tenants:
             text = yaml.safe_dump(tenant, allow_unicode=True, sort_keys=False)
             (folder / f"{tenant['id']}.yaml").write_text(text, encoding="utf-8")
-        app = create_app(
-            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "TENANTS_DIR": str(folder)}
-        )
-        with app.app_context():
-            create_schema_at_head()
-        built.append(app)
-        return app
+        return build_app(TENANTS_DIR=str(folder))
 
-    yield build
-    for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    return build
 
 
 def stored_calls(app):

@@ -9,13 +9,10 @@ import re
 
 import pytest
 
-from backend import create_app
 from backend.console.access import operator_for
 from backend.operators.contacts import COLUMNS
-from backend.store.db import db
 from backend.tenants.store import tenant_store
 from backend.wording.preview import preview
-from tests.conftest import create_schema_at_head
 from tests.console_forms import (
     ALICE,
     ALICE_TOKEN,
@@ -32,25 +29,10 @@ from tests.paths import ROOT
 
 
 @pytest.fixture
-def console_app(database_url, secrets):
+def console_app(build_app):
     """`console_app(**config)`: an app with two operators (the session cookie over plain HTTP)
     on this test's fresh database, `config` applied; its connections closed after the test."""
-    built = []
-
-    def build(**config):
-        app = create_app(
-            {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **CONSOLE_CONFIG, **config}
-        )
-        with app.app_context():
-            create_schema_at_head()
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    return lambda **config: build_app(**{**CONSOLE_CONFIG, **config})
 
 
 @pytest.fixture

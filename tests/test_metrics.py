@@ -16,9 +16,7 @@ from backend import create_app
 from backend.config import ConfigError, from_environment
 from backend.engine import outcomes
 from backend.metrics import families
-from backend.store.db import db
 from backend.tenants.store import tenant_store
-from tests.conftest import create_schema_at_head
 from tests.leaks import assert_clean_exposition, random_id
 from tests.outcome_batch import BATCH, play_batch
 from tests.test_live_reload import edit
@@ -32,16 +30,8 @@ def value(name, **labels):
 
 
 @pytest.fixture
-def metrics_app(database_url, secrets):
-    app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "METRICS_TOKEN": TOKEN}
-    )
-    with app.app_context():
-        create_schema_at_head()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def metrics_app(build_app):
+    return build_app(METRICS_TOKEN=TOKEN)
 
 
 @pytest.fixture
