@@ -19,6 +19,8 @@ from sqlalchemy.exc import ArgumentError
 
 from backend.log_mask import mask_phone_shaped
 from backend.store.connections import (
+    BUSY_TIMEOUT_MS,
+    REQUEST_BUDGET_MS,
     STATEMENT_TIMEOUT_MS,
     SYNCHRONOUS_COMMIT,
     SYNCHRONOUS_COMMIT_VALUES,
@@ -188,6 +190,18 @@ SETTINGS = (
         "DATABASE_STATEMENT_TIMEOUT_MS",
         STATEMENT_TIMEOUT_MS,
         _whole_number(0, "a whole number of milliseconds (0: no limit)"),
+    ),
+    Setting(
+        "DATABASE_REQUEST_BUDGET_MS",
+        "DATABASE_REQUEST_BUDGET_MS",
+        REQUEST_BUDGET_MS,
+        _whole_number(1, "a whole number of milliseconds, 1 or more"),
+    ),
+    Setting(
+        "DATABASE_BUSY_TIMEOUT_MS",
+        "DATABASE_BUSY_TIMEOUT_MS",
+        BUSY_TIMEOUT_MS,
+        _whole_number(0, "a whole number of milliseconds"),
     ),
     Setting(
         "DATABASE_SYNCHRONOUS_COMMIT",

@@ -6,15 +6,32 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 
+from backend.store.deadline import BoundedConnection
+
 # Bounds on how long the database may hold a caller's request: Vapi waits for our answer, and
 # a request runs two or three statements, so each gets half a second.
 # $DATABASE_STATEMENT_TIMEOUT_MS overrides it, e.g. 0 (none) for a long `flask purge`.
 STATEMENT_TIMEOUT_MS = 500
-CONNECT_TIMEOUT_S = 2  # psycopg's minimum
+# The whole of a request's database work, from its first statement: the client's own bound,
+# which holds when the server cannot answer at all (backend/store/deadline.py). Under a second
+# with room for the rest of the request.
+REQUEST_BUDGET_MS = 600
+# SQLite: how long a write waits for another process's write lock. A call-path write holds it
+# for well under a millisecond; far longer means something else holds the file.
+BUSY_TIMEOUT_MS = 300
+CONNECT_TIMEOUT_S = 2  # psycopg's minimum, for commands: a request's connect ends at its budget
 POOL_TIMEOUT_S = 1
 # A database host that vanishes from the network (sent data never acknowledged) is given up
 # after this; a server process that hangs while its host still answers is not bounded by it.
 TCP_USER_TIMEOUT_MS = 3000
+# An idle pooled connection whose host vanished is found dead by the kernel's keepalive probes
+# (about 5 + 3 x 1 s), before a request picks it, rather than at that request's budget.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 1,
+    "keepalives_count": 3,
+}
 # Call-flow writes on PostgreSQL do not wait for their commit to reach the disk, as SQLite's WAL
 # with synchronous=NORMAL already does: a crash of the database server (never of the app) may
 # lose the last few hundred milliseconds of them, without corruption, and Vapi sends the caller's
@@ -44,11 +61,12 @@ def engine_options(url):
     # between its statements.
     # An error's message never shows the statement's values: they hold callers' numbers.
     if url.startswith("sqlite"):
-        # busy timeout: writers from several workers wait for each other instead of failing.
+        # busy timeout: writers from several workers wait for each other instead of failing,
+        # for a bounded time (PRAGMA busy_timeout on each connection, from the settings).
         return {
             "isolation_level": "AUTOCOMMIT",
             "hide_parameters": True,
-            "connect_args": {"timeout": 5},
+            "connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000},
         }
     return {
         "isolation_level": "AUTOCOMMIT",
@@ -59,16 +77,25 @@ def engine_options(url):
         "connect_args": {
             "connect_timeout": CONNECT_TIMEOUT_S,
             "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+            **KEEPALIVES,
         },
     }
 
 
-def _tune_sqlite(dbapi_connection, _record):
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_tuner(busy_timeout_ms):
+    def tune(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+        cursor.close()
+
+    return tune
+
+
+def _bounded_connect(_dialect, _record, cargs, cparams):
+    """psycopg's connect, ending at the request's deadline (deadline.BoundedConnection)."""
+    return BoundedConnection.connect(*cargs, **cparams)
 
 
 def _replace_closed_connection(dbapi_connection, _record, _proxy):
@@ -107,7 +134,10 @@ def tune_engine(engine):
     timeout_ms = current_app.config["DATABASE_STATEMENT_TIMEOUT_MS"]
     synchronous_commit = current_app.config["DATABASE_SYNCHRONOUS_COMMIT"]
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(
+            engine, "connect", _sqlite_tuner(current_app.config["DATABASE_BUSY_TIMEOUT_MS"])
+        )
         return
+    event.listen(engine, "do_connect", _bounded_connect)
     event.listen(engine, "connect", _postgresql_tuner(timeout_ms, synchronous_commit))
     event.listen(engine, "checkout", _replace_closed_connection)

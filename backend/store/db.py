@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from backend.edge.errors import internal_error
 from backend.logs import log_event
+from backend.store import deadline
 from backend.store.connections import engine_options, tune_engine
 from backend.store.schema import (
     MIGRATIONS_DIR,
@@ -45,6 +46,9 @@ def init_app(app):
     migration_scripts(MIGRATIONS_DIR)  # read at start: no scripts, no app
     with app.app_context():
         tune_engine(db.engine)
+    budget_s = app.config["DATABASE_REQUEST_BUDGET_MS"] / 1000
+    app.before_request(lambda: deadline.begin_request(budget_s))
+    app.teardown_request(lambda _error: deadline.end_request())
     for error in (*DATABASE_UNAVAILABLE_ERRORS, ProgrammingError):
         app.register_error_handler(error, database_error)
     app.register_error_handler(SchemaMissing, schema_missing_answer)

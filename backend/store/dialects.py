@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from backend.metrics.families import observe_database
-from backend.store import statements
+from backend.store import deadline, statements
 from backend.store.statements import CALLS, READ_NUMBER, READ_TURN, THIS_CALL
 
 
@@ -32,9 +32,18 @@ class SQLite:
 
     @contextmanager
     def writing(self, engine):
-        """A connection for statements that write; the process's other writers wait meanwhile."""
-        with self.writer, engine.connect() as connection:
-            yield connection
+        """A connection for statements that write; the process's other writers wait meanwhile.
+
+        Within a request, not past its database time (deadline.py).
+        """
+        left = deadline.check()
+        if not self.writer.acquire(timeout=-1 if left is None else left):
+            raise deadline.timed_out("the process's other writers held the file")
+        try:
+            with engine.connect() as connection:
+                yield connection
+        finally:
+            self.writer.release()
 
     def run(self, connection, statement, params):
         """Run a prebuilt statement by the driver: its first row, None without one."""
@@ -49,6 +58,7 @@ class SQLite:
         by Core and 75 µs this way (connection checkout included). Datetimes go through their
         column type's own conversion, so rows read the same either way.
         """
+        deadline.check()
         sql = _driver_sql(statement, _SQLITE_NAMED)
         params = {k: _sqlite_text(v) if isinstance(v, datetime) else v for k, v in params.items()}
         started = perf_counter()
@@ -157,6 +167,7 @@ class PostgreSQL:
         pool's own connection. The pool still checks it out and replaces a dead one.
         """
         dialect = engine.dialect
+        deadline.check()
         try:
             pooled = engine.raw_connection()
         except dialect.loaded_dbapi.Error as error:  # connecting failed: SQLAlchemy's error too
@@ -185,6 +196,7 @@ class PostgreSQL:
 
     def _execute(self, pooled, holder, dialect, statement, params):
         """`pooled`: the pool's connection; `holder`: SQLAlchemy's Connection around it, or it."""
+        deadline.check()
         sql = _driver_sql(statement, dialect)
         started = perf_counter()
         try:

@@ -1,0 +1,144 @@
+"""A request's share of time for the database, so a frozen, refused or locked one cannot hold it.
+
+The server-side statement timeout cannot help when the server is unreachable or frozen: the
+answer never comes. So the client bounds its own waits. Each request gets a budget for its
+database work, counted from its first statement (a slow upload is not the database's time):
+no statement starts once it is spent, a PostgreSQL wait (connect, query) is cut when it runs
+out, and SQLite's lock waits are bounded by the busy timeout and by it. Outside a request (an
+operator's command) nothing is bounded here: the timeouts in connections.py apply.
+
+After a wait was cut, the process takes the database for unreachable for a moment and fails its
+statements at once, instead of every request spending its whole budget on the same frozen
+server (each answer then comes in milliseconds, not at the budget's end); the first request
+after that moment tries again.
+"""
+
+import threading
+import time
+from contextvars import ContextVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import waiting
+from psycopg.adapt import AdaptersMap
+from sqlalchemy.exc import OperationalError
+
+# How long the database is taken for unreachable after a wait was cut.
+UNREACHABLE_FOR_S = 1.0
+
+
+class DeadlinePassed(Exception):
+    """The request's database time is spent, or the database was just found unreachable."""
+
+
+class _Budget:
+    __slots__ = ("seconds", "deadline")
+
+    def __init__(self, seconds):
+        self.seconds, self.deadline = seconds, None
+
+
+_request = ContextVar("database_budget", default=None)
+_unreachable_until = [0.0]  # a list: read and written by every thread of the process
+_lock = threading.Lock()
+
+
+def begin_request(seconds):
+    """Give the current request `seconds` of database time, counted from its first statement."""
+    _request.set(_Budget(seconds))
+
+
+def end_request():
+    """The request is answered: this thread's later work (none, or a command) is unbounded."""
+    _request.set(None)
+
+
+def remaining():
+    """Seconds left for this request's database work; None outside a request."""
+    budget = _request.get()
+    if budget is None:
+        return None
+    now = time.monotonic()
+    if budget.deadline is None:
+        budget.deadline = now + budget.seconds
+    return budget.deadline - now
+
+
+def check():
+    """Seconds left (None: unbounded); OperationalError when none are, or the database is away.
+
+    Called before each statement and connection of the call path.
+    """
+    left = remaining()
+    if left is not None:
+        if left <= 0:
+            raise timed_out("the request's database time is spent")
+        if time.monotonic() < _unreachable_until[0]:
+            raise timed_out("the database was unreachable a moment ago")
+    return left
+
+
+def cut_after(waited):
+    """A wait of `waited` s was cut. When it had at least half the request's budget, the
+    server should have answered, if only with its statement timeout: it is taken for
+    unreachable, and this process's statements fail at once for UNREACHABLE_FOR_S. A short
+    wait cut at the end of a budget that a slow statement spent says nothing of the server.
+    """
+    budget = _request.get()
+    if budget is not None and waited >= budget.seconds / 2:
+        with _lock:
+            _unreachable_until[0] = time.monotonic() + UNREACHABLE_FOR_S
+
+
+def timed_out(reason):
+    """The error for a request whose database time ran out: an outage's (a 503, or a fallback)."""
+    return OperationalError(None, None, DeadlinePassed(reason), hide_parameters=True)
+
+
+class BoundedConnection(psycopg.Connection):
+    """A psycopg connection whose waits end at the request's deadline (psycopg pinned: 3.3).
+
+    psycopg waits for the server in `wait` (queries, commits) and in `connect`; a frozen server
+    or a proxy that stops forwarding would hold them until the kernel gives up, minutes later.
+    A cut wait leaves the protocol mid-exchange: the connection is closed, and the pool drops it
+    (SQLAlchemy sees it closed, a disconnect).
+    """
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        left = remaining()
+        if left is None:
+            return super().wait(gen, interval, timeout)
+        try:
+            return super().wait(gen, interval, max(left, 0.001))
+        except pg_errors._WaitTimeout:
+            self.close()
+            cut_after(left)
+            raise pg_errors.ConnectionTimeout("no answer within the request's time") from None
+
+    @classmethod
+    def connect(cls, conninfo="", **kwargs):
+        """As psycopg's, but the handshake gives up at the request's deadline.
+
+        libpq and psycopg take at least 2 s for `connect_timeout`: too long for a caller.
+        Outside a request, psycopg's own connect runs unchanged.
+        """
+        left = check()
+        if left is None:
+            return super().connect(conninfo, **kwargs)
+        autocommit = kwargs.pop("autocommit", False)
+        context = kwargs.pop("context", None)  # SQLAlchemy passes its adapters
+        params = cls._get_connection_params(conninfo, **kwargs)
+        try:
+            connection = waiting.wait_conn(
+                cls._connect_gen(psycopg.conninfo.make_conninfo("", **params)),
+                interval=0.1,
+                timeout=max(left, 0.001),
+            )
+        except pg_errors._WaitTimeout:
+            cut_after(left)
+            raise pg_errors.ConnectionTimeout("no connection within the request's time") from None
+        # What psycopg's connect does after the handshake, for the arguments SQLAlchemy passes.
+        connection._autocommit = bool(autocommit)
+        if context is not None:
+            connection._adapters = AdaptersMap(context.adapters)
+        return connection
