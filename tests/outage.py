@@ -9,13 +9,19 @@ table, so each statement stops at the app's statement timeout. A missing table i
 the app reads it as a schema not upgraded (tests/test_readiness.py).
 """
 
+import select
+import socket
+import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from backend.store.db import db
+from tests.servers import free_port
 
 LOCK_HELD_AT_MOST_S = 30  # released by the test, or by itself so the suite never hangs
 
@@ -76,3 +82,146 @@ def calls_table_locked(url):
     finally:
         done.set()
         locker.join(timeout=LOCK_HELD_AT_MOST_S)
+
+
+class FaultProxy:
+    """A TCP proxy of the tests' own between the app and PostgreSQL, on 127.0.0.1, that fails
+    on command as a network or a database server does:
+
+        with FaultProxy(5432) as proxy:        # url = proxy.url_for(postgres_url)
+            proxy.freeze()    # nothing forwarded, new connections accepted by the kernel and held
+            proxy.cut()       # every open connection closed mid-stream (a query in flight too)
+            proxy.refuse()    # connections refused, open ones closed (the server is down)
+            proxy.restore()   # forwards again; held bytes and connections go through
+
+    One thread relays every connection with select(); commands wait until it applied them.
+    """
+
+    TICK_S = 0.02
+
+    def __init__(self, target_port, target_host="127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.listener = None
+        self.pairs = {}  # socket -> the socket it relays to
+        self.frozen = False
+        self.commands = []  # (what, done event): applied by the relay thread
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._relay, daemon=True)
+
+    def url_for(self, url):
+        """`url` (a PostgreSQL URL on the proxied host and port) through this proxy."""
+        return make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(False)
+
+    def freeze(self):
+        self._command("freeze")
+
+    def cut(self):
+        self._command("cut")
+
+    def refuse(self):
+        self._command("refuse")
+
+    def restore(self):
+        self._command("restore")
+
+    def __enter__(self):
+        self._listen()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        self._close_all()
+        if self.listener is not None:
+            self.listener.close()
+
+    def _command(self, what):
+        done = threading.Event()
+        with self.lock:
+            self.commands.append((what, done))
+        assert done.wait(timeout=5), f"the proxy did not {what}"
+
+    def _listen(self):
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        self.listener = listener
+
+    def _close_all(self):
+        for sock in list(self.pairs):
+            sock.close()
+        self.pairs.clear()
+
+    def _apply(self, what):
+        if what == "freeze":
+            self.frozen = True
+        elif what == "cut":
+            self._close_all()
+        elif what == "refuse":
+            self._close_all()
+            if self.listener is not None:
+                self.listener.close()
+                self.listener = None
+        elif what == "restore":
+            self.frozen = False
+            if self.listener is None:
+                self._listen()
+
+    def _relay(self):
+        while not self.stopping.is_set():
+            with self.lock:
+                commands, self.commands = self.commands, []
+            for what, done in commands:
+                self._apply(what)
+                done.set()
+            if self.frozen:
+                time.sleep(self.TICK_S)
+                continue
+            watched = list(self.pairs) + ([self.listener] if self.listener else [])
+            try:
+                readable, _, _ = select.select(watched, [], [], self.TICK_S)
+            except (OSError, ValueError):  # a socket closed meanwhile
+                continue
+            for sock in readable:
+                if sock is self.listener:
+                    self._accept()
+                elif sock in self.pairs:
+                    self._forward(sock)
+
+    def _accept(self):
+        client, _ = self.listener.accept()
+        try:
+            server = socket.create_connection(self.target, timeout=2)
+        except OSError:
+            client.close()
+            return
+        self.pairs[client], self.pairs[server] = server, client
+
+    def _forward(self, sock):
+        other = self.pairs[sock]
+        try:
+            data = sock.recv(65536)
+            if data:
+                other.sendall(data)
+                return
+        except OSError:
+            pass
+        for end in (sock, other):
+            self.pairs.pop(end, None)
+            end.close()
+
+
+@contextmanager
+def sqlite_write_locked(path):
+    """Another connection holds the SQLite file's write lock (BEGIN IMMEDIATE) until the block
+    ends, as a long write of another process would; readers go on (WAL)."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        connection.close()  # rolls the open transaction back

@@ -126,8 +126,10 @@ def test_broken_database_plomberie_still_gets_its_assistant(
         answer = ask(client, PLOMBERIE, vapi_payload("assistant-request"), plomberie_headers)
     assert answer["assistantId"] == "asst-plomberie-0001"
     variables = answer["assistantOverrides"]["variableValues"]
-    # A number the database could not keep is never read out.
-    assert variables["caller_id_known"] is False and variables["caller_last_digits"] == ""
+    # The request is the source: the caller hears what they would have without the outage.
+    # (plomberie reads four digits)
+    assert variables["caller_id_known"] is True and variables["caller_last_digits"] == "56 14"
+    assert "56 14" in variables["contact_prompt"]
     assert log_events("DATABASE_UNAVAILABLE")
 
 

@@ -176,12 +176,13 @@ def test_postgresql_outage_mid_traffic(secrets, demo_headers, vapi_payload, tmp_
     before = [r for r in records if r[4] <= stop_began]
     assert len(down) >= 40 and len(after) >= 40 and len(before) >= 40
 
-    # Down: nothing read out that the database could not check, /readyz says 503.
-    for _, _, kind, _, _, status, answer in down:
+    # Down: the request is the source, each answer reads out the number it carries (the chat
+    # carries the call's first number, the assistant-request another); /readyz says 503.
+    for client, cycle, kind, _, _, status, answer in down:
         if kind in ("chat", "assistant-request"):
             known, groups = digits_read(kind, answer)
-            assert known in (None, False) and not any(groups), (kind, answer)
-            assert answer, kind  # the engine asks for the number instead
+            carried = caller_number(client, cycle) if kind == "chat" else later_number(client)
+            assert known in (None, True) and set(groups) == {carried[-2:]}, (kind, answer)
         else:  # nothing could be stored: refused, so Vapi may send it again
             assert status == 503, (kind, answer)
     assert all(status == 503 for status, _ in readyz_down)
@@ -269,7 +270,9 @@ def test_a_locked_table_cannot_hold_a_caller(postgresql_app, demo_headers, vapi_
     number = caller_number(1, 4)
     path, body = request_for("status-update.in-progress", vapi_payload, call_id, number)
     assert client.post(path, json=body, headers=demo_headers).status_code == 200
-    chat_path, chat = request_for("chat", vapi_payload, call_id, later_number(1))
+    # The chat carries the call's number, as Vapi's do: the request is the source while the
+    # table is locked, so the caller hears the same sentence.
+    chat_path, chat = request_for("chat", vapi_payload, call_id, number)
     chat["stream"] = False
     ended_path, ended = request_for("status-update.ended", vapi_payload, call_id, None)
 
@@ -284,9 +287,13 @@ def test_a_locked_table_cannot_hold_a_caller(postgresql_app, demo_headers, vapi_
     # Each statement gives up at the statement timeout; a chat turn runs at most a few of them.
     assert chat_elapsed < LOCKED_HANG_SECONDS and end_elapsed < LOCKED_HANG_SECONDS
     assert answer.status_code == 200
-    assert not re.findall(r"\d", answer.get_json()["choices"][0]["message"]["content"])
+    content = answer.get_json()["choices"][0]["message"]["content"]
+    assert re.findall(r"\d+", content) == ["14"]
     assert end.status_code == 503 and end.headers["Retry-After"]
     print(f"locked table: chat answered in {chat_elapsed:.2f} s, end in {end_elapsed:.2f} s")
 
+    # Released: a chat carrying another number reads out the one acknowledged first.
+    chat_path, chat = request_for("chat", vapi_payload, call_id, later_number(1))
+    chat["stream"] = False
     released = client.post(chat_path, json=chat, headers=demo_headers)
     assert re.findall(r"\d+", released.get_json()["choices"][0]["message"]["content"]) == ["14"]

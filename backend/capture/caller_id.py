@@ -7,6 +7,7 @@ from backend.logs import bind_request, log_event, phone_ref_fields
 from backend.privacy.masking import last_digits, mask_phone
 from backend.store.calls import (
     NOT_READ,
+    UNREACHABLE,
     capture_and_read_conversation,
     capture_caller_number,
     offer_caller_number,
@@ -17,29 +18,29 @@ from backend.tenant_routing import extract_customer_phone_from_vapi_payload
 
 
 def capture_caller_id(tenant, body, msg_type):
-    """Store the caller number of a parsed body if the call has none; returns the call's number.
+    """Store the caller number of a parsed body if the call has none: (the call's number, stored?).
 
-    The returned number is the stored one (the first valid number of the call); None when the
-    database cannot be reached, since a number it cannot check is never read out.
+    The number is the stored one (the first valid number of the call). When the database cannot
+    be reached, the request is the source: the number it carries, and False.
     """
     call_id, heard = _heard(tenant, body)
     if call_id is None:
-        return heard
+        return heard, False
     try:
         number, stored_now = capture_caller_number(tenant.id, call_id, heard, msg_type)
     except SQLAlchemyError as error:
         database_failed(error)
-        return None
+        return heard, False
     if stored_now:
         _log_persisted(tenant, heard, msg_type)
-    return number
+    return number, True
 
 
 def capture_caller_id_and_conversation(tenant, body, msg_type):
     """capture_caller_id for a turn of the contact step, reading the call's conversation with it.
 
-    (number, stored conversation text or None); NOT_READ in place of the text when the database
-    could not be reached, or the body has no call id.
+    (number, StoredConversation); NOT_READ in place of it when the body has no call id. When
+    the database could not be reached: the number the request carries, and UNREACHABLE.
     """
     call_id, heard = _heard(tenant, body)
     if call_id is None:
@@ -50,7 +51,7 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
         )
     except SQLAlchemyError as error:
         database_failed(error)
-        return None, NOT_READ
+        return heard, UNREACHABLE
     if stored_now:
         _log_persisted(tenant, heard, msg_type)
     return number, conversation
@@ -65,6 +66,20 @@ def store_caller_id(tenant, body, msg_type):
     call_id, heard = _heard(tenant, body)
     if call_id is not None and offer_caller_number(tenant.id, call_id, heard, msg_type):
         _log_persisted(tenant, heard, msg_type)
+
+
+def store_caller_id_and_read(tenant, body, msg_type):
+    """store_caller_id, and what the call then holds: (number, StoredConversation).
+
+    For a body with a call id. A database error propagates, so the message is not acknowledged.
+    """
+    call_id, heard = _heard(tenant, body)
+    number, stored_now, conversation = capture_and_read_conversation(
+        tenant.id, call_id, heard, msg_type
+    )
+    if stored_now:
+        _log_persisted(tenant, heard, msg_type)
+    return number, conversation
 
 
 def _heard(tenant, body):
@@ -83,11 +98,14 @@ def _log_persisted(tenant, heard, msg_type):
     )
 
 
-def open_contact(tenant, call_id, caller_number, catalogs):
-    """The contact step's first decision for this call, logged and recorded, and its sentence."""
+def open_contact(tenant, call_id, caller_number, catalogs, record=True):
+    """The contact step's first decision for this call, logged and recorded, and its sentence.
+
+    `record`: False when the database just failed this request (nothing more is tried).
+    """
     decision = engine.open_contact_step(caller_number, tenant.spoken_digits)
     log_opening(tenant, caller_number, decision)
-    if call_id:
+    if call_id and record:
         try:
             set_state(tenant.id, call_id, decision.state)
         except SQLAlchemyError as error:

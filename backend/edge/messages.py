@@ -16,6 +16,7 @@ import msgspec
 
 from backend.edge.body import decode
 from backend.edge.errors import BadPayload
+from backend.edge.transcript import transcript_of
 
 # Vapi's longest type is about 30 characters; the database column holds 64.
 MAX_TYPE_LENGTH = 64
@@ -58,6 +59,8 @@ class _Message(msgspec.Struct, rename="camel"):
     customer: _Customer | None = None
     phone_number: _PhoneNumber | None = None
     tool_call_list: list[_ToolCall] | None = None
+    # Kept raw, read only where a turn is replayed from it (edge/transcript.py).
+    artifact: msgspec.Raw = msgspec.Raw(b"")
 
 
 class _ServerBody(msgspec.Struct):
@@ -104,12 +107,15 @@ class ServerMessage(VapiBody, frozen=True, kw_only=True):
     status: str | None = None
     ended_reason: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    artifact: bytes = b""  # raw JSON: artifact_transcript() reads it when needed
 
 
 class ChatCompletion(VapiBody, frozen=True, kw_only=True):
     """A Custom LLM request: the user's texts in order, the stream flag and the model."""
 
     user_texts: tuple[str, ...] = ()
+    # What the assistant said, after how many user messages: where the contact step opened.
+    assistant_said: tuple[tuple[int, str], ...] = ()
     stream: bool = False
     model: str = "backend"
 
@@ -140,15 +146,18 @@ def parse_server_message(raw):
         status=message.status,
         ended_reason=message.ended_reason,
         tool_calls=_tool_calls(message.tool_call_list or ()),
+        artifact=bytes(message.artifact),
     )
 
 
 def parse_chat_completion(raw):
     """The ChatCompletion a Custom LLM body holds, or BadPayload naming what is wrong."""
     body = decode(_CHAT_DECODER, raw)
+    transcript = transcript_of(body.messages)
     return ChatCompletion(
         **_vapi_fields(body, ""),
-        user_texts=_user_texts(body.messages),
+        user_texts=transcript.user_texts,
+        assistant_said=transcript.assistant_said,
         stream=body.stream,
         model=body.model[:64] if isinstance(body.model, str) else "backend",
     )
@@ -200,20 +209,14 @@ def utterance_of(arguments):
     return utterance or ""
 
 
-def _user_texts(messages):
-    """The text of each user message, in order (OpenAI content: a string or text parts)."""
-    texts = []
-    for message in messages:
-        if message.role != "user":
-            continue
-        content = message.content
-        if isinstance(content, list):
-            parts = [
-                part.get("text")
-                for part in content
-                if isinstance(part, dict) and isinstance(part.get("text"), str)
-            ]
-            texts.append(" ".join(parts))
-        else:
-            texts.append(content or "")
-    return tuple(texts)
+def contact_tool_calls(tool_name, tool_calls):
+    """(id, utterance) of each readable call of the tool named `tool_name`, in order.
+
+    `tool_calls`: (id, name, raw arguments) as a Transcript holds them.
+    """
+    calls = []
+    for tool_call_id, name, arguments in tool_calls:
+        utterance = utterance_of(arguments)
+        if name == tool_name and utterance is not None:
+            calls.append((tool_call_id, utterance))
+    return calls

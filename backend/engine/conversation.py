@@ -39,7 +39,8 @@ def tool_turn_key(tool_call_id):
     return f"tool:{tool_call_id}"
 
 
-def _answer(decision):
+def answer_of(decision):
+    """A decision as an answer: its state, sentence key and placeholders."""
     return {"state": decision.state, "prompt": decision.prompt, "params": dict(decision.params)}
 
 
@@ -57,7 +58,7 @@ class Conversation:
     @classmethod
     def opened(cls, decision, opened_after=None):
         """A conversation that has just said its opening sentence."""
-        return cls(decision.memory, _answer(decision), _answer(decision), opened_after)
+        return cls(decision.memory, answer_of(decision), answer_of(decision), opened_after)
 
     @classmethod
     def from_text(cls, text):
@@ -100,7 +101,7 @@ class Conversation:
         """Run the engine on one utterance, remember its answer under `key`: (before, decision)."""
         before = self.memory
         decision = engine.next_step(before, utterance, policy)
-        answer = _answer(decision)
+        answer = answer_of(decision)
         self.memory, self.last = decision.memory, answer
         # A finished step answers every later turn the same way: nothing to remember.
         if not before.finished and len(self.turns) < MAX_TURNS:

@@ -31,7 +31,9 @@ def chat_completions(tenant_id):
         # Without a call id no turn can be remembered: the opening sentence, every time.
         _, sentence = open_contact(tenant, None, number, catalogs)
     else:
-        _, sentence = llm_turn(tenant, body.call_id, number, body.user_texts, catalogs, stored)
+        _, sentence = llm_turn(
+            tenant, body.call_id, number, body.user_texts, catalogs, stored, body.assistant_said
+        )
     if body.stream:
         return Response(
             sse_chunks(sentence, body.model),

@@ -7,9 +7,10 @@ not run, or arguments it cannot read, get a result with an `error`.
 """
 
 from backend.capture.caller_id import capture_caller_id_and_conversation
-from backend.edge.messages import utterance_of
+from backend.edge.messages import contact_tool_calls, utterance_of
+from backend.edge.transcript import artifact_transcript
 from backend.logs import log_event
-from backend.store.calls import NOT_READ
+from backend.store.calls import NOT_READ, UNREACHABLE
 from backend.tenants.store import tenant_store
 from backend.turns import tool_turn
 
@@ -17,14 +18,24 @@ from backend.turns import tool_turn
 def answer_tool_calls(tenant, message):
     """Run each tool call of a parsed message in order; one result per call."""
     number, stored = capture_caller_id_and_conversation(tenant, message, message.type)
+    earlier = []
+    if stored is UNREACHABLE:
+        # The request is the source: the call's earlier contact tool calls, from its transcript.
+        transcript = artifact_transcript(message.artifact)
+        earlier = contact_tool_calls(tenant.tool_name, transcript.tool_calls)
     results = []
     for tool_call in message.tool_calls:
-        results.append(_result(tenant, message.call_id, number, stored, tool_call))
-        stored = NOT_READ  # the call's text has changed: the next tool call reads it again
+        results.append(_result(tenant, message.call_id, number, stored, tool_call, earlier))
+        if stored is UNREACHABLE:
+            earlier += contact_tool_calls(
+                tenant.tool_name, [(tool_call.id, tool_call.name, tool_call.arguments)]
+            )
+        else:
+            stored = NOT_READ  # the call's text has changed: the next tool call reads it again
     return {"results": results}
 
 
-def _result(tenant, call_id, number, stored, tool_call):
+def _result(tenant, call_id, number, stored, tool_call, earlier):
     base = {"toolCallId": tool_call.id, "name": tool_call.name}
     problem = None
     utterance = utterance_of(tool_call.arguments)
@@ -39,7 +50,9 @@ def _result(tenant, call_id, number, stored, tool_call):
         log_event("TOOL_CALL_REJECTED", level=30, reason=problem)
         return {**base, "error": problem}
     catalogs = tenant_store().catalogs
-    state, sentence = tool_turn(tenant, call_id, number, tool_call.id, utterance, catalogs, stored)
+    state, sentence = tool_turn(
+        tenant, call_id, number, tool_call.id, utterance, catalogs, stored, earlier
+    )
     line = " ".join(f"{state or 'RETRY'}: {sentence}".split())
     return {
         **base,

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, request
 
 from backend.auth.credentials import require_tenant_auth
+from backend.call_record import complete_call_record
 from backend.capture.caller_id import capture_caller_id, open_contact, store_caller_id
 from backend.edge.body import request_bytes
 from backend.edge.messages import parse_server_message
@@ -90,8 +91,9 @@ def answer_assistant_request(tenant, message):
     """Fast and never a 5xx: the assistant with the caller-ID variables, or a spoken error."""
     catalogs = tenant_store().catalogs
     try:
-        number = capture_caller_id(tenant, message, message.type)
-        decision, sentence = open_contact(tenant, message.call_id, number, catalogs)
+        # Never a 5xx: with the database away, the number the request carries (it is the source).
+        number, reachable = capture_caller_id(tenant, message, message.type)
+        decision, sentence = open_contact(tenant, message.call_id, number, catalogs, reachable)
     except Exception as error:  # noqa: BLE001  (a failed call is worse than a generic answer)
         log_event("ASSISTANT_REQUEST_FAILED", level=40, exception=type(error).__name__)
         return {
@@ -114,8 +116,16 @@ def answer_assistant_request(tenant, message):
     }
 
 
+def answer_end_of_call_report(tenant, message):
+    """`{}` once the call's record holds the report: its number, its contact step, its end."""
+    complete_call_record(tenant, message, tenant_store().catalogs)
+    _record_end(tenant, message)
+    return {}
+
+
 # Message types that need an answer of their own; all others get `{}`.
 MESSAGE_HANDLERS = {
     "assistant-request": answer_assistant_request,
+    "end-of-call-report": answer_end_of_call_report,
     "tool-calls": answer_tool_calls,
 }

@@ -23,8 +23,10 @@ from backend.store.statements import (
     SET_STATE,
 )
 
-# In place of a conversation that was not read (the database could not be reached).
+# In place of a conversation not read yet: the turn reads it.
 NOT_READ = object()
+# In place of a conversation the database could not give: the turn is planned from the request.
+UNREACHABLE = object()
 # Deletes by id, this many at a time: a statement's parameters stay few.
 DELETE_BATCH = 500
 

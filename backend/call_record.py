@@ -1,0 +1,62 @@
+"""The end-of-call report completes the call's record with what was answered while the database
+was away: the report carries the whole conversation (Vapi's `artifact`), so the engine replays
+it (backend/engine/replay.py) and a contact confirmed during an outage is stored once the
+database is back. A report that cannot be stored is answered 503, and Vapi sends it again when
+the assistant's server has a backoff plan (docs/vapi-setup.md).
+"""
+
+from backend.capture.caller_id import store_caller_id, store_caller_id_and_read
+from backend.edge.messages import contact_tool_calls
+from backend.edge.transcript import artifact_transcript
+from backend.engine import contact as engine
+from backend.engine.conversation import Conversation, answer_of, policy_for
+from backend.engine.replay import opening_position, replay_llm_turn, replay_tool_turns
+from backend.logs import log_event
+from backend.metrics.families import count_outcome
+from backend.privacy.masking import mask_phone
+from backend.turns import step_ending, store_conversation
+
+
+def complete_call_record(tenant, message, catalogs):
+    """Store the report's caller number, and its replayed contact step if the record lacks turns.
+
+    A database error propagates (503): nothing of the report is acknowledged.
+    """
+    if message.call_id is None:
+        store_caller_id(tenant, message, message.type)
+        return
+    number, stored = store_caller_id_and_read(tenant, message, message.type)
+    replayed = _replayed(tenant, number, artifact_transcript(message.artifact), catalogs)
+    held = Conversation.from_text(stored.text)
+    if replayed is None or (
+        held is not None and (held.memory.finished or len(held.turns) >= len(replayed.turns))
+    ):
+        return  # the step never ran, or the record already holds every turn
+    ending = step_ending(replayed.memory)  # the held conversation is not finished
+    replayed.seq = (held.seq if held else 0) + 1
+    if store_conversation(tenant.id, message.call_id, stored.version, replayed, ending):
+        log_event("CALL_RECORD_COMPLETED", turns=len(replayed.turns), state=replayed.memory.state)
+        if ending is not None:
+            count_outcome(tenant.id, ending.outcome)
+        if ending is not None and ending.contact is not None:
+            memory = replayed.memory
+            log_event(
+                "CONTACT_CONFIRMED",
+                phone_masked=mask_phone(memory.contact_number, tenant.logged_digits),
+                source=memory.contact_source,
+            )
+
+
+def _replayed(tenant, number, transcript, catalogs):
+    """The conversation the transcript replays to; None when the contact step never ran."""
+    policy = policy_for(tenant)
+    opening = engine.open_contact_step(number, tenant.spoken_digits)
+    tool_calls = contact_tool_calls(tenant.tool_name, transcript.tool_calls)
+    if tool_calls:
+        return replay_tool_turns(tool_calls, policy, opening).conversation
+    answer = answer_of(opening)
+    said = catalogs.sentence(answer["prompt"], tenant.locale, tenant.variant, **answer["params"])
+    if opening_position(transcript.assistant_said, said) is None:
+        return None
+    turn = replay_llm_turn(transcript.user_texts, transcript.assistant_said, policy, opening, said)
+    return turn.conversation
