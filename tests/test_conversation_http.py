@@ -208,7 +208,7 @@ def test_unreadable_database_answers_from_the_request(app, new_call):
     call = new_call()
     call.start()
     with database_down(app):
-        # The body carries the conversation: the engine replays it, same answer as with the database.
+        # The body carries the conversation: the engine replays it, the same answer as stored.
         assert call.say("oui") == NOTED
     assert call.resend() == NOTED  # the same turn, stored once the database is back
     assert confirmed_outcome(app, call)[:2] == (engine.CONTACT_CONFIRMED, CALLER)
