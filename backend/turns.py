@@ -15,6 +15,7 @@ from backend.engine.conversation import (
     plan_llm_turn,
     plan_tool_turn,
     policy_for,
+    tool_turn_key,
 )
 from backend.engine.outcomes import outcome_of
 from backend.engine.replay import replay_llm_turn, replay_tool_turns
@@ -44,12 +45,15 @@ def llm_turn(
     """
     policy, opening = _policy_and_opening(tenant, caller_number)
 
-    def plan(conversation):
-        return plan_llm_turn(conversation, user_texts, policy, opening)
-
     def from_request():
         said = _sentence(catalogs, tenant, answer_of(opening))
         return replay_llm_turn(user_texts, assistant_said, policy, opening, said)
+
+    def plan(conversation):
+        if conversation is None:
+            # Opens now, unless the request shows it opened while the database was away.
+            return from_request()
+        return plan_llm_turn(conversation, user_texts, policy, opening)
 
     run = _Run(tenant, call_id, catalogs, "llm", (caller_number, opening))
     return run(plan, from_request, stored)
@@ -61,19 +65,32 @@ def tool_turn(
     """Answer one contact tool call: (state, sentence). An empty utterance repeats the question.
 
     `stored` as for llm_turn. `earlier`: (id, utterance) of the call's tool calls before this
-    one, from the message's transcript: without the database they are replayed, then this one.
+    one, from the message's transcript: replayed, then this one, when the database is away or
+    lacks some of them (answered while it was away).
     """
     policy, opening = _policy_and_opening(tenant, caller_number)
 
-    def plan(conversation):
-        return plan_tool_turn(conversation, tool_call_id, utterance, policy, opening)
+    replayed = [(i, u) for i, u in earlier if i != tool_call_id]
 
     def from_request():
-        replayed = [(i, u) for i, u in earlier if i != tool_call_id]
         return replay_tool_turns([*replayed, (tool_call_id, utterance)], policy, opening)
+
+    def plan(conversation):
+        if _behind(conversation, replayed):  # tool calls answered while the database was away
+            return from_request()
+        return plan_tool_turn(conversation, tool_call_id, utterance, policy, opening)
 
     run = _Run(tenant, call_id, catalogs, "tool", (caller_number, opening))
     return run(plan, from_request, stored)
+
+
+def _behind(conversation, earlier):
+    """The stored conversation lacks one of the call's earlier tool calls (and is not finished)."""
+    if conversation is None:
+        return bool(earlier)
+    if conversation.memory.finished:
+        return False
+    return any(tool_turn_key(i) not in conversation.turns for i, _ in earlier)
 
 
 def _policy_and_opening(tenant, caller_number):

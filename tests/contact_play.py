@@ -86,10 +86,13 @@ class ToolCall:
         self.body["message"].pop("toolWithToolCallList", None)
         self.count = 0
         self.last_id = None
+        # The call so far in OpenAI's format, as Vapi's live artifact carries it.
+        self.history = []
 
     def post_raw(self, tool_calls):
         body = copy.deepcopy(self.body)
         body["message"]["toolCallList"] = tool_calls
+        body["message"]["artifact"] = {"messagesOpenAIFormatted": copy.deepcopy(self.history)}
         response = self.client.post(
             f"/api/vapi/{self.tenant}/webhook", json=body, headers=self.headers
         )
@@ -115,6 +118,10 @@ class ToolCall:
         assert response.status_code == 200, response.get_data(as_text=True)
         results = response.get_json()["results"]
         assert len(results) == 1 and results[0]["toolCallId"] == tool_call_id
+        self.history += [
+            {"role": "assistant", "content": "", "tool_calls": [tool_call]},
+            {"role": "tool", "tool_call_id": tool_call_id, "content": results[0].get("result")},
+        ]
         return results[0]
 
     def sentence(self, utterance, **kwargs):

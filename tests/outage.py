@@ -99,6 +99,12 @@ class FaultProxy:
 
     TICK_S = 0.02
 
+    @classmethod
+    def before(cls, url):
+        """A proxy to the server of the database URL `url`."""
+        parsed = make_url(url)
+        return cls(parsed.port or 5432, parsed.host or "127.0.0.1")
+
     def __init__(self, target_port, target_host="127.0.0.1"):
         self.target = (target_host, target_port)
         self.port = free_port()

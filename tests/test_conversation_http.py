@@ -291,7 +291,9 @@ def test_a_call_without_a_row_gets_one_and_its_opening(app):
     assert stored_call(app, "demo", "no-row-yet").state == engine.CONTACT_COLLECT
 
 
-def test_an_unreadable_stored_conversation_starts_over(app, new_call, no_full_number_in_logs):
+def test_an_unreadable_stored_conversation_is_rebuilt_from_the_request(
+    app, new_call, no_full_number_in_logs
+):
     call = new_call()
     call.start()
     with app.app_context():
@@ -300,9 +302,10 @@ def test_an_unreadable_stored_conversation_starts_over(app, new_call, no_full_nu
             {"c": call.body["call"]["id"]},
         )
         db.session.commit()
-    assert call.say("oui") == OPENING_KNOWN
-    assert events(no_full_number_in_logs, "CONVERSATION_UNREADABLE")
+    # The request is the source: it shows the opening was said, and "oui" answers it.
     assert call.say("oui") == NOTED
+    assert events(no_full_number_in_logs, "CONVERSATION_UNREADABLE")
+    assert confirmed_outcome(app, call)[:2] == (engine.CONTACT_CONFIRMED, CALLER)
 
 
 def test_a_turn_whose_read_went_stale_reads_again_and_answers_once(app, log_events):

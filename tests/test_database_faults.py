@@ -27,7 +27,6 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, postgres_schema_url
 from tests.leaks import assert_no_full_number, random_id, watch
@@ -240,7 +239,7 @@ def test_postgresql_freeze_and_outage_mid_calls(
 ):
     url, drop = postgres_schema_url(postgres_admin)
     try:
-        with FaultProxy(make_port(POSTGRES_URL)) as proxy:
+        with FaultProxy.before(POSTGRES_URL) as proxy:
             env = {
                 "DATABASE_URL": proxy.url_for(url),
                 "TENANTS_DIR": str(tenants_with_assistant(tmp_path)),
@@ -300,10 +299,6 @@ def test_postgresql_freeze_and_outage_mid_calls(
         figures(name, [r[3] for r in records if start <= r[2] <= end])
     figures("whole run", [r[3] for r in records])
     print(f"503 answers: {len(refused_during)}; reports sent again: {len(refused)}")
-
-
-def make_port(url):
-    return make_url(url).port or 5432
 
 
 class FaultPlan:

@@ -18,19 +18,16 @@ from backend.turns import tool_turn
 def answer_tool_calls(tenant, message):
     """Run each tool call of a parsed message in order; one result per call."""
     number, stored = capture_caller_id_and_conversation(tenant, message, message.type)
-    earlier = []
-    if stored is UNREACHABLE:
-        # The request is the source: the call's earlier contact tool calls, from its transcript.
-        transcript = artifact_transcript(message.artifact)
-        earlier = contact_tool_calls(tenant.tool_name, transcript.tool_calls)
+    # The request is the source: the call's earlier contact tool calls, from its transcript.
+    transcript = artifact_transcript(message.artifact)
+    earlier = contact_tool_calls(tenant.tool_name, transcript.tool_calls)
     results = []
     for tool_call in message.tool_calls:
         results.append(_result(tenant, message.call_id, number, stored, tool_call, earlier))
-        if stored is UNREACHABLE:
-            earlier += contact_tool_calls(
-                tenant.tool_name, [(tool_call.id, tool_call.name, tool_call.arguments)]
-            )
-        else:
+        earlier += contact_tool_calls(
+            tenant.tool_name, [(tool_call.id, tool_call.name, tool_call.arguments)]
+        )
+        if stored is not UNREACHABLE:
             stored = NOT_READ  # the call's text has changed: the next tool call reads it again
     return {"results": results}
 

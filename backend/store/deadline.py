@@ -15,6 +15,7 @@ after that moment tries again.
 
 import threading
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 import psycopg
@@ -76,6 +77,18 @@ def check():
         if time.monotonic() < _unreachable_until[0]:
             raise timed_out("the database was unreachable a moment ago")
     return left
+
+
+@contextmanager
+def holding(lock):
+    """Hold `lock` (a threading.Lock), waited for no longer than the request's time."""
+    left = check()
+    if not lock.acquire(timeout=-1 if left is None else left):
+        raise timed_out("the lock was held by others for the request's whole time")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def cut_after(waited):

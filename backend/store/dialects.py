@@ -32,18 +32,9 @@ class SQLite:
 
     @contextmanager
     def writing(self, engine):
-        """A connection for statements that write; the process's other writers wait meanwhile.
-
-        Within a request, not past its database time (deadline.py).
-        """
-        left = deadline.check()
-        if not self.writer.acquire(timeout=-1 if left is None else left):
-            raise deadline.timed_out("the process's other writers held the file")
-        try:
-            with engine.connect() as connection:
-                yield connection
-        finally:
-            self.writer.release()
+        """A connection for statements that write; the process's other writers wait meanwhile."""
+        with deadline.holding(self.writer), engine.connect() as connection:
+            yield connection
 
     def run(self, connection, statement, params):
         """Run a prebuilt statement by the driver: its first row, None without one."""

@@ -1,0 +1,106 @@
+"""The contact step replayed from a request gives what the stored conversation gives.
+
+Plain Python: each script is played twice, request after request, as Vapi sends them. Once as
+with the database (each request plans on the conversation the previous one stored, through its
+JSON text), once from the request alone (backend/engine/replay.py). Every answer must match, and
+the conversation the replay ends with must be the one stored.
+"""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.engine.contact import ContactPolicy, open_contact_step
+from backend.engine.conversation import Conversation, answer_of, plan_llm_turn, plan_tool_turn
+from backend.engine.replay import opening_position, replay_llm_turn, replay_tool_turns
+from tests.contact_play import CALLER
+
+POLICY = ContactPolicy()
+FIRST_MESSAGE = "Bonjour, Cabinet Démo, que puis-je pour vous ?"
+UTTERANCES = [
+    "oui",
+    "non",
+    "euh",
+    "ouais c'est ça",
+    "non c'est le fixe du bureau",
+    "zéro six douze trente-quatre",
+    "cinquante-six soixante-dix-huit",
+    "zéro six douze trente-quatre cinquante-six soixante-dix-huit",
+    "je sais pas",
+    "",
+]
+scripts = st.lists(st.sampled_from(UTTERANCES), max_size=9)
+callers = st.sampled_from([CALLER, None])
+
+
+def said(answer):
+    """A sentence for an answer: any rendering that tells answers apart will do here."""
+    return f"{answer['prompt']} {sorted(answer['params'].items())}"
+
+
+def with_database(caller, before, utterances):
+    """Each request's sentence, planned on what the previous request stored."""
+    opening, stored, sentences = open_contact_step(caller), None, []
+    for count in range(len(utterances) + 1):
+        turn = plan_llm_turn(
+            Conversation.from_text(stored), [*before, *utterances[:count]], POLICY, opening
+        )
+        if turn.conversation is not None:
+            stored = turn.conversation.to_text()
+        sentences.append(said(turn.answer))
+    return sentences, Conversation.from_text(stored)
+
+
+def from_requests(caller, before, utterances):
+    """Each request's sentence, planned from the request alone: its messages, as Vapi sends."""
+    opening = open_contact_step(caller)
+    sentences, conversation = [], None
+    for count in range(len(utterances) + 1):
+        assistant = [(0, FIRST_MESSAGE)]
+        assistant += [(len(before) + i, sentence) for i, sentence in enumerate(sentences)]
+        user_texts = [*before, *utterances[:count]]
+        turn = replay_llm_turn(user_texts, assistant, POLICY, opening, said(answer_of(opening)))
+        sentences.append(said(turn.answer))
+        conversation = turn.conversation
+    return sentences, conversation
+
+
+@settings(max_examples=300, deadline=None)
+@given(caller=callers, before=st.integers(0, 2), utterances=scripts)
+def test_custom_llm_replay_says_what_the_stored_conversation_says(caller, before, utterances):
+    opening_words = ["Je voudrais être rappelé."] * before
+    stored_sentences, stored = with_database(caller, opening_words, utterances)
+    replayed_sentences, replayed = from_requests(caller, opening_words, utterances)
+    assert replayed_sentences == stored_sentences
+    assert replayed.memory == stored.memory
+    assert replayed.turns == stored.turns
+
+
+@settings(max_examples=300, deadline=None)
+@given(caller=callers, utterances=scripts)
+def test_tool_replay_says_what_the_stored_conversation_says(caller, utterances):
+    opening, stored, history = open_contact_step(caller), None, []
+    for position, utterance in enumerate(utterances):
+        tool_call_id = f"call_{position}"
+        turn = plan_tool_turn(
+            Conversation.from_text(stored), tool_call_id, utterance, POLICY, opening
+        )
+        if turn.conversation is not None:
+            stored = turn.conversation.to_text()
+        history.append((tool_call_id, utterance))
+        replayed = replay_tool_turns(history, POLICY, opening)
+        assert said(replayed.answer) == said(turn.answer)
+        assert replayed.conversation.memory == Conversation.from_text(stored).memory
+
+
+def test_the_step_opens_where_the_assistant_first_said_the_opening():
+    opening = said(answer_of(open_contact_step(CALLER)))
+    assistant = [(0, FIRST_MESSAGE), (2, " ".join(opening.split(" "))), (3, "autre"), (5, opening)]
+    assert opening_position(assistant, opening) == 2
+    assert opening_position([(0, FIRST_MESSAGE)], opening) is None
+
+
+def test_a_request_without_the_opening_opens_the_step():
+    opening = open_contact_step(CALLER)
+    turn = replay_llm_turn(["allô", "oui"], [(0, FIRST_MESSAGE)], POLICY, opening, "jamais dit")
+    assert turn.answer == answer_of(opening)
+    assert turn.conversation.opened_after == 2
