@@ -99,13 +99,16 @@ class ToolCall:
         assert_no_full_number(response.get_data(as_text=True), "an answer")
         return response
 
-    def say(self, utterance, tool_call_id=None, as_string=False, name=None):
-        """One tool call with this utterance: its result object (HTTP 200 checked)."""
+    def say(self, utterance, tool_call_id=None, as_string=False, name=None, extra_arguments=None):
+        """One tool call with this utterance: its result object (HTTP 200 checked).
+
+        `extra_arguments`: merged into the arguments, as Vapi merges a tool's static parameters.
+        """
         if tool_call_id is None:
             self.count += 1
             tool_call_id = f"call_{self.count}"
         self.last_id = tool_call_id
-        arguments = {"utterance": utterance}
+        arguments = {"utterance": utterance, **(extra_arguments or {})}
         tool_call = {
             "id": tool_call_id,
             "type": "function",

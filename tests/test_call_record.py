@@ -146,3 +146,21 @@ def test_tool_calls_answered_during_an_outage_are_caught_up_after_it(
     assert call.sentence("oui") == NOTED
     call_id = call.body["message"]["call"]["id"]
     assert outcome(app, call_id) == (CALLER, engine.CONTACT_CONFIRMED, SPOKEN, "spoken")
+
+
+def test_a_tool_call_carries_the_caller_number_as_a_static_parameter(
+    app, client, demo_headers, vapi_payload
+):
+    """Without `call.customer` (a web call's tool call, say), the tool's static parameter
+    `caller_number` (Vapi merges it into the arguments) is the caller's number, database or not."""
+    body = vapi_payload("tool-calls")
+    body["message"]["call"].pop("customer")
+    body["message"].pop("customer")
+    static = {"caller_number": CALLER}
+    call = ToolCall(client, demo_headers, body, random_id("static"))
+    assert call.sentence("oui", extra_arguments=static) == NOTED
+    call = ToolCall(client, demo_headers, body, random_id("static"))
+    with database_down(app):
+        assert call.sentence("oui", extra_arguments=static) == NOTED
+    without = ToolCall(client, demo_headers, body, random_id("static"))
+    assert without.sentence("oui") != NOTED  # no number: nothing to confirm by "oui"

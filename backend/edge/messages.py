@@ -122,6 +122,8 @@ class ChatCompletion(VapiBody, frozen=True, kw_only=True):
 
 class _ToolArguments(msgspec.Struct):
     utterance: str | None = None
+    # A static parameter of the tool (docs/vapi-setup.md §4): Vapi merges it into the arguments.
+    caller_number: Any = None
 
 
 _SERVER_DECODER = msgspec.json.Decoder(_ServerBody)
@@ -140,12 +142,16 @@ def parse_server_message(raw):
         raise BadPayload("message.type must be a non-empty string")
     if len(message.type) > MAX_TYPE_LENGTH:
         raise BadPayload(f"message.type must be at most {MAX_TYPE_LENGTH} characters")
+    fields = _vapi_fields(message, "message.")
+    tool_calls = _tool_calls(message.tool_call_list or ())
+    # After the call's own: the caller number a tool's static parameter carries.
+    fields["caller_numbers"] += tuple(_static_caller_numbers(tool_calls))
     return ServerMessage(
-        **_vapi_fields(message, "message."),
+        **fields,
         type=message.type,
         status=message.status,
         ended_reason=message.ended_reason,
-        tool_calls=_tool_calls(message.tool_call_list or ()),
+        tool_calls=tool_calls,
         artifact=bytes(message.artifact),
     )
 
@@ -191,18 +197,31 @@ def _tool_calls(tool_call_list):
     return tuple(calls)
 
 
+def _static_caller_numbers(tool_calls):
+    for tool_call in tool_calls:
+        arguments = _arguments(tool_call.arguments)
+        if arguments is not None and isinstance(arguments.caller_number, str):
+            yield arguments.caller_number
+
+
+def _arguments(raw):
+    """A tool call's raw arguments as _ToolArguments; None when they cannot be read."""
+    try:
+        decoded = _ARGUMENTS_DECODER.decode(raw)
+        if isinstance(decoded, str):
+            decoded = _ARGUMENTS_TEXT_DECODER.decode(decoded) if decoded else None
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
+    return decoded
+
+
 def utterance_of(arguments):
     """The `utterance` of a tool call's raw arguments; None when they cannot be read.
 
     Arguments are read per tool call, so that unreadable ones (malformed, nested past the stack,
     NaN, a NUL) fail that tool call only, with the same checks as a body.
     """
-    try:
-        decoded = _ARGUMENTS_DECODER.decode(arguments)
-        if isinstance(decoded, str):
-            decoded = _ARGUMENTS_TEXT_DECODER.decode(decoded) if decoded else None
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        return None
+    decoded = _arguments(arguments)
     utterance = decoded.utterance if decoded is not None else None
     if utterance is not None and "\x00" in utterance:
         return None
