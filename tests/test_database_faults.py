@@ -1,7 +1,9 @@
-"""PostgreSQL frozen, then down, in the middle of whole calls on real gunicorn: every answer within
-a second, callers hear what they would have heard, and nothing acknowledged is lost.
+"""PostgreSQL frozen, then down, or a SQLite write lock held, in the middle of whole calls on real
+gunicorn: every answer within a second, callers hear what they would have heard, and nothing
+acknowledged is lost.
 
-The app reaches the test PostgreSQL (a schema of its own) through tests/outage.py's FaultProxy.
+The app reaches the test PostgreSQL (a schema of its own) through tests/outage.py's FaultProxy;
+on SQLite, another connection holds the file's write lock (tests/outage.py).
 The same calls are played twice on the same server, with other call ids: once without a fault
 (the reference), once while the proxy freezes (nothing forwarded, connections held), cuts every
 open connection mid-query, then refuses connections (the server down), and comes back. Each call
@@ -30,7 +32,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import POSTGRES_URL, postgres_schema_url
 from tests.leaks import assert_no_full_number, random_id, watch
-from tests.outage import FaultProxy
+from tests.outage import FaultProxy, sqlite_write_locked
 from tests.servers import Gunicorn, init_db
 from tests.test_races import decode, tenants_with_assistant
 
@@ -240,72 +242,110 @@ def test_postgresql_freeze_and_outage_mid_calls(
     url, drop = postgres_schema_url(postgres_admin)
     try:
         with FaultProxy.before(POSTGRES_URL) as proxy:
-            env = {
-                "DATABASE_URL": proxy.url_for(url),
-                "TENANTS_DIR": str(tenants_with_assistant(tmp_path)),
-                **secrets,
-            }
+            env = {"DATABASE_URL": proxy.url_for(url), **secrets}
             init_db({**env, "DATABASE_URL": url})
-            with Gunicorn("wsgi:app", env=env, workers=2, threads=2) as server:
-                clean = Client(server, demo_headers)
-                clean_calls = [Call(vapi_payload, "clean", i) for i in range(CALLS)]
-                assert not clean.play_all(clean_calls), "a report refused without any fault"
-
-                faulty = Client(server, demo_headers)
-                faulty_calls = [Call(vapi_payload, "fault", i) for i in range(CALLS)]
-                phases = {}
-                plan = FaultPlan(proxy, phases)
-                refused = faulty.play_all(faulty_calls, plan.on_progress, PACE_S)
-                plan.finish()
-                # Vapi sends a refused report again (server backoff plan): the database is back.
-                for index, call in refused.items():
-                    send = faulty.sender(index)
-                    for _ in range(REPORT_RETRIES):
-                        if send("report-again", WEBHOOK, call.report_body())[0] == 200:
-                            break
-                        time.sleep(0.2)
-                output = server.output()
-        stored = stored_calls(url)
+            steps = [
+                # The queries held by the freeze are cut mid-way as it ends.
+                ("frozen", proxy.freeze, lambda: (proxy.cut(), proxy.restore())),
+                ("down", proxy.refuse, proxy.restore),
+            ]
+            run = play_through_faults(env, tmp_path, demo_headers, vapi_payload, steps)
+        run.check(stored_calls(url))
     finally:
         drop()
 
-    records = faulty.records
-    late = [(r[1], r[4], round(r[3], 3)) for r in records if r[3] >= ANSWER_WITHIN_S]
-    assert not late, late[:10]
-    assert all(r[4] in (200, 503) for r in records), {r[4] for r in records}
-    for label in ("assistant-request", "chat", "tool"):
-        assert all(r[4] == 200 for r in records if r[1].startswith(label)), label
 
-    # Custom LLM and assistant-request: the caller hears what the fault-free run heard.
-    expected, got = heard(clean.records), heard(records)
-    assert got.keys() == expected.keys()
-    differ = [(key, expected[key], got[key]) for key in expected if expected[key] != got[key]]
-    assert not differ, differ[:5]
+def test_sqlite_write_lock_held_mid_calls(secrets, demo_headers, vapi_payload, tmp_path):
+    path = tmp_path / "calls.db"
+    env = {"DATABASE_URL": f"sqlite:///{path}", **secrets}
+    init_db(env)
+    lock = []
+    steps = [
+        (
+            "locked",
+            lambda: lock.append(enter(sqlite_write_locked(path))),
+            lambda: lock.pop().__exit__(None, None, None),
+        )
+    ]
+    run = play_through_faults(env, tmp_path, demo_headers, vapi_payload, steps)
+    run.check(stored_calls(env["DATABASE_URL"]))
 
-    # Every 200 is in the database afterwards; every confirmed contact too.
-    for index, call in enumerate(faulty_calls):
-        acknowledged = [r for r in records if r[0] == index and r[4] == 200]
-        if acknowledged:
-            assert stored.get(call.call_id, (None,))[0] == call.number, (index, call.kind)
-        contact = SPOKEN_E164 if call.kind == "llm-spoken" else call.number
-        assert stored[call.call_id][1:] == (contact, "CONTACT_CONFIRMED"), (index, call.kind)
-    refused_during = [r for r in records if r[4] == 503]
-    assert phases["frozen"] and phases["down"], phases
-    assert refused_during, "no message met the fault"
 
-    assert "Traceback" not in output and "REQUEST_FAILED" not in output
-    assert_no_full_number(output, "the server output")
-    for name, (start, end) in phases.items():
-        figures(name, [r[3] for r in records if start <= r[2] <= end])
-    figures("whole run", [r[3] for r in records])
-    print(f"503 answers: {len(refused_during)}; reports sent again: {len(refused)}")
+def enter(context_manager):
+    context_manager.__enter__()
+    return context_manager
+
+
+class FaultRun:
+    """What a fault-free run and a faulty run of the same calls answered, and what was stored."""
+
+    def __init__(self, clean, faulty, faulty_calls, refused, phases, output):
+        self.clean, self.faulty, self.faulty_calls = clean, faulty, faulty_calls
+        self.refused, self.phases, self.output = refused, phases, output
+
+    def check(self, stored):
+        records = self.faulty.records
+        late = [(r[1], r[4], round(r[3], 3)) for r in records if r[3] >= ANSWER_WITHIN_S]
+        assert not late, late[:10]
+        assert all(r[4] in (200, 503) for r in records), {r[4] for r in records}
+        for label in ("assistant-request", "chat", "tool"):
+            assert all(r[4] == 200 for r in records if r[1].startswith(label)), label
+
+        # Custom LLM and assistant-request: the caller hears what the fault-free run heard.
+        expected, got = heard(self.clean.records), heard(records)
+        assert got.keys() == expected.keys()
+        differ = [(key, expected[key], got[key]) for key in expected if expected[key] != got[key]]
+        assert not differ, differ[:5]
+
+        # Every 200 is in the database afterwards; every confirmed contact too.
+        for index, call in enumerate(self.faulty_calls):
+            acknowledged = [r for r in records if r[0] == index and r[4] == 200]
+            if acknowledged:
+                assert stored.get(call.call_id, (None,))[0] == call.number, (index, call.kind)
+            contact = SPOKEN_E164 if call.kind == "llm-spoken" else call.number
+            assert stored[call.call_id][1:] == (contact, "CONTACT_CONFIRMED"), (index, call.kind)
+        refused_during = [r for r in records if r[4] == 503]
+        assert all(self.phases.get(name) for name in self.phases), self.phases
+        assert refused_during, "no message met the fault"
+
+        assert "Traceback" not in self.output and "REQUEST_FAILED" not in self.output
+        assert_no_full_number(self.output, "the server output")
+        for name, (start, end) in self.phases.items():
+            figures(name, [r[3] for r in records if start <= r[2] <= end])
+        figures("whole run", [r[3] for r in records])
+        print(f"503 answers: {len(refused_during)}; reports sent again: {len(self.refused)}")
+
+
+def play_through_faults(env, tmp_path, headers, vapi_payload, steps):
+    """The calls played without a fault, then again through `steps`, on one real gunicorn."""
+    env = {**env, "TENANTS_DIR": str(tenants_with_assistant(tmp_path))}
+    with Gunicorn("wsgi:app", env=env, workers=2, threads=2) as server:
+        clean = Client(server, headers)
+        assert not clean.play_all([Call(vapi_payload, "clean", i) for i in range(CALLS)]), (
+            "a report refused without any fault"
+        )
+        faulty = Client(server, headers)
+        faulty_calls = [Call(vapi_payload, "fault", i) for i in range(CALLS)]
+        plan = FaultPlan(steps)
+        refused = faulty.play_all(faulty_calls, plan.on_progress, PACE_S)
+        plan.finish()
+        assert set(plan.phases) == {name for name, _, _ in steps}, plan.phases
+        # Vapi sends a refused report again (server backoff plan): the database is back.
+        for index, call in refused.items():
+            send = faulty.sender(index)
+            for _ in range(REPORT_RETRIES):
+                if send("report-again", WEBHOOK, call.report_body())[0] == 200:
+                    break
+                time.sleep(0.2)
+        output = server.output()
+    return FaultRun(clean, faulty, faulty_calls, refused, plan.phases, output)
 
 
 class FaultPlan:
-    """Once a quarter of the calls are played: freeze, cut mid-query, refuse, come back."""
+    """Once a quarter of the calls are played, each step's fault for FAULT_SECONDS, 1 s apart."""
 
-    def __init__(self, proxy, phases):
-        self.proxy, self.phases = proxy, phases
+    def __init__(self, steps):
+        self.steps, self.phases = steps, {}
         self.begin = threading.Event()
         self.thread = threading.Thread(target=self.run)
         self.thread.start()
@@ -317,19 +357,14 @@ class FaultPlan:
     def run(self):
         if not self.begin.wait(timeout=300):
             return
-        frozen = time.monotonic()
-        self.proxy.freeze()
-        time.sleep(FAULT_SECONDS)
-        self.proxy.cut()  # the queries held by the freeze are cut mid-way
-        self.proxy.restore()
-        self.phases["frozen"] = (frozen, time.monotonic())
-        time.sleep(1.0)
-        down = time.monotonic()
-        self.proxy.refuse()
-        time.sleep(FAULT_SECONDS)
-        self.proxy.restore()
-        self.phases["down"] = (down, time.monotonic())
+        for name, start, stop in self.steps:
+            began = time.monotonic()
+            start()
+            time.sleep(FAULT_SECONDS)
+            stop()
+            self.phases[name] = (began, time.monotonic())
+            time.sleep(1.0)
 
     def finish(self):
         self.begin.set()
-        self.thread.join(timeout=2 * FAULT_SECONDS + 10)
+        self.thread.join(timeout=len(self.steps) * (FAULT_SECONDS + 1) + 10)

@@ -33,10 +33,10 @@ class DeadlinePassed(Exception):
 
 
 class _Budget:
-    __slots__ = ("seconds", "deadline")
+    __slots__ = ("seconds", "lock_wait_reserve", "deadline")
 
-    def __init__(self, seconds):
-        self.seconds, self.deadline = seconds, None
+    def __init__(self, seconds, lock_wait_reserve):
+        self.seconds, self.lock_wait_reserve, self.deadline = seconds, lock_wait_reserve, None
 
 
 _request = ContextVar("database_budget", default=None)
@@ -44,9 +44,13 @@ _unreachable_until = [0.0]  # a list: read and written by every thread of the pr
 _lock = threading.Lock()
 
 
-def begin_request(seconds):
-    """Give the current request `seconds` of database time, counted from its first statement."""
-    _request.set(_Budget(seconds))
+def begin_request(seconds, lock_wait_reserve=0.0):
+    """Give the current request `seconds` of database time, counted from its first statement.
+
+    `lock_wait_reserve`: what a statement may still wait once it holds `holding`'s lock (SQLite's
+    busy timeout), kept out of the time that lock is waited for.
+    """
+    _request.set(_Budget(seconds, lock_wait_reserve))
 
 
 def end_request():
@@ -81,10 +85,16 @@ def check():
 
 @contextmanager
 def holding(lock):
-    """Hold `lock` (a threading.Lock), waited for no longer than the request's time."""
+    """Hold `lock` (a threading.Lock), waited for no longer than the request's time allows.
+
+    The request's lock wait reserve is kept for what follows, so that the wait for the lock and
+    the statement's own wait together end within the request's time.
+    """
     left = check()
-    if not lock.acquire(timeout=-1 if left is None else left):
-        raise timed_out("the lock was held by others for the request's whole time")
+    if left is not None:
+        left -= _request.get().lock_wait_reserve
+    if not lock.acquire(timeout=-1 if left is None else max(left, 0)):
+        raise timed_out("the lock was held by others for the request's time")
     try:
         yield
     finally:
