@@ -11,9 +11,11 @@ import time
 import pytest
 
 from backend import create_app
+from backend.engine.contact import CONTACT_CONFIRM, CONTACT_CONFIRMED
+from backend.store.connections import BUSY_TIMEOUT_MS
 from backend.store.db import db
 from tests.conftest import create_schema_at_head
-from tests.contact_play import LlmCall
+from tests.contact_play import LlmCall, stored_call
 from tests.leaks import random_id
 from tests.outage import sqlite_write_locked
 from tests.test_races import request_for
@@ -65,7 +67,11 @@ def test_a_held_sqlite_lock_cannot_hold_a_caller(sqlite_app, demo_headers, vapi_
     assert refused.get_json() == {"error": "database unavailable"}
     assert asked.status_code == 200
     assert confirmed == NOTED
-    # Released: the same turn sent again is stored, and the refused message is accepted.
+    assert stored_call(app, "demo", call.body["call"]["id"]).state == CONTACT_CONFIRM
+    # Released (and the moment the process takes the file for locked past): the same turn sent
+    # again is stored, and the refused message is accepted.
+    time.sleep(BUSY_TIMEOUT_MS / 1000 + 0.1)
     assert call.resend() == NOTED
+    assert stored_call(app, "demo", call.body["call"]["id"]).state == CONTACT_CONFIRMED
     resent = client.post(status_path, json=status_body, headers=demo_headers)
     assert resent.status_code == 200

@@ -41,6 +41,7 @@ class _Budget:
 
 _request = ContextVar("database_budget", default=None)
 _unreachable_until = [0.0]  # a list: read and written by every thread of the process
+_writes_blocked_until = [0.0]  # the same for writes to a SQLite file another process locks
 _lock = threading.Lock()
 
 
@@ -85,18 +86,32 @@ def check():
 
 @contextmanager
 def holding(lock):
-    """Hold `lock` (a threading.Lock), waited for no longer than the request's time allows.
+    """Hold `lock`, SQLite's writer lock of this process, waited for no longer than the request's
+    time allows.
 
-    The request's lock wait reserve is kept for what follows, so that the wait for the lock and
-    the statement's own wait together end within the request's time.
+    The request's lock wait reserve is kept for what follows (the busy timeout), so the wait for
+    this lock and the statement's own wait end within the request's time. When a statement under
+    it waited the whole busy timeout for the file (another process holds its write lock far
+    longer than any write of ours), this process's writes fail at once for as long again, rather
+    than each spending its request's time on the same lock; reads go on. (As long, not longer: a
+    busy timeout under a burst of our own writes costs little.)
     """
     left = check()
     if left is not None:
+        if time.monotonic() < _writes_blocked_until[0]:
+            raise timed_out("another process held the database file's write lock a moment ago")
         left -= _request.get().lock_wait_reserve
     if not lock.acquire(timeout=-1 if left is None else max(left, 0)):
         raise timed_out("the lock was held by others for the request's time")
     try:
         yield
+    except OperationalError as error:
+        # SQLITE_BUSY and its extended codes: the busy timeout ran out.
+        if left is not None and getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == 5:
+            with _lock:
+                reserve = _request.get().lock_wait_reserve
+                _writes_blocked_until[0] = time.monotonic() + reserve
+        raise
     finally:
         lock.release()
 
