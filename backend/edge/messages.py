@@ -200,18 +200,21 @@ def _tool_calls(tool_call_list):
 def _static_caller_numbers(tool_calls):
     for tool_call in tool_calls:
         arguments = _arguments(tool_call.arguments)
-        if arguments is not None and isinstance(arguments.caller_number, str):
+        if isinstance(arguments, _ToolArguments) and isinstance(arguments.caller_number, str):
             yield arguments.caller_number
 
 
+_UNREADABLE = object()
+
+
 def _arguments(raw):
-    """A tool call's raw arguments as _ToolArguments; None when they cannot be read."""
+    """A tool call's raw arguments as _ToolArguments, None without any, or _UNREADABLE."""
     try:
         decoded = _ARGUMENTS_DECODER.decode(raw)
         if isinstance(decoded, str):
             decoded = _ARGUMENTS_TEXT_DECODER.decode(decoded) if decoded else None
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        return None
+        return _UNREADABLE
     return decoded
 
 
@@ -222,6 +225,8 @@ def utterance_of(arguments):
     NaN, a NUL) fail that tool call only, with the same checks as a body.
     """
     decoded = _arguments(arguments)
+    if decoded is _UNREADABLE:
+        return None
     utterance = decoded.utterance if decoded is not None else None
     if utterance is not None and "\x00" in utterance:
         return None

@@ -39,10 +39,28 @@ class _Budget:
         self.seconds, self.lock_wait_reserve, self.deadline = seconds, lock_wait_reserve, None
 
 
+class _Away:
+    """Until when each database is taken for away, for every thread of the process."""
+
+    def __init__(self):
+        self.until, self.lock = {}, threading.Lock()
+
+    def mark(self, key, seconds):
+        with self.lock:
+            self.until[key] = time.monotonic() + seconds
+
+    def now(self, key):
+        return time.monotonic() < self.until.get(key, 0.0)
+
+
 _request = ContextVar("database_budget", default=None)
-_unreachable_until = [0.0]  # a list: read and written by every thread of the process
-_writes_blocked_until = [0.0]  # the same for writes to a SQLite file another process locks
-_lock = threading.Lock()
+_unreachable = _Away()  # PostgreSQL servers, by (host, port)
+_write_locked = _Away()  # SQLite files another process locks, by path
+
+
+def server(host, port):
+    """The key of a PostgreSQL server, as a URL or a connection names it."""
+    return str(host), int(port or 5432)
 
 
 def begin_request(seconds, lock_wait_reserve=0.0):
@@ -70,8 +88,9 @@ def remaining():
     return budget.deadline - now
 
 
-def check():
-    """Seconds left (None: unbounded); OperationalError when none are, or the database is away.
+def check(url=None):
+    """Seconds left (None: unbounded); OperationalError when none are, or when the PostgreSQL
+    server of `url` (a URL) was found unreachable a moment ago.
 
     Called before each statement and connection of the call path.
     """
@@ -79,15 +98,15 @@ def check():
     if left is not None:
         if left <= 0:
             raise timed_out("the request's database time is spent")
-        if time.monotonic() < _unreachable_until[0]:
+        if url is not None and _unreachable.now(server(url.host, url.port)):
             raise timed_out("the database was unreachable a moment ago")
     return left
 
 
 @contextmanager
-def holding(lock):
-    """Hold `lock`, SQLite's writer lock of this process, waited for no longer than the request's
-    time allows.
+def holding(lock, path):
+    """Hold `lock`, this process's writer lock for the SQLite file at `path`, waited for no
+    longer than the request's time allows.
 
     The request's lock wait reserve is kept for what follows (the busy timeout), so the wait for
     this lock and the statement's own wait end within the request's time. When a statement under
@@ -98,7 +117,7 @@ def holding(lock):
     """
     left = check()
     if left is not None:
-        if time.monotonic() < _writes_blocked_until[0]:
+        if _write_locked.now(path):
             raise timed_out("another process held the database file's write lock a moment ago")
         left -= _request.get().lock_wait_reserve
     if not lock.acquire(timeout=-1 if left is None else max(left, 0)):
@@ -108,24 +127,22 @@ def holding(lock):
     except OperationalError as error:
         # SQLITE_BUSY and its extended codes: the busy timeout ran out.
         if left is not None and getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == 5:
-            with _lock:
-                reserve = _request.get().lock_wait_reserve
-                _writes_blocked_until[0] = time.monotonic() + reserve
+            _write_locked.mark(path, _request.get().lock_wait_reserve)
         raise
     finally:
         lock.release()
 
 
-def cut_after(waited):
-    """A wait of `waited` s was cut. When it had at least half the request's budget, the
-    server should have answered, if only with its statement timeout: it is taken for
-    unreachable, and this process's statements fail at once for UNREACHABLE_FOR_S. A short
-    wait cut at the end of a budget that a slow statement spent says nothing of the server.
+def cut_after(waited, key):
+    """A wait of `waited` s for the server `key` was cut. When it had at least half the
+    request's budget, the server should have answered, if only with its statement timeout: it
+    is taken for unreachable, and this process's statements to it fail at once for
+    UNREACHABLE_FOR_S. A short wait cut at the end of a budget that a slow statement spent says
+    nothing of the server.
     """
     budget = _request.get()
     if budget is not None and waited >= budget.seconds / 2:
-        with _lock:
-            _unreachable_until[0] = time.monotonic() + UNREACHABLE_FOR_S
+        _unreachable.mark(key, UNREACHABLE_FOR_S)
 
 
 def timed_out(reason):
@@ -149,8 +166,9 @@ class BoundedConnection(psycopg.Connection):
         try:
             return super().wait(gen, interval, max(left, 0.001))
         except pg_errors._WaitTimeout:
+            key = server(self.info.host, self.info.port)
             self.close()
-            cut_after(left)
+            cut_after(left, key)
             raise pg_errors.ConnectionTimeout("no answer within the request's time") from None
 
     @classmethod
@@ -166,6 +184,9 @@ class BoundedConnection(psycopg.Connection):
         autocommit = kwargs.pop("autocommit", False)
         context = kwargs.pop("context", None)  # SQLAlchemy passes its adapters
         params = cls._get_connection_params(conninfo, **kwargs)
+        key = server(params.get("host"), params.get("port"))
+        if _unreachable.now(key):
+            raise pg_errors.ConnectionTimeout("the server was unreachable a moment ago")
         try:
             connection = waiting.wait_conn(
                 cls._connect_gen(psycopg.conninfo.make_conninfo("", **params)),
@@ -173,7 +194,7 @@ class BoundedConnection(psycopg.Connection):
                 timeout=max(left, 0.001),
             )
         except pg_errors._WaitTimeout:
-            cut_after(left)
+            cut_after(left, key)
             raise pg_errors.ConnectionTimeout("no connection within the request's time") from None
         # What psycopg's connect does after the handshake, for the arguments SQLAlchemy passes.
         connection._autocommit = bool(autocommit)

@@ -33,7 +33,7 @@ class SQLite:
     @contextmanager
     def writing(self, engine):
         """A connection for statements that write; the process's other writers wait meanwhile."""
-        with deadline.holding(self.writer), engine.connect() as connection:
+        with deadline.holding(self.writer, engine.url.database), engine.connect() as connection:
             yield connection
 
     def run(self, connection, statement, params):
@@ -158,7 +158,7 @@ class PostgreSQL:
         pool's own connection. The pool still checks it out and replaces a dead one.
         """
         dialect = engine.dialect
-        deadline.check()
+        deadline.check(engine.url)
         try:
             pooled = engine.raw_connection()
         except dialect.loaded_dbapi.Error as error:  # connecting failed: SQLAlchemy's error too
