@@ -20,9 +20,6 @@ FAULTS_FULL=1 in the environment they last 10 s over 500 calls, the issue's figu
 with `-s`).
 """
 
-import copy
-import http.client
-import json
 import os
 import threading
 import time
@@ -31,173 +28,23 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import POSTGRES_URL, postgres_schema_url
-from tests.leaks import assert_no_full_number, random_id, watch
+from tests.fault_calls import SPOKEN_E164, WEBHOOK, Call, Client
+from tests.leaks import assert_no_full_number
 from tests.outage import FaultProxy, sqlite_write_locked
 from tests.servers import Gunicorn, init_db
-from tests.test_races import decode, tenants_with_assistant
+from tests.test_races import tenants_with_assistant
 
 pytestmark = pytest.mark.slow  # real gunicorn
 
 FULL = os.environ.get("FAULTS_FULL") == "1"
 CALLS = 500 if FULL else 90
 FAULT_SECONDS = 10.0 if FULL else 3.0
-CLIENTS = 4
 # The issue's deadline for every answer. The database's share is DATABASE_REQUEST_BUDGET_MS
 # (600 ms); the rest is room for a loaded 2-core machine.
 ANSWER_WITHIN_S = 1.0
 # Between two messages of a client: the faulty run spans the faults, as calls paced by speech do.
 PACE_S = 0.04 if FULL else 0.06
 REPORT_RETRIES = 20  # a report refused while the database is away, sent again after it
-
-SPOKEN = "zéro six douze trente-quatre cinquante-six soixante-dix-huit"
-SPOKEN_E164 = "+33612345678"
-SCRIPTS = {  # what the caller says, by kind of call
-    "llm-yes": ["oui"],
-    "llm-spoken": ["non", SPOKEN, "oui"],
-    "tool-yes": ["oui c'est bien mon numéro"],
-}
-
-
-def caller(index):
-    return f"+33613{index:06d}"
-
-
-watch(SPOKEN_E164, *(caller(i) for i in range(500)))
-
-
-def kind_of(index):
-    return list(SCRIPTS)[index % len(SCRIPTS)]
-
-
-class Call:
-    """One call as Vapi sends it: each step a (label, path, body) built from what came back."""
-
-    def __init__(self, payloads, run, index):
-        self.payloads, self.index, self.kind = payloads, index, kind_of(index)
-        self.call_id = f"{run}-{index}-{random_id('c', 6)}"
-        self.number = caller(index)
-        self.messages = copy.deepcopy(payloads("chat-completions.request")["messages"])
-        self.tool_history = []  # OpenAI-formatted assistant tool calls and their results
-
-    def server_body(self, name):
-        body = copy.deepcopy(self.payloads(name))
-        message = body["message"]
-        message["call"]["id"] = self.call_id
-        message["call"]["customer"] = {"number": self.number}
-        message["customer"] = {"number": self.number}
-        return body
-
-    def chat_body(self):
-        body = copy.deepcopy(self.payloads("chat-completions.request"))
-        body["call"]["id"], body["stream"] = self.call_id, True
-        body["call"]["customer"] = body["customer"] = {"number": self.number}
-        body["messages"] = copy.deepcopy(self.messages)
-        return body
-
-    def tool_body(self, position, utterance):
-        body = self.server_body("tool-calls")
-        message = body["message"]
-        message.pop("toolWithToolCallList", None)
-        arguments = json.dumps({"utterance": utterance}, ensure_ascii=False)
-        tool_call = {
-            "id": f"{self.call_id}-t{position}",
-            "type": "function",
-            "function": {"name": "contact_step", "arguments": arguments},
-        }
-        message["toolCallList"] = [tool_call]
-        message["artifact"] = {"messagesOpenAIFormatted": copy.deepcopy(self.tool_history)}
-        return body, tool_call
-
-    def report_body(self):
-        body = self.server_body("end-of-call-report")
-        formatted = self.tool_history if self.kind.startswith("tool") else self.messages
-        body["message"]["artifact"] = {"messagesOpenAIFormatted": copy.deepcopy(formatted)}
-        return body
-
-    def play(self, send):
-        """Every step; `send(label, path, body)` -> (status, answer). The report's status last."""
-        send("assistant-request", "/api/vapi/demo/webhook", self.server_body("assistant-request"))
-        send(
-            "status-update", "/api/vapi/demo/webhook", self.server_body("status-update.in-progress")
-        )
-        if self.kind.startswith("llm"):
-            self.messages.append({"role": "user", "content": "Je voudrais être rappelé."})
-            for position, utterance in enumerate([None, *SCRIPTS[self.kind]]):
-                if utterance is not None:
-                    self.messages.append({"role": "user", "content": utterance})
-                _, sentence = send(f"chat-{position}", CHAT, self.chat_body())
-                self.messages.append({"role": "assistant", "content": sentence})
-        else:
-            for position, utterance in enumerate(SCRIPTS[self.kind]):
-                body, tool_call = self.tool_body(position, utterance)
-                status, answer = send(f"tool-{position}", WEBHOOK, body)
-                if status == 200:
-                    self.tool_history += [
-                        {"role": "assistant", "content": "", "tool_calls": [tool_call]},
-                        {"role": "tool", "tool_call_id": tool_call["id"], "content": "ok"},
-                    ]
-        send("ended", WEBHOOK, self.server_body("status-update.ended"))
-        return send("report", WEBHOOK, self.report_body())[0]
-
-
-CHAT = "/api/vapi/demo/chat/completions"
-WEBHOOK = "/api/vapi/demo/webhook"
-
-
-class Client:
-    """Plays calls on one keep-alive-less HTTP connection per request; records every answer."""
-
-    def __init__(self, server, headers):
-        self.server, self.headers = server, headers
-        self.records = []  # (call index, label, started, elapsed, status, answer)
-        self.lock = threading.Lock()
-
-    def sender(self, index, pace=0.0):
-        def send(label, path, body):
-            time.sleep(pace)
-            started = time.monotonic()
-            connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=20)
-            try:
-                payload = json.dumps(body)
-                connection.request("POST", path, payload, {**self.headers, "Connection": "close"})
-                response = connection.getresponse()
-                raw = response.read()
-                status = response.status
-                answer = decode(raw, response.getheader("Content-Type", ""))
-            except OSError as error:
-                status, answer = "exception", repr(error)
-            finally:
-                connection.close()
-            elapsed = time.monotonic() - started
-            with self.lock:
-                self.records.append((index, label, started, elapsed, status, answer))
-            return status, answer
-
-        return send
-
-    def play_all(self, calls, on_progress=None, pace=0.0):
-        """Play `calls` on CLIENTS threads; the reports refused, by call index."""
-        refused, queue, lock = {}, list(enumerate(calls)), threading.Lock()
-
-        def work():
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    index, call = queue.pop(0)
-                status = call.play(self.sender(index, pace))
-                if status != 200:
-                    with lock:
-                        refused[index] = call
-                if on_progress:
-                    on_progress(len(calls) - len(queue))
-
-        threads = [threading.Thread(target=work) for _ in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=600)
-        return refused
 
 
 def heard(records):
