@@ -76,7 +76,11 @@ def test_stats_and_metrics_over_two_workers_show_the_batch(database_url, tmp_pat
         "PYTHONUNBUFFERED": "1",
     }
     init_db(env)
-    server = Gunicorn("wsgi:app", env=env, workers=2, threads=2, ready_path="/readyz")
+    # A listening socket per worker, as `make run` serves: the kernel spreads new connections
+    # over both. On one shared socket, the worker that wakes first may take every one of them.
+    server = Gunicorn(
+        "wsgi:app", env=env, workers=2, threads=2, ready_path="/readyz", extra_args=["--reuse-port"]
+    )
     server.start(timeout=60)
     try:
         assert not (metrics_dir / "counter_1.db").exists()
