@@ -136,11 +136,11 @@ def test_outcome_of_each_finished_memory():
 
 def test_outcomes_add_no_statement_to_the_call_path(app, post, monkeypatch, vapi_payload):
     """The outcome rides on writes the call path makes anyway: count the driver's statements."""
-    import backend.store.dialects as dialects
+    import backend.store.driver as driver
 
     ran = []
-    observe = dialects.observe_database
-    monkeypatch.setattr(dialects, "observe_database", lambda s: (ran.append(s), observe(s)))
+    observe = driver.observe_database
+    monkeypatch.setattr(driver, "observe_database", lambda s: (ran.append(s), observe(s)))
 
     def statements(path, body):
         ran.clear()

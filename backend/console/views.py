@@ -14,7 +14,7 @@ from backend.logs import log_event
 from backend.operators.contacts import COLUMNS, contact_rows, csv_line
 from backend.privacy.masking import mask_phone
 from backend.stats.outcomes import daily_outcomes
-from backend.store.calls import recent_calls
+from backend.store.reports import recent_calls
 from backend.tenants.store import tenant_store
 from backend.wording.preview import preview
 

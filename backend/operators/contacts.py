@@ -13,8 +13,8 @@ import click
 from flask.cli import AppGroup
 
 from backend.logs import log_event
-from backend.store.calls import contact_calls
 from backend.store.models import as_utc
+from backend.store.reports import contact_calls
 from backend.tenants.store import tenant_store
 
 COLUMNS = (

@@ -16,7 +16,7 @@ from backend.edge.body import json_leaves
 from backend.logs import log_event
 from backend.phones import national_forms, normalize_caller_number
 from backend.privacy.masking import mask_phone
-from backend.store import calls
+from backend.store import erasure
 from backend.store.models import utcnow
 from backend.tenants.schema import SCHEMA
 from backend.tenants.store import tenant_store
@@ -33,12 +33,12 @@ def purge_expired(directory, now=None):
     """Delete the calls older than their tenant's retention: [(tenant id, days, known, count)]."""
     now = now or utcnow()
     report = []
-    with calls.erasure():
-        for tenant_id in calls.tenant_ids():
+    with erasure.transaction():
+        for tenant_id in erasure.tenant_ids():
             tenant = directory.get(tenant_id)
             days = tenant.retention_days if tenant else DEFAULT_RETENTION_DAYS
             # A call's age runs from its first message: calls last minutes, not days.
-            count = calls.delete_calls_created_before(tenant_id, now - timedelta(days=days))
+            count = erasure.delete_calls_created_before(tenant_id, now - timedelta(days=days))
             report.append((tenant_id, days, tenant is not None, count))
     return report
 
@@ -76,14 +76,14 @@ def erase_number(directory, e164_for, only_tenant=None):
     `e164_for(region)` is the number read in a tenant's region (None: not a number there).
     """
     report = {}
-    with calls.erasure():
-        for tenant_id in calls.tenant_ids(only_tenant):
+    with erasure.transaction():
+        for tenant_id in erasure.tenant_ids(only_tenant):
             tenant = directory.get(tenant_id)
             e164 = e164_for(tenant.region if tenant else DEFAULT_REGION)
             if e164 is None:
                 continue
-            by_column = calls.delete_calls_with_number(tenant_id, e164)
-            said = calls.delete_calls_where_conversation(
+            by_column = erasure.delete_calls_with_number(tenant_id, e164)
+            said = erasure.delete_calls_where_conversation(
                 tenant_id, lambda conversation, e164=e164: _said_in(conversation, e164)
             )
             if by_column or said:

@@ -1,20 +1,17 @@
-"""The store: every read and write of the calls table, but statistics' (reports.py).
+"""The store on the call path: every read and write a request makes of the calls table.
 
-The call path: each function runs one or two prebuilt statements (backend/store/statements.py),
-each committed by itself and bounded by the connection's timeouts, so a 200 means stored.
-Operator commands (purge, erase, export): one ORM session transaction a command, at the end.
-What SQLite and PostgreSQL do differently lives in backend/store/dialects.py.
+Each function runs one or two prebuilt statements (backend/store/statements.py), each committed
+by itself and bounded by the connection's timeouts, so a 200 means stored. What operators read
+is in reports.py, what they delete in erasure.py; what SQLite and PostgreSQL do differently
+lives in backend/store/dialects.py.
 """
 
-from contextlib import contextmanager
 from typing import NamedTuple
-
-from sqlalchemy import and_, delete, or_, select
 
 from backend.engine.outcomes import UNFINISHED
 from backend.store.db import db
 from backend.store.dialects import dialect_of
-from backend.store.models import Call, utcnow
+from backend.store.models import utcnow
 from backend.store.statements import (
     READ_CONVERSATION,
     READ_TURN,
@@ -27,8 +24,6 @@ from backend.store.statements import (
 NOT_READ = object()
 # In place of a conversation the database could not give: the turn is planned from the request.
 UNREACHABLE = object()
-# Deletes by id, this many at a time: a statement's parameters stay few.
-DELETE_BATCH = 500
 
 
 class StoredConversation(NamedTuple):
@@ -174,96 +169,3 @@ def set_state(tenant_id, call_id, state):
     dialect = dialect_of(db.engine)
     with dialect.writing(db.engine) as connection:
         dialect.run(connection, SET_STATE, params)
-
-
-# Operator commands: the ORM session, one transaction a command.
-
-
-@contextmanager
-def erasure():
-    """One transaction for purge or erase, committed durably at the end, deleted bytes wiped."""
-    dialect = dialect_of(db.engine)
-    dialect.durable_transaction(db.session)
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    dialect.after_delete(db.session)
-
-
-def tenant_ids(only=None):
-    """The tenants that have calls stored, sorted (`only`: that one, if it has any)."""
-    query = select(Call.tenant_id).distinct()
-    if only is not None:
-        query = query.where(Call.tenant_id == only)
-    return sorted(db.session.execute(query).scalars())
-
-
-def _delete_calls(condition):
-    dialect_of(db.engine).before_delete(db.session)
-    return db.session.execute(delete(Call).where(condition)).rowcount
-
-
-def delete_calls_created_before(tenant_id, cutoff):
-    """Delete the tenant's calls first seen before `cutoff`; how many."""
-    return _delete_calls((Call.tenant_id == tenant_id) & (Call.created_at < cutoff))
-
-
-def delete_calls_with_number(tenant_id, e164):
-    """Delete the tenant's calls whose caller or contact number is `e164`; how many."""
-    held = (Call.caller_number == e164) | (Call.contact_number == e164)
-    return _delete_calls((Call.tenant_id == tenant_id) & held)
-
-
-def delete_calls_where_conversation(tenant_id, holds):
-    """Delete the tenant's calls whose conversation text `holds(text)` is true of; how many.
-
-    What the caller said lives in the conversation's JSON: read in Python, not in SQL.
-    """
-    rows = db.session.execute(
-        select(Call.id, Call.conversation).where(
-            Call.tenant_id == tenant_id, Call.conversation.is_not(None)
-        )
-    )
-    found = [row_id for row_id, conversation in rows if holds(conversation)]
-    for start in range(0, len(found), DELETE_BATCH):
-        _delete_calls(Call.id.in_(found[start : start + DELETE_BATCH]))
-    return len(found)
-
-
-def contact_calls(tenant_id, since=None):
-    """The tenant's calls where the contact step ran, oldest first, read in one snapshot.
-
-    `since` (aware datetime) keeps calls confirmed since then, or created since then when
-    no number was confirmed.
-    """
-    query = select(Call).where(
-        Call.tenant_id == tenant_id,
-        or_(Call.state.is_not(None), Call.contact_number.is_not(None)),
-    )
-    if since is not None:
-        query = query.where(
-            or_(
-                Call.contact_confirmed_at >= since,
-                and_(Call.contact_confirmed_at.is_(None), Call.created_at >= since),
-            )
-        )
-    query = query.order_by(Call.created_at, Call.id).execution_options(yield_per=500)
-    dialect_of(db.engine).read_in_one_snapshot(db.session)
-    yield from db.session.execute(query).scalars()
-    db.session.commit()
-
-
-def recent_calls(tenant_id, limit):
-    """The tenant's `limit` most recent calls, newest first (full numbers: mask before showing)."""
-    query = (
-        select(Call)
-        .where(Call.tenant_id == tenant_id)
-        .order_by(Call.created_at.desc(), Call.id.desc())
-        .limit(limit)
-    )
-    calls = db.session.execute(query).scalars().all()
-    db.session.commit()
-    return calls

@@ -2,21 +2,17 @@
 
 backend/store/calls.py asks `dialect_of(engine)` and never tests a dialect's name itself. Every
 statement is SQLAlchemy Core, built once (statements.py); `run` executes the call path's by the
-driver, compiled once (SQLite.run and PostgreSQL.run say why).
+driver, compiled once (backend/store/driver.py says why).
 """
 
 import threading
 from contextlib import contextmanager
-from datetime import datetime
-from functools import cache
-from time import perf_counter
 
 from sqlalchemy import exists, false, select, text, true, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from backend.metrics.families import observe_database
-from backend.store import deadline, statements
+from backend.store import deadline, driver, statements
 from backend.store.statements import CALLS, READ_NUMBER, READ_TURN, THIS_CALL
 
 
@@ -37,31 +33,13 @@ class SQLite:
             yield connection
 
     def run(self, connection, statement, params):
-        """Run a prebuilt statement by the driver: its first row, None without one."""
-        cursor = self._execute(connection, statement, params)
-        return cursor.fetchone() if cursor.description else None
+        """Run a prebuilt statement by the driver (backend/store/driver.py): its first row."""
+        return driver.first_row(self._execute(connection, statement, params))
 
     def _execute(self, connection, statement, params):
-        """The driver's cursor after running `statement`, compiled once for sqlite3.
-
-        Around a statement of the call path, SQLAlchemy's execution (cache key, context,
-        result) cost about as much as SQLite itself: in process, a capture took 107 µs of CPU
-        by Core and 75 µs this way (connection checkout included). Datetimes go through their
-        column type's own conversion, so rows read the same either way.
-        """
-        deadline.check()
-        sql = _driver_sql(statement, _SQLITE_NAMED)
-        params = {k: _sqlite_text(v) if isinstance(v, datetime) else v for k, v in params.items()}
-        started = perf_counter()
-        try:
-            return connection.connection.driver_connection.execute(sql, params)
-        except connection.dialect.loaded_dbapi.Error as error:
-            pooled = connection.connection
-            raise _as_sqlalchemy_error(
-                connection.dialect, pooled, connection, error, sql, params
-            ) from error
-        finally:
-            observe_database(perf_counter() - started)
+        return driver.execute(
+            connection.connection, connection, connection.dialect, statement, params
+        )
 
     def offer_number(self, engine, params):
         """The offer alone: True when it changed a row (created it, or gave it the number)."""
@@ -171,32 +149,15 @@ class PostgreSQL:
             pooled.close()  # back to the pool
 
     def run(self, connection, statement, params):
-        """Run a prebuilt statement by the driver, as a server-side prepared one: its first row.
-
-        The one place the call path leaves SQLAlchemy's execution (cache key, context, result):
-        in-process, a statement cost 105-125 µs of CPU this way against 150-160 µs by Core
-        (connection checkout included), about 45 µs, two statements a turn. The load benchmark
-        (`--requests 4000 --rounds 2`) could not tell the two apart on this machine's 2 shared
-        cores: with others' load the same code's ratio to the bare app moved by 0.2-0.4 a run.
-        Only for statements without literal values and with types the driver adapts itself.
-        Errors come out as SQLAlchemy's, parameters hidden; a lost connection is invalidated.
-        """
+        """Run a prebuilt statement by the driver, as a server-side prepared one: its first row."""
         return self._execute(
             connection.connection, connection, connection.dialect, statement, params
         )
 
     def _execute(self, pooled, holder, dialect, statement, params):
         """`pooled`: the pool's connection; `holder`: SQLAlchemy's Connection around it, or it."""
-        deadline.check()
-        sql = _driver_sql(statement, dialect)
-        started = perf_counter()
-        try:
-            cursor = pooled.driver_connection.execute(sql, params, prepare=True)
-            return cursor.fetchone() if cursor.description else None
-        except dialect.loaded_dbapi.Error as error:
-            raise _as_sqlalchemy_error(dialect, pooled, holder, error, sql, params) from error
-        finally:
-            observe_database(perf_counter() - started)
+        cursor = driver.execute(pooled, holder, dialect, statement, params, prepare=True)
+        return driver.first_row(cursor)
 
     def read_in_one_snapshot(self, session):
         """A server-side cursor needs a transaction, and every row then comes from one moment."""
@@ -230,36 +191,6 @@ def _offer_and_read_back(offer, offering, with_conversation):
         select(read[0], false(), *read[1:]).where(THIS_CALL, ~exists(offered.select())),
     )
 
-
-@cache
-def _driver_sql(statement, dialect):
-    return str(statement.compile(dialect=dialect))
-
-
-def _as_sqlalchemy_error(dialect, pooled, holder, error, sql, params):
-    """The driver's `error` as SQLAlchemy's, parameters hidden; a lost connection is dropped.
-
-    `pooled`: the pool's connection; `holder`: what invalidates it, SQLAlchemy's Connection
-    around it or itself.
-    """
-    # Given back to the pool, a lost connection's reset would fail loudly: dropped now.
-    lost = dialect.is_disconnect(error, pooled.dbapi_connection, None)
-    if lost:
-        holder.invalidate(error)
-    return DBAPIError.instance(
-        sql,
-        params,
-        error,
-        dialect.loaded_dbapi.Error,
-        hide_parameters=True,  # they hold callers' numbers
-        connection_invalidated=lost,
-    )
-
-
-# sqlite3 takes named parameters: a statement compiled for them takes the params dicts as they are.
-_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
-# How SQLAlchemy stores a datetime in SQLite (text), for statements run by the driver.
-_sqlite_text = CALLS.c.created_at.type.dialect_impl(_SQLITE_NAMED).bind_processor(_SQLITE_NAMED)
 
 DIALECTS = {"sqlite": SQLite(), "postgresql": PostgreSQL()}
 

@@ -1,12 +1,11 @@
-"""The store's reads for statistics: what each call's contact step came to, no number read.
+"""The store's reads for operators: contacts to export, the last calls, each call's outcome.
 
-Operator-side like the export (backend/store/calls.py holds the call path): one ORM session
-query, read in one snapshot, rows streamed.
+One ORM session query each (backend/store/calls.py holds the call path), committed at the end.
 """
 
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from backend.store.db import db
 from backend.store.dialects import dialect_of
@@ -55,3 +54,39 @@ def call_outcomes(tenant_id=None, since=None, until=None):
             )
     finally:
         db.session.commit()
+
+
+def contact_calls(tenant_id, since=None):
+    """The tenant's calls where the contact step ran, oldest first, read in one snapshot.
+
+    `since` (aware datetime) keeps calls confirmed since then, or created since then when
+    no number was confirmed.
+    """
+    query = select(Call).where(
+        Call.tenant_id == tenant_id,
+        or_(Call.state.is_not(None), Call.contact_number.is_not(None)),
+    )
+    if since is not None:
+        query = query.where(
+            or_(
+                Call.contact_confirmed_at >= since,
+                and_(Call.contact_confirmed_at.is_(None), Call.created_at >= since),
+            )
+        )
+    query = query.order_by(Call.created_at, Call.id).execution_options(yield_per=500)
+    dialect_of(db.engine).read_in_one_snapshot(db.session)
+    yield from db.session.execute(query).scalars()
+    db.session.commit()
+
+
+def recent_calls(tenant_id, limit):
+    """The tenant's `limit` most recent calls, newest first (full numbers: mask before showing)."""
+    query = (
+        select(Call)
+        .where(Call.tenant_id == tenant_id)
+        .order_by(Call.created_at.desc(), Call.id.desc())
+        .limit(limit)
+    )
+    calls = db.session.execute(query).scalars().all()
+    db.session.commit()
+    return calls
