@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # One process per core, two threads each, a listening socket each (benchmarks/load.py says why).
+# The worker reads each request whole before a thread takes it: slow clients hold no thread
+# (backend/serving/worker.py). tests/servers.py SERVE_AS_MAKE_RUN and benchmarks/load.py match.
+SERVING := --worker-class backend.serving.worker.BufferedThreadWorker
 WORKERS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 # pytest-xdist processes for `make test`: one per core (on 2 cores, 3 was slower than 2).
 # Slow tests are collected first (tests/conftest.py) and an idle process takes over half of
@@ -51,7 +54,7 @@ run: setup
 		2>/dev/null || { echo "port $(PORT) is in use: stop what listens there, or set PORT"; exit 1; }
 	$(BIN)/flask --app wsgi db upgrade
 	@echo "Serving the shipped tenants on http://127.0.0.1:$(PORT) (demo secret: $$VAPI_SECRET_DEMO)"
-	$(BIN)/gunicorn --config gunicorn.conf.py --worker-class gthread --workers $(WORKERS) \
+	$(BIN)/gunicorn --config gunicorn.conf.py $(SERVING) --workers $(WORKERS) \
 		--threads 2 --reuse-port --bind 127.0.0.1:$(PORT) --no-control-socket wsgi:app
 
 lint: setup

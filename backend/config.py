@@ -215,6 +215,9 @@ SETTINGS = (
     # Seconds a body may take to arrive once its headers have: a client that announces more
     # bytes than it sends would otherwise hold a worker thread as long as it keeps the connection.
     Setting("BODY_READ_TIMEOUT_S", "BODY_READ_TIMEOUT_S", 10.0, _seconds),
+    # Seconds a request's headers may take to arrive once they start (408 past it), under the
+    # buffering worker (backend/serving/worker.py): a slow client costs a buffer, never a thread.
+    Setting("REQUEST_HEAD_TIMEOUT_S", "REQUEST_HEAD_TIMEOUT_S", 5.0, _seconds),
     Setting("FLASK_RUN_FROM_CLI", "TENANTS_STRICT", True, _strict_unless_flask_cli),
     # Who may sign in to /console (backend/console/): none by default, so the console refuses all.
     Setting("CONSOLE_OPERATORS", "CONSOLE_OPERATORS", (), _operator_tokens),

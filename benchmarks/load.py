@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.paths import VAPI_PAYLOADS  # noqa: E402  (the repository root is added just above)
-from tests.servers import Gunicorn, init_db  # noqa: E402
+from tests.servers import BUFFERED_WORKER, Gunicorn, init_db  # noqa: E402
 
 SECRET = "bench-secret"
 # The same workers for every server, as `make run` serves: one gthread process per core, 2 threads
@@ -44,7 +44,10 @@ SECRET = "bench-secret"
 #   2,070-2,180 req/s, p99 12 against 19-25 ms): a thread waiting for the database leaves its
 #   process to the other, and two processes on two cores switch less than four;
 # - 4 threads per process convoyed on the GIL (p99 50-70 ms).
-WORKERS, THREADS, WORKER_CLASS = os.cpu_count() or 2, 2, "gthread"
+# The worker class is gthread's buffering subclass (backend/serving/worker.py): a request is
+# read whole by the process's main loop before a thread serves it, so slow clients hold no
+# thread. `--worker-class gthread` measures gunicorn's own for comparison.
+WORKERS, THREADS, WORKER_CLASS = os.cpu_count() or 2, 2, BUFFERED_WORKER
 REPEAT_SHARE = 0.2  # share of status-updates for a call already seen (Vapi sends several)
 TIME_BUDGET = 150  # seconds of load in all: past it, requests left are not sent (and counted)
 # The goal, at 16 connections with every guarantee on: a ratio to the bare app per scenario
@@ -326,9 +329,10 @@ def run(servers, counters, args):
     sent = sum(len(result.latencies) for result in results.values())
     client_cpu = (time.process_time() - client_cpu) / max(sent, 1) * 1e6
 
+    worker_class = args.worker_class.rpartition(".")[2]
     print(
         f"\n{args.requests} requests per row, {args.connections} connections, gunicorn "
-        f"{args.workers} {args.worker_class} workers x {args.threads} threads, "
+        f"{args.workers} {worker_class} workers x {args.threads} threads, "
         f"{os.cpu_count()} CPUs, "
         f"alternated over {args.rounds} rounds ({elapsed:.0f} s)"
         + (f", paced at {args.rate:g} req/s" if args.rate else ", as fast as answered")

@@ -51,6 +51,16 @@ def create_schema_at_head():
         MigrationContext.configure(connection).stamp(migration_scripts(MIGRATIONS_DIR), "heads")
 
 
+def pytest_addoption(parser):
+    """`--slow-clients-seconds 30`: the issue's full run of tests/test_slow_clients.py."""
+    parser.addoption(
+        "--slow-clients-seconds",
+        type=float,
+        default=6.0,
+        help="how long tests/test_slow_clients.py keeps its 50 slow clients (default 6)",
+    )
+
+
 def pytest_collection_modifyitems(items):
     """Slow tests first: parallel workers share them out, then end together on short ones."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -32,6 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+# The serving flags of `make run` beyond workers and threads (the Makefile's SERVING, and a
+# listening socket per process): its buffering worker, as gunicorn.conf.py also sets it.
+BUFFERED_WORKER = "backend.serving.worker.BufferedThreadWorker"
+SERVE_AS_MAKE_RUN = ("--worker-class", BUFFERED_WORKER, "--reuse-port")
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 

@@ -1,10 +1,11 @@
 """A caller ID acknowledged with a 200 is used by the call's next request, on any worker.
 
-Real gunicorn served as `make run` serves it (gthread, several processes with a listening socket
-each, two threads), on a SQLite file and on PostgreSQL. For each call, a `status-update` carrying
-the caller number is answered 200 on one keep-alive connection; at once, on another, comes a
-request that does not carry the number: a chat completion (as with `metadataSendMode: off`) or a
-`tool-calls` message (which never does). Its sentence must read out the acknowledged number.
+Real gunicorn served as `make run` serves it (its buffering gthread worker, several processes
+with a listening socket each, two threads), on a SQLite file and on PostgreSQL. For each call,
+a `status-update` carrying the caller number is answered 200 on one keep-alive connection; at
+once, on another, comes a request that does not carry the number: a chat completion (as with
+`metadataSendMode: off`) or a `tool-calls` message (which never does). Its sentence must read
+out the acknowledged number.
 """
 
 import http.client
@@ -14,11 +15,10 @@ import re
 import pytest
 
 from tests.leaks import random_id, watch
-from tests.servers import Gunicorn, init_db
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
 
 TRIALS = 200  # per database: half chat completions, half tool calls
 CONNECTIONS = 8  # keep-alive connections, spread by the kernel over the worker processes
-SERVE_AS_MAKE_RUN = ["--worker-class", "gthread", "--reuse-port"]
 
 
 def caller(index):

@@ -1,0 +1,247 @@
+"""Gunicorn's gthread worker, with each request read whole before a thread takes it.
+
+`make run` and benchmarks/load.py serve with it (`--worker-class backend.serving.worker.
+BufferedThreadWorker`). Gunicorn's own gthread worker hands a connection to a thread as soon
+as a byte arrives, and the thread then waits for the rest: 4 clients sending a byte a second
+held the 4 threads of 2 processes, and nobody else was answered. Here the main loop, which
+already polls every connection, reads what arrives without waiting and frames it
+(backend/serving/framing.py); a thread gets the request once all of it is here, from memory.
+So slow clients cost a buffer each, never a thread, and the app keeps gthread's threads
+(the store's calls block, SQLite and psycopg alike: no event loop to stall).
+
+Deadlines, from the moment each part starts to arrive: the head within REQUEST_HEAD_TIMEOUT_S,
+the body within BODY_READ_TIMEOUT_S once the head is here (408, JSON, then closed); a client
+that ends its side with less body than announced gets 400. Gunicorn's own error answers (a
+malformed request line, headers too large...) are JSON too and quote nothing a client sent.
+TLS is terminated in front (the load balancer): this worker reads the socket itself.
+"""
+
+import errno
+import json
+import logging
+import selectors
+import socket
+import time
+from functools import partial
+
+from gunicorn.http import errors as http_errors
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from backend.config import from_environment
+from backend.logs import log_event
+from backend.serving.framing import request_framing
+
+_READ_SIZE = 64 * 1024
+# Head bytes held at most: gunicorn's own limits (request line 4094, 100 fields of 8190) fit.
+_MAX_HEAD = 64 * 1024
+# A thread reads nothing from the socket for a request framed here; for one handed over
+# unframed (the parser refuses it, or the app refuses a body over the limit from its head),
+# this bounds how long the thread may wait on the socket, and on a client not reading
+# its answer.
+_THREAD_SOCKET_TIMEOUT_S = 2.0
+# How often the main loop looks for connections past their deadline (it wakes at least once a
+# second anyway): deadlines hold to about a second, at no cost per request.
+_EXPIRY_CHECK_S = 0.25
+
+# Gunicorn's parse errors, answered without quoting the request: (status, reason, message).
+_PARSE_ERRORS = (
+    (http_errors.LimitRequestLine, 414, "URI Too Long", "request line too long"),
+    (http_errors.LimitRequestHeaders, 431, "Request Header Fields Too Large", "headers too large"),
+    (http_errors.UnsupportedTransferCoding, 501, "Not Implemented", "unsupported transfer coding"),
+    (http_errors.ExpectationFailed, 417, "Expectation Failed", "unsupported expectation"),
+    (http_errors.ForbiddenProxyRequest, 403, "Forbidden", "request forbidden"),
+    (http_errors.ParseException, 400, "Bad Request", "malformed request"),
+)
+
+
+def json_answer(status, reason, message):
+    """A whole HTTP/1.1 answer `{"error": message}` that closes the connection."""
+    body = json.dumps({"error": message}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class BufferedConn(TConn):
+    """A connection and the bytes received on it that no thread has taken yet."""
+
+    def __init__(self, cfg, sock, client, server):
+        super().__init__(cfg, sock, client, server)
+        self.received = bytearray()
+        self.request = None  # the next request's bytes, for the thread that serves it
+        self.deadline = 0.0
+        self.phase = "idle"  # idle (no byte of a request yet), head, body
+        self.close_after = False
+        self.continued = False
+
+    def init(self):
+        """In the serving thread: the parser reads the request from memory first."""
+        super().init()
+        self.data_ready = True
+        if self.request is not None:
+            self.parser.unreader.unread(self.request)
+            self.request = None
+        self.sock.settimeout(_THREAD_SOCKET_TIMEOUT_S)
+
+
+class BufferedThreadWorker(ThreadWorker):
+    """gthread, but a thread serves a request only once the main loop has read all of it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.cfg.is_ssl:
+            raise RuntimeError("BufferedThreadWorker reads plain sockets: terminate TLS in front")
+        settings = from_environment()
+        self.head_timeout = settings["REQUEST_HEAD_TIMEOUT_S"]
+        self.body_timeout = settings["BODY_READ_TIMEOUT_S"]
+        self.max_body = settings["MAX_CONTENT_LENGTH"]
+        self.buffering = set()
+        self.next_expiry_check = 0.0
+
+    def accept(self, listener):
+        """A new connection waits in the poller for its first request."""
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = BufferedConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        self._await_request(conn, idle_for=self.head_timeout)
+
+    def _await_request(self, conn, idle_for):
+        conn.phase, conn.continued = "idle", False
+        conn.deadline = time.monotonic() + idle_for
+        if conn.received and self._advance(conn):
+            return  # a pipelined request was already all here
+        self.buffering.add(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+
+    def _on_readable(self, conn, sock):
+        try:
+            data = sock.recv(_READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn)
+            return
+        if not data:  # the client ended its side
+            if conn.phase == "body":
+                self._refuse(conn, 400, "Bad Request", "body shorter than its Content-Length")
+            else:
+                self._drop(conn)
+            return
+        conn.received += data
+        self._advance(conn)
+
+    def _advance(self, conn):
+        """Hand the first request over once it is all here; True when it was."""
+        framing = request_framing(conn.received, self.max_body)
+        now = time.monotonic()
+        if framing.head_end is None:
+            if len(conn.received) > _MAX_HEAD:
+                self._refuse(conn, 431, "Request Header Fields Too Large", "headers too large")
+                return False
+            if conn.phase == "idle":
+                conn.phase, conn.deadline = "head", now + self.head_timeout
+            return False
+        if framing.too_large:
+            message = f"body larger than {self.max_body} bytes"
+            self._refuse(conn, 413, "Content Too Large", message)
+            return False
+        if framing.end is None:
+            if conn.phase != "body":
+                conn.phase, conn.deadline = "body", now + self.body_timeout
+            if framing.expects_continue and not conn.continued:
+                conn.continued = True
+                self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+            return False
+        if conn in self.buffering:
+            self.buffering.discard(conn)
+            self.poller.unregister(conn.sock)
+        # Unframed, all that came is handed over: the connection closes after this answer.
+        end = len(conn.received) if framing.hand_over else framing.end
+        conn.request = bytes(conn.received[:end])
+        del conn.received[:end]
+        conn.close_after = framing.hand_over
+        conn.data_ready = True
+        self.enqueue_req(conn)
+        return True
+
+    def finish_request(self, conn, fs):
+        """Back from a thread: wait for the connection's next request, or close it."""
+        try:
+            keep = fs.result() if not fs.cancelled() else False
+        except Exception:
+            keep = False
+        if keep is True and not conn.close_after and self.alive:
+            try:
+                conn.received[:0] = conn.parser.unreader.take_buffered()
+                conn.sock.setblocking(False)
+                self._await_request(conn, idle_for=self.cfg.keepalive)
+                return
+            except OSError:
+                pass
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_keepalived(self, force=False):
+        """Also close the connections whose request did not arrive in time (408 when begun)."""
+        super().murder_keepalived(force)
+        now = time.monotonic()
+        if now < self.next_expiry_check and not force:
+            return
+        self.next_expiry_check = now + _EXPIRY_CHECK_S
+        for conn in [c for c in self.buffering if force or c.deadline <= now]:
+            if conn.phase == "idle":
+                self._drop(conn)
+            else:
+                part = "headers" if conn.phase == "head" else "body"
+                self._refuse(conn, 408, "Request Timeout", f"{part} not received in time")
+
+    def _send(self, conn, data):
+        try:
+            conn.sock.send(data)
+        except OSError:
+            pass
+
+    def _refuse(self, conn, status, reason, message):
+        # The app's event for a request it refuses (the route is not read yet).
+        log_event("REQUEST_REJECTED", level=logging.WARNING, status=status, reason=message)
+        self._send(conn, json_answer(status, reason, message))
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self._drop(conn)
+
+    def _drop(self, conn):
+        if conn in self.buffering:
+            self.buffering.discard(conn)
+            try:
+                self.poller.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+        self.nr_conns -= 1
+        conn.close()
+
+    def handle_error(self, req, client, addr, exc):
+        """Gunicorn's answer to a request it cannot parse, as JSON, quoting nothing sent."""
+        answer = None
+        if not isinstance(
+            exc, http_errors.InvalidResponseHeader | http_errors.InvalidResponseHeaderName
+        ):
+            answer = next((a for kind, *a in _PARSE_ERRORS if isinstance(exc, kind)), None)
+        if answer is None:
+            self.log.exception("Error handling request")
+            answer = 500, "Internal Server Error", "internal error"
+        else:
+            self.log.warning("Invalid request: %s", type(exc).__name__)
+        try:
+            client.settimeout(0)
+            client.send(json_answer(*answer))
+        except OSError:
+            self.log.debug("Failed to send error message.")
