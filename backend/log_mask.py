@@ -2,15 +2,18 @@
 
 A second line of defence behind the explicit masking (mask_phone, last_digits), which stays the
 rule. It must leave alone what operators and tests read: timestamps, ids, durations, addresses.
+An id that holds a whole number is masked all the same (`call-0612345678`): a client chooses
+its ids (call.id, tool call ids), and may put a caller's number there.
 """
 
 import re
 
-# Digits with spaces, dots or hyphens between, from a word boundary to another (a + before is
-# kept as it is): a plain scan, fast on the text of most lines, that skips the digits inside a
-# uuid or a hash. _masked_run then counts the digits (8 or more is phone-shaped) and tells a
-# phone number from what only looks like one.
-_DIGIT_RUN = re.compile(r"\b\d[\d .-]{6,}\d\b")
+from backend.phones import is_whole_number
+
+# Digits with spaces, dots or hyphens between, from the first digit of a run to its last: a
+# plain scan, fast on the text of most lines. _masked_run then counts the digits (8 or more is
+# phone-shaped) and tells a phone number from what only looks like one.
+_DIGIT_RUN = re.compile(r"(?<!\d)\d[\d .-]{6,}\d(?!\d)")
 _NOT_NUMBERS = (
     re.compile(r"\d{4}-\d\d-\d\d(?=$|[ T])"),  # a date, of a timestamp: 2026-11-24 16:28:12
     re.compile(r"\d{1,3}(?:\.\d{1,3}){3}$"),  # an IPv4 address
@@ -18,6 +21,8 @@ _NOT_NUMBERS = (
     re.compile(r"\d{8}-\d{4}-\d{4}-\d{4}-\d{12}$"),  # a uuid of digits alone
 )
 _DIGIT = re.compile(r"\d")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID_AROUND = 36  # characters of a uuid on either side of a run inside it
 
 
 def _joined(text, index, step, joiners):
@@ -32,6 +37,19 @@ def _joined(text, index, step, joiners):
     return char in joiners and 0 <= beyond < len(text) and text[beyond].isalnum()
 
 
+def _in_uuid(text, start, end):
+    window = text[max(start - _UUID_AROUND, 0) : end + _UUID_AROUND]
+    offset = max(start - _UUID_AROUND, 0)
+    return any(
+        m.start() + offset <= start and end <= m.end() + offset for m in _UUID.finditer(window)
+    )
+
+
+def _masked(run):
+    keep_from = [digit.start() for digit in _DIGIT.finditer(run)][-2]
+    return _DIGIT.sub("X", run[:keep_from]) + run[keep_from:]
+
+
 def _masked_run(match):
     text, (start, end), run = match.string, match.span(), match.group()
     if len(run) - sum(map(run.count, " .-")) < 8:
@@ -40,21 +58,25 @@ def _masked_run(match):
         seen = shape.match(run)
         if seen:  # a date may be followed by more: look at the rest alone
             return run[: seen.end()] + mask_phone_shaped(run[seen.end() :])
-    if _joined(text, start - 1, -1, ".-+"):  # call-0612345678, v+0612345678: inside an id
-        return run
-    if _joined(text, end, 1, "-"):  # 12345678-1234-4e07-...: a uuid; not 0612345678.yaml
-        # "06 12 34 56 78 9ab": a number may still stand before the id the run ends in.
+    if _joined(text, start - 1, -1, ".-+") or _joined(text, end, 1, "-"):
+        # Inside a word or an id (call-0612345678, CA8d91...159545062ee3, a uuid): masked only
+        # when it is a whole number as written, and not a part of a uuid.
         head, space, tail = run.rpartition(" ")
-        return mask_phone_shaped(head) + space + tail if space else run
-    keep_from = [digit.start() for digit in _DIGIT.finditer(run)][-2]
-    return _DIGIT.sub("X", run[:keep_from]) + run[keep_from:]
+        if space and not _joined(text, start - 1, -1, ".-+"):
+            # "06 12 34 56 78 9ab": a number may stand before the id the run ends in.
+            return mask_phone_shaped(head) + space + tail
+        digits = re.sub(r"\D", "", run)
+        plus = start > 0 and text[start - 1] == "+"
+        if _in_uuid(text, start, end) or not is_whole_number(digits, plus=plus):
+            return run
+    return _masked(run)
 
 
 def mask_phone_shaped(text):
     """`text` with every run shaped like a phone number masked but its last two digits.
 
-    Left as they are: runs inside a word or an id (a uuid, a hash), dates, IPv4 addresses
-    and decimal numbers.
+    Left as they are: dates, IPv4 addresses, decimal numbers, and runs inside a word or an id
+    (a uuid, a hash) unless they are a whole phone number as written (0612345678, 33612345678).
     """
     for match in _DIGIT_RUN.finditer(text):
         run = match.group()
@@ -63,13 +85,39 @@ def mask_phone_shaped(text):
     return text
 
 
-def _masked(value):
+# Digits with at most one separator between each: a number inside an id.
+_ID_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ .\-/()]?\d){7,}(?!\d)")
+
+
+def mask_identifier(value):
+    """An id a client sent (call.id, a tool call's id, message.type) fit for a log line.
+
+    Kept as it is, so lines about one call can be found, unless it holds a phone number: every
+    run of 8 digits or more that reads as a valid number, even without its trunk 0
+    (`tc-612345678`), is masked but its last two digits. A uuid holds none.
+    """
+    if value.__class__ is not str or _UUID.fullmatch(value):
+        return value
+    if not _ID_DIGIT_RUN.search(value):
+        return value
+
+    def masked(match):
+        digits = re.sub(r"\D", "", match.group())
+        plus = match.start() > 0 and value[match.start() - 1] == "+"
+        return (
+            _masked(match.group()) if is_whole_number(digits, plus, loose=True) else match.group()
+        )
+
+    return mask_phone_shaped(_ID_DIGIT_RUN.sub(masked, value))
+
+
+def _masked_value(value):
     if isinstance(value, str):
         return mask_phone_shaped(value)
     if isinstance(value, list | tuple):
-        return [_masked(item) for item in value]
+        return [_masked_value(item) for item in value]
     if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
+        return {key: _masked_value(item) for key, item in value.items()}
     return mask_phone_shaped(str(value))
 
 
@@ -86,5 +134,5 @@ def mask_fields(_logger, _method, line):
             if key not in _NEVER_MASKED and _DIGIT_RUN.search(value):
                 line[key] = mask_phone_shaped(value)
         elif value is not None and not isinstance(value, (int, float)):
-            line[key] = _masked(value)
+            line[key] = _masked_value(value)
     return line

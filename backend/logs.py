@@ -22,7 +22,7 @@ import time
 import structlog
 from flask import current_app
 
-from backend.log_mask import mask_fields, mask_phone_shaped
+from backend.log_mask import mask_fields, mask_identifier, mask_phone_shaped
 
 LOGGER_NAME = "backend"
 logger = logging.getLogger(LOGGER_NAME)
@@ -72,13 +72,27 @@ _events = structlog.wrap_logger(
 ).bind()  # the bound logger itself, not a proxy that builds it at each call
 
 
+# Fields that carry an id as a client sent it: a client may put a caller's number there.
+CLIENT_IDS = frozenset({"call_id", "msg_type", "turn", "tool_call_id"})
+
+
 def log_event(event, level=logging.INFO, **fields):
-    """Log one event with its structured fields. Never pass a full phone number here."""
+    """Log one event with its structured fields. Never pass a full phone number here.
+
+    Ids a client sent (CLIENT_IDS) are masked if they hold a number (log_mask.mask_identifier).
+    """
+    for key in CLIENT_IDS.intersection(fields):
+        fields[key] = mask_identifier(fields[key])
     _events.log(level, event, **fields)
 
 
 def bind_request(**fields):
-    """Add `fields` (tenant, call_id) to every line logged until the current request ends."""
+    """Add `fields` (tenant, call_id) to every line logged until the current request ends.
+
+    Ids a client sent (CLIENT_IDS) are masked once here if they hold a number.
+    """
+    for key in CLIENT_IDS.intersection(fields):
+        fields[key] = mask_identifier(fields[key])
     _request_fields.set({**(_request_fields.get() or {}), **fields})
 
 

@@ -123,6 +123,28 @@ def _caller_e164(text, region):
     return None if e164 in TWILIO_SENTINELS else e164
 
 
+# Where a number written nationally in a log line or an id is looked for (tests/leaks.py too).
+_NATIONAL_REGIONS = ("FR", "BE", "CH", *OVERSEAS["FR"])
+
+
+def is_whole_number(digits, plus=False, loose=False):
+    """True when a run of digits is a whole valid phone number as written.
+
+    Written whole: after a `+` (`plus`) or `00`, E.164 without its `+` (10 digits or more), or
+    national with its trunk 0 in France (overseas included), Belgium or Switzerland. `loose`
+    also takes a national number without its 0 (612345678): a run that stands for an id.
+    """
+    if plus:
+        return valid_e164("+" + digits) is not None
+    if digits.startswith("00"):
+        return valid_e164("+" + digits[2:]) is not None
+    if len(digits) >= 10 and valid_e164("+" + digits) is not None:
+        return True
+    if digits.startswith("0") or loose:
+        return any(valid_e164(digits, region) is not None for region in _NATIONAL_REGIONS)
+    return False
+
+
 def split_country_code(digits):
     """(country code, its regions, the rest) of the digits after "+", or None without a code."""
     for size in (1, 2, 3):

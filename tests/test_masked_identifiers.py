@@ -1,0 +1,87 @@
+"""Ids a client sends (call.id, tool call ids, message.type) never put a whole number in a log line.
+
+The suite's sweep (tests/conftest.py) reads every line as the call site made it, before the
+last masking step: these lines must already be masked where they are logged.
+"""
+
+import json
+
+import pytest
+
+from backend.log_mask import mask_identifier, mask_phone_shaped
+from tests.leaks import full_numbers_in, watch
+
+NUMBER = "+33698761234"
+watch(NUMBER)
+# A number as a client may put it in an id: every form the sweep knows.
+IN_IDS = [
+    "0698761234",
+    "call-0698761234",
+    "call_0698761234",
+    "tc-+33698761234",
+    "x33698761234y",
+    "id.0033698761234",
+    "06.98.76.12.34",
+    "tool 06 98 76 12 34",
+    "tc-698761234",
+]
+
+
+@pytest.mark.parametrize("value", IN_IDS)
+def test_an_id_holding_a_number_is_masked_but_its_last_two_digits(value):
+    masked = mask_identifier(value)
+    assert full_numbers_in(masked) == [], masked
+    assert masked.endswith("34") or masked.endswith("34y")
+    assert "X" in masked
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "f60f6b23-0697-4e07-a137-2ca86f93a8da",
+        "12345678-1234-4234-9234-123456789012",
+        "call_fNpkMffSaTQqvvv7eP3ZXj6n",
+        "status-update",
+        "ack-c1234567890ab",
+    ],
+)
+def test_an_id_without_a_number_is_left_as_it_is(value):
+    assert mask_identifier(value) == value
+
+
+@pytest.mark.parametrize("value", ["call-0698761234", "x33698761234y", "id.0033698761234"])
+def test_every_line_masks_a_whole_number_inside_an_id(value):
+    assert full_numbers_in(mask_phone_shaped(f"served {value} in 3 ms")) == []
+
+
+def test_a_provider_id_with_digits_inside_is_left_in_a_line():
+    sid = "CA8d91b6fbc68eaaba9f2e159545062ee3"
+    assert mask_phone_shaped(f"call {sid}") == f"call {sid}"
+
+
+@pytest.mark.parametrize("value", IN_IDS)
+def test_ids_holding_a_number_are_masked_in_every_line_a_call_logs(
+    client, demo_headers, vapi_payload, log_events, value
+):
+    status = vapi_payload("status-update.in-progress")
+    status["message"]["call"]["id"] = value
+    assert client.post("/api/vapi/demo/webhook", json=status, headers=demo_headers).status_code
+    odd_type = vapi_payload("status-update.in-progress")
+    odd_type["message"]["type"] = f"status-{value}"
+    odd_type["message"]["call"]["id"] = f"other-{value}"
+    assert client.post("/api/vapi/demo/webhook", json=odd_type, headers=demo_headers).status_code
+    tools = vapi_payload("tool-calls.string-arguments")
+    tools["message"]["call"]["id"] = value
+    tools["message"]["toolCallList"][0]["id"] = value
+    answer = client.post("/api/vapi/demo/webhook", json=tools, headers=demo_headers)
+    assert answer.status_code == 200 and answer.get_json()["results"][0]["toolCallId"] == value
+    chat = vapi_payload("chat-completions.request")
+    chat["call"]["id"] = value
+    chat["stream"] = False
+    answer = client.post("/api/vapi/demo/chat/completions", json=chat, headers=demo_headers)
+    assert answer.status_code == 200
+    lines = log_events()
+    logged = {line.get("call_id") for line in lines} | {line.get("turn") for line in lines}
+    logged |= {line.get("msg_type") for line in lines}
+    assert mask_identifier(value) in logged
+    assert full_numbers_in(json.dumps(lines)) == []
