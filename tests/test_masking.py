@@ -80,7 +80,7 @@ def test_last_digits(count, tail):
         ("0033612345614", "+XXXXXXXXXXX14"),  # no +: not parsable without a region
         ("+0612345614", "+XXXXXXXX14"),  # no country code starts with 0
         ("+999123456", "+XXXXXXX56"),  # unknown country code
-        ("+33", "+33"),  # too short to parse: its two digits are all there is
+        ("+33", "+X3"),  # too short to parse: half its two digits
         ("+", "+"),
         ("phone", "+"),
     ],
@@ -104,3 +104,52 @@ def test_the_e164_shortcut_splits_every_region_as_parsing_does():
             assert split in (None, _split_parsed(e164)), (region, kind)
             shortcut += split is not None
     assert shortcut > 400  # all but national numbers starting with 0 (Italy, Benin...)
+
+
+# Short numbering plans: Tokelau (4 national digits), Niue's fixed lines (4), Saint Helena (5).
+SHORT_PLANS = ["+6907290", "+6834002", "+29051234"]
+
+
+@pytest.mark.parametrize("number", SHORT_PLANS)
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_no_count_shows_a_short_national_number_whole(number, count):
+    national = phonenumbers.national_significant_number(phonenumbers.parse(number))
+    for shown in (
+        last_digits(number, count),
+        spoken_digits(number, count).replace(" ", ""),
+        mask_phone(number, count).rstrip("X")[-len(national) :].lstrip("X+"),
+    ):
+        assert len(shown) <= len(national) // 2, (number, count, shown)
+        assert national not in shown
+    assert mask_phone(number, count).count("X") >= len(national) - len(national) // 2
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 4])
+def test_a_french_number_shows_what_the_tenant_asks(count):
+    assert len(last_digits(CALLER, count)) == count
+    assert mask_phone(CALLER, count).count("X") == 9 - count
+
+
+def test_a_tenant_reading_four_digits_reads_half_a_short_number(tenants_app, log_events):
+    tenant = {
+        "id": "court",
+        "name": "Court",
+        "vapi": {"secret_env": "VAPI_SECRET_DEMO"},
+        "masking": {"spoken_digits": 4, "logged_digits": 4},
+    }
+    client = tenants_app(tenant).test_client()
+    headers = {"X-Vapi-Secret": "test-secret-demo"}
+    call = {"id": "short-plan-call", "customer": {"number": "+6907290"}}
+    status = {"message": {"type": "status-update", "status": "in-progress", "call": call}}
+    assert client.post("/api/vapi/court/webhook", json=status, headers=headers).status_code == 200
+    chat = {
+        "model": "m",
+        "call": {"id": call["id"]},
+        "messages": [{"role": "user", "content": "a"}],
+    }
+    answer = client.post("/api/vapi/court/chat/completions", json=chat, headers=headers)
+    sentence = answer.get_json()["choices"][0]["message"]["content"]
+    assert "90" in sentence and "7290" not in sentence.replace(" ", "")
+    (persisted,) = log_events("CALLER_ID_PERSISTED")
+    (found,) = log_events("CALLER_ID_FOUND")
+    assert (persisted["phone_masked"], found["last2"]) == ("+690XX90", "90")

@@ -1,4 +1,9 @@
-"""RGPD masking: what may be spoken or logged of a phone number. Plain Python."""
+"""RGPD masking: what may be spoken or logged of a phone number. Plain Python.
+
+However many digits a tenant reads aloud or logs (`masking.spoken_digits`, `logged_digits`, up
+to 4), at most half of a number's national digits are shown: a short numbering plan (Tokelau's
+4 digits, Niue's fixed lines) is never shown whole. French numbers (9 digits) show all 4.
+"""
 
 import re
 
@@ -7,14 +12,27 @@ from backend.phones import country_and_national, split_country_code
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
+def shown_count(e164, count):
+    """How many of a number's last digits may be shown when `count` are asked for: at most
+    half of its national digits."""
+    if not e164 or count <= 0:
+        return 0
+    _country, national = _split_e164(e164) or _split_parsed(e164)
+    return min(count, len(national) // 2)
+
+
 def last_digits(e164, count):
-    """The last `count` digits of a number ("" for 0)."""
+    """The last `count` digits of a number ("" for 0), at most half of its national digits."""
+    count = shown_count(e164, count)
     digits = "".join(ch for ch in e164 or "" if ch.isdigit())
     return digits[-count:] if count > 0 else ""
 
 
 def spoken_digits(e164, count):
-    """The last `count` digits grouped as French pairs from the right: 4 -> "56 14", 3 -> "6 14"."""
+    """The last `count` digits grouped as French pairs from the right: 4 -> "56 14", 3 -> "6 14".
+
+    At most half of the number's national digits (shown_count).
+    """
     tail = last_digits(e164, count)
     pairs = []
     while tail:
@@ -24,11 +42,12 @@ def spoken_digits(e164, count):
 
 
 def mask_phone(e164, shown):
-    """`+33612345614` -> `+33XXXXXXX14`: country code kept, only the last `shown` digits left."""
+    """`+33612345614` -> `+33XXXXXXX14`: country code kept, only the last `shown` digits left
+    (at most half of the national digits)."""
     if not e164:
         return None
     country, national = _split_e164(e164) or _split_parsed(e164)
-    hidden = max(len(national) - shown, 0)
+    hidden = len(national) - min(max(shown, 0), len(national) // 2)
     return f"+{country}" + "X" * hidden + national[hidden:]
 
 
