@@ -5,7 +5,7 @@ import os
 from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.store.schema import schema_state
+from backend.store.schema import schema_state, write_refusal
 from backend.tenants.store import tenant_store
 
 bp = Blueprint("health", __name__)
@@ -19,7 +19,8 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """The database answers at the code's schema revision and tenants are loaded; 503 otherwise.
+    """The database answers at the code's schema revision, takes a write, and tenants are
+    loaded; 503 otherwise (a read-only file or database, a write lock held elsewhere).
 
     `schema` is the database's revision; `reason` says what is wrong and what to run. `refused`
     lists the edits a live reload refused: the tenant still served from its last good version
@@ -30,7 +31,11 @@ def readyz():
     reasons = []
     try:
         schema_ready, checks["schema"], schema_reason = schema_state()
-        checks["database"] = "ok"
+        not_writable = write_refusal() if schema_ready else None
+        checks["database"] = f"not writable ({not_writable})" if not_writable else "ok"
+        if not_writable:
+            schema_ready = False
+            reasons.append(f"database {checks['database']}")
     except SQLAlchemyError as error:
         schema_ready, checks["schema"], schema_reason = False, None, None
         checks["database"] = f"unavailable ({type(error).__name__})"

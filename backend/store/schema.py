@@ -80,6 +80,51 @@ def schema_state():
     return True, at, f"schema ahead: at {at}, unknown to this code (its head: {needs})"
 
 
+# A write that changes nothing, as a capture writes: it takes the lock a capture needs (SQLite:
+# the file's write lock; PostgreSQL: the calls table's ROW EXCLUSIVE), so a read-only file or
+# database, or a lock held elsewhere, shows here. Always rolled back.
+_WRITE_PROBE = text("UPDATE calls SET call_id = call_id WHERE 1 = 0")
+# How long the probe waits for a lock held elsewhere, in ms: readiness answers well within 1 s.
+PROBE_LOCK_WAIT_MS = 200
+# What the databases say, in words: SQLite's messages, PostgreSQL's SQLSTATEs.
+_REFUSALS = (
+    ("read-only", ("readonly database", "read-only file system"), ("25006",)),
+    ("locked", ("database is locked", "database table is locked"), ("55P03", "57014")),
+)
+
+
+def write_refusal():
+    """None when the database takes a write now; else why not, in a word or two
+    (`read-only`, `locked`, or the error's type): readiness says it."""
+    engine = current_app.extensions["migrate"].db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        waited = None
+        try:
+            if sqlite:
+                waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {PROBE_LOCK_WAIT_MS:d}")
+            else:
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {PROBE_LOCK_WAIT_MS:d}")
+            connection.execute(_WRITE_PROBE)
+        except DBAPIError as error:
+            return _refusal(error)
+        finally:
+            connection.rollback()
+            if waited is not None:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(waited):d}")
+    return None
+
+
+def _refusal(error):
+    cause = getattr(error, "orig", None)
+    said, sqlstate = str(cause), getattr(cause, "sqlstate", None)
+    for word, messages, sqlstates in _REFUSALS:
+        if sqlstate in sqlstates or any(message in said for message in messages):
+            return word
+    return type(cause or error).__name__
+
+
 def _known_revision(scripts, revision):
     try:
         return scripts.get_revision(revision) is not None
