@@ -39,6 +39,8 @@ _MAX_HEAD = 64 * 1024
 # this bounds how long the thread may wait on the socket, and on a client not reading
 # its answer.
 _THREAD_SOCKET_TIMEOUT_S = 2.0
+# After a last answer, how long and how much of what a client still sends is read and dropped.
+_LINGER_S, _LINGER_MAX_BYTES = 2.0, 4 * 1024 * 1024
 # How often the main loop looks for connections past their deadline (it wakes at least once a
 # second anyway): deadlines hold to about a second, at no cost per request.
 _EXPIRY_CHECK_S = 0.25
@@ -72,9 +74,10 @@ class BufferedConn(TConn):
         self.received = bytearray()
         self.request = None  # the next request's bytes, for the thread that serves it
         self.deadline = 0.0
-        self.phase = "idle"  # idle (no byte of a request yet), head, body
+        self.phase = "idle"  # idle (no byte of a request yet), head, body; linger (closing)
         self.close_after = False
         self.continued = False
+        self.drained = 0
 
     def init(self):
         """In the serving thread: the parser reads the request from memory first."""
@@ -128,6 +131,11 @@ class BufferedThreadWorker(ThreadWorker):
         except OSError:
             self._drop(conn)
             return
+        if conn.phase == "linger":  # answered: what still comes is dropped
+            conn.drained += len(data)
+            if not data or conn.drained > _LINGER_MAX_BYTES:
+                self._drop(conn)
+            return
         if not data:  # the client ended its side
             if conn.phase == "body":
                 self._refuse(conn, 400, "Bad Request", "body shorter than its Content-Length")
@@ -171,6 +179,12 @@ class BufferedThreadWorker(ThreadWorker):
         self.enqueue_req(conn)
         return True
 
+    def handle_request(self, req, conn):
+        """In a thread: a request handed over unframed is answered `Connection: close`."""
+        if conn.close_after:
+            req.must_close = True
+        return super().handle_request(req, conn)
+
     def finish_request(self, conn, fs):
         """Back from a thread: wait for the connection's next request, or close it."""
         try:
@@ -185,8 +199,7 @@ class BufferedThreadWorker(ThreadWorker):
                 return
             except OSError:
                 pass
-        self.nr_conns -= 1
-        conn.close()
+        self._linger(conn)
 
     def murder_keepalived(self, force=False):
         """Also close the connections whose request did not arrive in time (408 when begun)."""
@@ -196,7 +209,7 @@ class BufferedThreadWorker(ThreadWorker):
             return
         self.next_expiry_check = now + _EXPIRY_CHECK_S
         for conn in [c for c in self.buffering if force or c.deadline <= now]:
-            if conn.phase == "idle":
+            if conn.phase in ("idle", "linger"):
                 self._drop(conn)
             else:
                 part = "headers" if conn.phase == "head" else "body"
@@ -212,11 +225,23 @@ class BufferedThreadWorker(ThreadWorker):
         # The app's event for a request it refuses (the route is not read yet).
         log_event("REQUEST_REJECTED", level=logging.WARNING, status=status, reason=message)
         self._send(conn, json_answer(status, reason, message))
+        self._linger(conn)
+
+    def _linger(self, conn):
+        """Answered, closing: end our side, then drop what the client still sends for a moment
+        (RFC 9112 9.6): closing with its bytes unread would reset the connection, and the
+        client could lose the answer. Gunicorn's close_graceful does this blocking."""
         try:
+            conn.sock.setblocking(False)
             conn.sock.shutdown(socket.SHUT_WR)
         except OSError:
-            pass
-        self._drop(conn)
+            self._drop(conn)
+            return
+        conn.phase, conn.deadline = "linger", time.monotonic() + _LINGER_S
+        conn.received.clear()
+        if conn not in self.buffering:
+            self.buffering.add(conn)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
     def _drop(self, conn):
         if conn in self.buffering:
