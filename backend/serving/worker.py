@@ -25,7 +25,7 @@ import time
 from functools import partial
 
 from gunicorn.http import errors as http_errors
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from backend.config import from_environment
 from backend.logs import log_event
@@ -102,6 +102,7 @@ class BufferedThreadWorker(ThreadWorker):
         self.max_body = settings["MAX_CONTENT_LENGTH"]
         self.buffering = set()
         self.next_expiry_check = 0.0
+        self.stop_capped = False
 
     def accept(self, listener):
         """A new connection waits in the poller for its first request."""
@@ -205,6 +206,11 @@ class BufferedThreadWorker(ThreadWorker):
         """Also close the connections whose request did not arrive in time (408 when begun)."""
         super().murder_keepalived(force)
         now = time.monotonic()
+        if not self.alive and not self.stop_capped:
+            # Stopping: no connection waits longer than gunicorn's own kept-alive ones do.
+            self.stop_capped = True
+            for conn in self.buffering:
+                conn.deadline = min(conn.deadline, now + STOP_KEEPALIVE_LINGER)
         if now < self.next_expiry_check and not force:
             return
         self.next_expiry_check = now + _EXPIRY_CHECK_S
