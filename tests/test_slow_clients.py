@@ -151,6 +151,7 @@ def test_fifty_slow_clients_do_not_delay_other_requests(served_env, secrets, req
     with Gunicorn(
         "wsgi:app", env=served_env, workers=2, threads=2, extra_args=SERVE_AS_MAKE_RUN
     ) as server:
+        caller_requests(server.port, secret, seconds=0.5)  # warm-up: first imports, pools
         usual, failed = caller_requests(server.port, secret, seconds=2)
         assert not failed
         with SlowClients(server.port, secret, SLOW_CLIENTS) as slow:
