@@ -38,14 +38,19 @@ class Framing:
 NEED_HEAD = Framing()
 
 
-def _headers(head):
-    """{lowercased name: [values]} of a head's header lines (the request line skipped)."""
-    fields = {}
-    for line in head.split(_CRLF)[1:]:
-        name, colon, value = line.partition(b":")
-        if colon:
-            fields.setdefault(name.strip().lower(), []).append(value.strip())
-    return fields
+def _values(head, name):
+    """The values of every `name` field (lowercase, with its colon) in a lowercased head, or None.
+
+    Found with `find`, not by splitting every line: this runs in the loop that serves every
+    connection of the process.
+    """
+    values, at = None, head.find(name)
+    while at >= 0:
+        end = head.find(_CRLF, at + len(name))
+        value = head[at + len(name) : end if end >= 0 else len(head)].strip()
+        values = [*(values or ()), value]
+        at = head.find(name, at + len(name))
+    return values
 
 
 def request_framing(data, max_body):
@@ -54,11 +59,14 @@ def request_framing(data, max_body):
     if head_at < 0:
         return NEED_HEAD
     head_end = head_at + len(HEAD_END)
-    fields = _headers(bytes(data[:head_at]))
-    lengths, codings = fields.get(b"content-length"), fields.get(b"transfer-encoding")
-    expects = [v.lower() for v in fields.get(b"expect", [])] == [b"100-continue"]
+    # Each name after a line end: the request line holds none. A field name with spaces, or a
+    # folded line, is refused by gunicorn's parser whatever is read here.
+    head = bytes(data[:head_at]).lower()
+    lengths = _values(head, b"\r\ncontent-length:")
+    codings = _values(head, b"\r\ntransfer-encoding:")
+    expects = _values(head, b"\r\nexpect:") == [b"100-continue"]
     if codings is not None:
-        if lengths is not None or [c.lower() for c in codings] != [b"chunked"]:
+        if lengths is not None or codings != [b"chunked"]:
             return Framing(head_end, head_end, hand_over=True)  # the parser refuses these
         end = _chunked_end(data, head_end, max_body)
         if end is None:
