@@ -37,6 +37,35 @@ def _joined(text, index, step, joiners):
     return char in joiners and 0 <= beyond < len(text) and text[beyond].isalnum()
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _number_in_id(text, start, end, identifier=False):
+    """True when the digits of text[start:end], a run inside an id or a word, are a whole
+    phone number as written there.
+
+    Inside a word of hex digits alone (a hash, a digest, a provider's id: CA8d91...159545062ee3)
+    runs of digits come by chance, valid numbers among them (one sha256 digest in 170 holds a
+    French number with its 0): left as they are, or ids and digests could not be matched.
+    Elsewhere (call-33612345678, x33698761234y) E.164 without its + counts too, and in an id a
+    client sent, a run not inside a word counts as a national number without its 0 as well
+    (tc-612345678).
+    """
+    if _in_uuid(text, start, end):
+        return False
+    digits = re.sub(r"\D", "", text[start:end])
+    plus = start > 0 and text[start - 1] == "+"
+    word_start, word_end = start, end
+    while word_start > 0 and text[word_start - 1].isalnum():
+        word_start -= 1
+    while word_end < len(text) and text[word_end].isalnum():
+        word_end += 1
+    glued = word_start < start or word_end > end
+    if glued and all(ch in _HEX for ch in text[word_start:word_end] if ch.isalnum()):
+        return False
+    return is_whole_number(digits, plus, loose=identifier and not glued)
+
+
 def _in_uuid(text, start, end):
     window = text[max(start - _UUID_AROUND, 0) : end + _UUID_AROUND]
     offset = max(start - _UUID_AROUND, 0)
@@ -65,9 +94,7 @@ def _masked_run(match):
         if space and not _joined(text, start - 1, -1, ".-+"):
             # "06 12 34 56 78 9ab": a number may stand before the id the run ends in.
             return mask_phone_shaped(head) + space + tail
-        digits = re.sub(r"\D", "", run)
-        plus = start > 0 and text[start - 1] == "+"
-        if _in_uuid(text, start, end) or not is_whole_number(digits, plus=plus):
+        if not _number_in_id(text, start, end):
             return run
     return _masked(run)
 
@@ -96,17 +123,14 @@ def mask_identifier(value):
     run of 8 digits or more that reads as a valid number, even without its trunk 0
     (`tc-612345678`), is masked but its last two digits. A uuid holds none.
     """
-    if value.__class__ is not str or _UUID.fullmatch(value):
+    if value.__class__ is not str:
         return value
     if not _ID_DIGIT_RUN.search(value):
         return value
 
     def masked(match):
-        digits = re.sub(r"\D", "", match.group())
-        plus = match.start() > 0 and value[match.start() - 1] == "+"
-        return (
-            _masked(match.group()) if is_whole_number(digits, plus, loose=True) else match.group()
-        )
+        whole = _number_in_id(value, match.start(), match.end(), identifier=True)
+        return _masked(match.group()) if whole else match.group()
 
     return mask_phone_shaped(_ID_DIGIT_RUN.sub(masked, value))
 

@@ -127,18 +127,18 @@ def _caller_e164(text, region):
 _NATIONAL_REGIONS = ("FR", "BE", "CH", *OVERSEAS["FR"])
 
 
-def is_whole_number(digits, plus=False, loose=False):
+def is_whole_number(digits, plus=False, bare=True, loose=False):
     """True when a run of digits is a whole valid phone number as written.
 
-    Written whole: after a `+` (`plus`) or `00`, E.164 without its `+` (10 digits or more), or
-    national with its trunk 0 in France (overseas included), Belgium or Switzerland. `loose`
-    also takes a national number without its 0 (612345678): a run that stands for an id.
+    Written whole: after a `+` (`plus`) or `00`, national with its trunk 0 in France (overseas
+    included), Belgium or Switzerland, or (`bare`) E.164 without its `+`, 10 digits or more.
+    `loose` also takes a national number without its 0 (612345678).
     """
     if plus:
         return valid_e164("+" + digits) is not None
     if digits.startswith("00"):
         return valid_e164("+" + digits[2:]) is not None
-    if len(digits) >= 10 and valid_e164("+" + digits) is not None:
+    if bare and len(digits) >= 10 and valid_e164("+" + digits) is not None:
         return True
     if digits.startswith("0") or loose:
         return any(valid_e164(digits, region) is not None for region in _NATIONAL_REGIONS)
