@@ -1,8 +1,8 @@
 """Gunicorn's settings for `make run` and the tests' servers: its own lines as the app's JSON.
 
 `gunicorn wsgi:app` reads this file from the working directory by itself; from elsewhere,
-`--config /path/to/gunicorn.conf.py`. Workers, threads and the address stay on the command
-line; the worker class is set here.
+`--config /path/to/gunicorn.conf.py`. Workers, threads, the worker class and the address stay
+on the command line (`make run` names backend.serving.worker.BufferedThreadWorker).
 """
 
 import shutil
@@ -66,6 +66,3 @@ class JsonLogger(glogging.Logger):
 
 
 logger_class = JsonLogger
-# Each request read whole before a thread serves it, so slow clients hold no thread
-# (backend/serving/worker.py says why); `make run` and benchmarks/load.py also name it.
-worker_class = "backend.serving.worker.BufferedThreadWorker"

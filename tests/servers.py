@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 # The serving flags of `make run` beyond workers and threads (the Makefile's SERVING, and a
-# listening socket per process): its buffering worker, as gunicorn.conf.py also sets it.
+# listening socket per process): its buffering worker. Without them, gunicorn's defaults
+# (sync workers, gthread with threads) serve, as some tests need.
 BUFFERED_WORKER = "backend.serving.worker.BufferedThreadWorker"
 SERVE_AS_MAKE_RUN = ("--worker-class", BUFFERED_WORKER, "--reuse-port")
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))

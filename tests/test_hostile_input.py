@@ -14,7 +14,7 @@ from backend.store.db import db
 from backend.store.models import Call
 from tests.leaks import assert_no_full_number
 from tests.paths import VAPI_PAYLOADS
-from tests.servers import Gunicorn, init_db
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
 
 TENANT_URL = "/api/vapi/demo/webhook"
 SHARED_URL = "/api/vapi/webhook"
@@ -171,7 +171,7 @@ def test_lying_or_missing_content_length_on_a_real_server(tmp_path, secrets):
             400,
         ),
     }
-    with Gunicorn(env=env, workers=1) as server:
+    with Gunicorn(env=env, workers=1, extra_args=SERVE_AS_MAKE_RUN) as server:
         pids_before = server.output().count("Booting worker")
         for name, (rest, status) in cases.items():
             got, headers, answer = _exchange(server.port, head + rest)
@@ -201,7 +201,7 @@ def test_a_body_that_stops_arriving_is_a_408_on_a_real_server(tmp_path, secrets)
         b"X-Vapi-Secret: " + secrets["VAPI_SECRET_DEMO"].encode() + b"\r\n\r\n"
         b'{"message": {"type": "status-update"'
     )
-    with Gunicorn(app, env=env, workers=1, threads=1) as server:
+    with Gunicorn(app, env=env, workers=1, threads=1, extra_args=SERVE_AS_MAKE_RUN) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
             sock.sendall(request)
             chunks = []

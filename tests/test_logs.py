@@ -14,7 +14,7 @@ import pytest
 from backend.log_mask import mask_fields, mask_phone_shaped
 from backend.logs import JsonLineFormatter, log_event
 from tests.leaks import assert_no_full_number, full_numbers_in
-from tests.servers import ROOT, Gunicorn
+from tests.servers import ROOT, SERVE_AS_MAKE_RUN, Gunicorn
 
 TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -207,7 +207,8 @@ def _send(port, raw):
 @pytest.mark.slow
 def test_gunicorn_quotes_no_malformed_request_line_and_masks_its_access_log(secrets, tmp_path):
     env = {**secrets, "DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}"}
-    with Gunicorn(env=env, workers=1, extra_args=["--access-logfile", "-"]) as server:
+    serving = [*SERVE_AS_MAKE_RUN, "--access-logfile", "-"]
+    with Gunicorn(env=env, workers=1, extra_args=serving) as server:
         # Gunicorn's own warning and 400 page quoted this line; its worker here quotes nothing.
         refused = _send(server.port, b"GET /a 06 98 76 54 11 HTTP/1.1\r\nHost: x\r\n\r\n")
         head, _, body = refused.partition(b"\r\n\r\n")

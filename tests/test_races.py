@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from tests.leaks import assert_no_full_number, random_id, watch
 from tests.paths import ROOT
-from tests.servers import Gunicorn, init_db
+from tests.servers import BUFFERED_WORKER, Gunicorn, init_db
 
 pytestmark = pytest.mark.slow  # real gunicorn
 
@@ -163,7 +163,11 @@ def test_simultaneous_messages_keep_the_first_number(
     init_db(env)
     call_ids = [f"{random_id('race')}-{i}" for i in range(CALLS)]
     answers = {}
-    with Gunicorn("wsgi:app", env=env, workers=WORKERS, threads=THREADS) as server:
+    # make run's worker class; one shared listening socket, so the 4 workers share each race.
+    serving = ["--worker-class", BUFFERED_WORKER]
+    with Gunicorn(
+        "wsgi:app", env=env, workers=WORKERS, threads=THREADS, extra_args=serving
+    ) as server:
         for index, call_id in enumerate(call_ids):
             numbers = competing_numbers(index)
             batch = [request_for(kind, vapi_payload, call_id, numbers[kind]) for kind in KINDS]
