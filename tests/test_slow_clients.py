@@ -5,7 +5,8 @@ the server closes them), while a caller's status-updates and chat completions ke
 keep-alive connection. Every one of those is answered, p99 under 50 ms: the issue's figure,
 asserted as it names it (the requests in between are paced, so the figure is latency, not
 throughput). On a machine so loaded that the same requests without slow clients already miss
-50 ms (measured first, in the same test), the bound is twice their usual p99 instead: the
+50 ms (measured just before and just after them, in the same test: `make test` runs another
+server test on the other core meanwhile), the bound is twice that usual p99 instead: the
 issue's words are "not delayed beyond their usual latency". Gunicorn's own gthread worker,
 which hands a connection to a thread at its first byte, is starved by a handful of such
 clients: that is checked too, so this test can fail.
@@ -16,8 +17,8 @@ full 30 s.
 
 import http.client
 import json
+import multiprocessing
 import socket
-import threading
 import time
 
 import pytest
@@ -49,19 +50,36 @@ def slow_request(secret, body_slow):
 
 
 class SlowClients:
-    """`count` connections, half trickling their headers, half their body, until stopped."""
+    """`count` connections, half trickling their headers, half their body, until stopped.
+
+    In a process of their own: in this one, their thread would hold the GIL the measuring
+    thread needs, and its wait would count as the server's latency.
+    """
 
     def __init__(self, port, secret, count):
         self.port, self.secret, self.count = port, secret, count
-        self.stopped = threading.Event()
-        self.connections = self.closed_by_server = self.bytes_sent = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        context = multiprocessing.get_context("fork")
+        self.stopped = context.Event()
+        self.counters = context.Array("q", 3)  # connections, closed by the server, bytes sent
+        self.process = context.Process(target=self._run, daemon=True)
+
+    @property
+    def connections(self):
+        return self.counters[0]
+
+    @property
+    def closed_by_server(self):
+        return self.counters[1]
+
+    @property
+    def bytes_sent(self):
+        return self.counters[2]
 
     def _connect(self, index):
         at_once, trickled = slow_request(self.secret, body_slow=index % 2 == 1)
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         sock.sendall(at_once)
-        self.connections += 1
+        self.counters[0] += 1
         return [sock, trickled, 0]
 
     def _run(self):
@@ -73,7 +91,7 @@ class SlowClients:
                     # The last byte is never sent: the request stays unfinished.
                     sock.send(trickled[sent : sent + 1] if sent < len(trickled) - 1 else b"")
                     client[2] = min(sent + 1, len(trickled) - 1)
-                    self.bytes_sent += 1
+                    self.counters[2] += 1
                     sock.setblocking(False)
                     closed = sock.recv(4096) == b""  # an answer (408) or a close
                 except BlockingIOError:
@@ -84,18 +102,20 @@ class SlowClients:
                     sock.setblocking(True)
                 if closed or client[2] == len(trickled) - 1:
                     sock.close()
-                    self.closed_by_server += closed
+                    self.counters[1] += closed
                     clients[index] = self._connect(index)
         for sock, _, _ in clients:
             sock.close()
 
     def __enter__(self):
-        self.thread.start()
+        self.process.start()
         return self
 
     def __exit__(self, *_exc):
         self.stopped.set()
-        self.thread.join(timeout=10)
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
 
 
 def caller_requests(port, secret, seconds, pause=0.02):
@@ -155,22 +175,26 @@ def test_fifty_slow_clients_do_not_delay_other_requests(served_env, secrets, req
         "wsgi:app", env=served_env, workers=2, threads=2, extra_args=SERVE_AS_MAKE_RUN
     ) as server:
         caller_requests(server.port, secret, seconds=0.5)  # warm-up: first imports, pools
-        usual, failed = caller_requests(server.port, secret, seconds=2)
+        before, failed = caller_requests(server.port, secret, seconds=3)
         assert not failed
         with SlowClients(server.port, secret, SLOW_CLIENTS) as slow:
             time.sleep(1)  # every slow client connected and trickling
             latencies, failures = caller_requests(server.port, secret, seconds)
             slow_bytes = slow.bytes_sent
+        after, failed = caller_requests(server.port, secret, seconds=3)
+        assert not failed
         output = server.output()
+    usual = max(p99_ms(before), p99_ms(after))
     print(
         f"\n{SLOW_CLIENTS} slow clients for {seconds:g} s ({slow.connections} connections, "
         f"{slow.closed_by_server} closed by the server, {slow_bytes} bytes trickled): "
         f"{len(latencies)} other requests, p99 {p99_ms(latencies):.1f} ms "
-        f"(max {1000 * max(latencies):.1f}); without them p99 {p99_ms(usual):.1f} ms"
+        f"(max {1000 * max(latencies):.1f}); without them p99 {p99_ms(before):.1f} ms "
+        f"before, {p99_ms(after):.1f} after"
     )
     assert slow_bytes >= SLOW_CLIENTS * seconds  # they trickled all along
     assert not failures, failures[:5]
-    assert p99_ms(latencies) < max(P99_GOAL_MS, 2 * p99_ms(usual))
+    assert p99_ms(latencies) < max(P99_GOAL_MS, 2 * usual)
     assert "Traceback" not in output and "REQUEST_FAILED" not in output
 
 
