@@ -25,6 +25,16 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _UUID_AROUND = 36  # characters of a uuid on either side of a run inside it
 
 
+def _has_eight_digits(text):
+    """The fast look first: a run of 8 digits or more, or nothing to mask (a uuid's runs of
+    digits, "23-0697-4", are not enough)."""
+    for match in _DIGIT_RUN.finditer(text):
+        run = match.group()
+        if len(run) - run.count(" ") - run.count(".") - run.count("-") >= 8:
+            return True
+    return False
+
+
 def _joined(text, index, step, joiners):
     """True when the character at `index` joins a run to a word or an id: a letter, a digit,
     `_`, or one of `joiners` with a letter or digit beyond it (`step`: away from the run)."""
@@ -105,10 +115,8 @@ def mask_phone_shaped(text):
     Left as they are: dates, IPv4 addresses, decimal numbers, and runs inside a word or an id
     (a uuid, a hash) unless they are a whole phone number as written (0612345678, 33612345678).
     """
-    for match in _DIGIT_RUN.finditer(text):
-        run = match.group()
-        if len(run) - sum(map(run.count, " .-+")) >= 8:  # 8 digits: worth a closer look
-            return _DIGIT_RUN.sub(_masked_run, text)
+    if _has_eight_digits(text):
+        return _DIGIT_RUN.sub(_masked_run, text)
     return text
 
 
@@ -123,9 +131,7 @@ def mask_identifier(value):
     run of 8 digits or more that reads as a valid number, even without its trunk 0
     (`tc-612345678`), is masked but its last two digits. A uuid holds none.
     """
-    if value.__class__ is not str:
-        return value
-    if not _ID_DIGIT_RUN.search(value):
+    if value.__class__ is not str or _UUID.fullmatch(value) or not _ID_DIGIT_RUN.search(value):
         return value
 
     def masked(match):
@@ -146,6 +152,9 @@ def _masked_value(value):
 
 
 _NEVER_MASKED = ("ts", "level")
+# Values seen with nothing to mask: lines repeat them (a request's call id and tenant, event
+# names, message types), and a set lookup costs a tenth of the look. Short ones only, bounded.
+_CLEAN, _CLEAN_MAX, _CLEAN_LONGEST = set(), 4096, 128
 
 
 def mask_fields(_logger, _method, line):
@@ -155,8 +164,14 @@ def mask_fields(_logger, _method, line):
     """
     for key, value in line.items():
         if value.__class__ is str:
-            if key not in _NEVER_MASKED and _DIGIT_RUN.search(value):
+            if key in _NEVER_MASKED or value in _CLEAN:
+                continue
+            if _DIGIT_RUN.search(value) and _has_eight_digits(value):
                 line[key] = mask_phone_shaped(value)
+            elif len(value) <= _CLEAN_LONGEST:
+                if len(_CLEAN) >= _CLEAN_MAX:
+                    _CLEAN.clear()
+                _CLEAN.add(value)
         elif value is not None and not isinstance(value, (int, float)):
             line[key] = _masked_value(value)
     return line
