@@ -119,12 +119,16 @@ def test_the_worker_serves_chunked_pipelined_and_continued_requests(tmp_path, se
             assert read_answers(sock, 1) == [(100, None)]
             sock.sendall(body)
             assert read_answers(sock, 2)[-1] == (200, {})  # gunicorn's own 100, then ours
+        too_large = head + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + b"800\r\n" + b"a" * 2048
+        refused = (413, {"error": "body larger than 4096 bytes"})
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(
-                head + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + b"800\r\n" + b"a" * 2048
-            )
+            sock.sendall(too_large)
             sock.sendall(b"\r\n800\r\n" + b"a" * 2048 + b"\r\n800\r\n")
-            assert read_answers(sock, 1) == [(413, {"error": "body larger than 4096 bytes"})]
+            assert read_answers(sock, 1) == [refused]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            # A request, and behind it in the same packet one to refuse: answered in order.
+            sock.sendall(sized + too_large + b"\r\n800\r\n" + b"a" * 2048 + b"\r\n800\r\n")
+            assert read_answers(sock, 2) == [(200, {}), refused]
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 70_000)
             assert read_answers(sock, 1) == [(431, {"error": "headers too large"})]

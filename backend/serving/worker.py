@@ -119,10 +119,10 @@ class BufferedThreadWorker(ThreadWorker):
     def _await_request(self, conn, idle_for):
         conn.phase, conn.continued = "idle", False
         conn.deadline = time.monotonic() + idle_for
-        if conn.received and self._advance(conn):
-            return  # a pipelined request was already all here
         self.buffering.add(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+        if conn.received:  # pipelined: the next request may be here already, whole or not
+            self._advance(conn)
 
     def _on_readable(self, conn, sock):
         try:
@@ -147,27 +147,25 @@ class BufferedThreadWorker(ThreadWorker):
         self._advance(conn)
 
     def _advance(self, conn):
-        """Hand the first request over once it is all here; True when it was."""
+        """Hand the first request over once it is all here (or refuse it)."""
         framing = request_framing(conn.received, self.max_body)
         now = time.monotonic()
         if framing.head_end is None:
             if len(conn.received) > _MAX_HEAD:
                 self._refuse(conn, 431, "Request Header Fields Too Large", "headers too large")
-                return False
-            if conn.phase == "idle":
+            elif conn.phase == "idle":
                 conn.phase, conn.deadline = "head", now + self.head_timeout
-            return False
+            return
         if framing.too_large:
-            message = f"body larger than {self.max_body} bytes"
-            self._refuse(conn, 413, "Content Too Large", message)
-            return False
+            self._refuse(conn, 413, "Content Too Large", f"body larger than {self.max_body} bytes")
+            return
         if framing.end is None:
             if conn.phase != "body":
                 conn.phase, conn.deadline = "body", now + self.body_timeout
             if framing.expects_continue and not conn.continued:
                 conn.continued = True
                 self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
-            return False
+            return
         if conn in self.buffering:
             self.buffering.discard(conn)
             self.poller.unregister(conn.sock)
@@ -178,7 +176,6 @@ class BufferedThreadWorker(ThreadWorker):
         conn.close_after = framing.hand_over
         conn.data_ready = True
         self.enqueue_req(conn)
-        return True
 
     def handle_request(self, req, conn):
         """In a thread: a request handed over unframed is answered `Connection: close`."""
@@ -192,14 +189,15 @@ class BufferedThreadWorker(ThreadWorker):
             keep = fs.result() if not fs.cancelled() else False
         except Exception:
             keep = False
-        if keep is True and not conn.close_after and self.alive:
+        if keep is True and not conn.close_after and self.alive and conn.parser is not None:
             try:
                 conn.received[:0] = conn.parser.unreader.take_buffered()
                 conn.sock.setblocking(False)
-                self._await_request(conn, idle_for=self.cfg.keepalive)
-                return
             except OSError:
-                pass
+                self._drop(conn)
+                return
+            self._await_request(conn, idle_for=self.cfg.keepalive)
+            return
         self._linger(conn)
 
     def murder_keepalived(self, force=False):
