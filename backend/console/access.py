@@ -17,12 +17,27 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from backend.logs import log_event
 
 SESSION_LIFETIME = timedelta(hours=8)
 csrf = CSRFProtect()
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Signed cookie sessions for the console's pages only; every other request has none.
+
+    Opening one builds an itsdangerous serializer and reads the cookies: about a twentieth of
+    a Vapi webhook's time in the app (pyinstrument, a status-update), for a cookie only the
+    console sets (its path is /console).
+    """
+
+    def open_session(self, app, request):
+        if not request.path.startswith(app.config["SESSION_COOKIE_PATH"]):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _derived_key(operators):
@@ -50,6 +65,7 @@ def init_app(app):
         # A form token lives as long as the session that holds it.
         WTF_CSRF_TIME_LIMIT=None,
     )
+    app.session_interface = ConsoleSessions()
     csrf.init_app(app)
 
 
