@@ -32,6 +32,7 @@ class Tenant:
     collect_attempts: int = 3
     tool_name: str = "contact_step"
     way_out: str = DEFAULT_WAY_OUT
+    transfer_to: str | None = None  # E.164 number or SIP URI the `transfer` way out goes to
     hmac: HmacSettings | None = None  # Vapi's HMAC credential, signed with the same secret
     retention_days: int = 30
     # key -> line in the file, so problems between files can point at the line.
@@ -85,6 +86,11 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
             f"{values['vapi.secret_env']} is not set: this tenant refuses every request",
             severity="warning",
         )
+    if values["contact.way_out"] == "transfer" and not values["contact.transfer_to"]:
+        checker.problem(
+            "contact.way_out",
+            "transfer needs contact.transfer_to: a phone number in E.164 or a SIP URI",
+        )
     if any(is_error(p) for p in checker.problems):
         return None, checker.problems
     tenant = Tenant(
@@ -102,6 +108,7 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
         collect_attempts=values["contact.collect_attempts"],
         tool_name=values["contact.tool_name"],
         way_out=values["contact.way_out"],
+        transfer_to=values["contact.transfer_to"],
         hmac=_hmac_settings(data, values),
         retention_days=values["retention.days"],
         source=name,

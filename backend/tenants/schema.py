@@ -68,6 +68,22 @@ def _e164_list(values):
     return None
 
 
+def _transfer_destination(value):
+    # The value is not quoted back: it is a phone number, even when it is a wrong one.
+    if value.lower().startswith(("sip:", "sips:")):
+        return (
+            None
+            if phones.is_sip_uri(value)
+            else "must be a SIP URI like sip:accueil@pbx.example.fr"
+        )
+    e164 = phones.valid_e164(value)
+    if e164 is None:
+        return "must be a valid phone number in E.164 (+ and country code) or a SIP URI (sip:...)"
+    if e164 != value:
+        return "must be written in E.164: + and digits, no spaces"
+    return None
+
+
 def _tool_name(value):
     if _TOOL_NAME.match(value):
         return None
@@ -108,6 +124,7 @@ SCHEMA = {
         "collect_attempts": (int, 3, _in_range(1, 10)),
         "tool_name": (str, "contact_step", _tool_name),
         "way_out": (str, DEFAULT_WAY_OUT, _one_of(tuple(WAY_OUTS))),
+        "transfer_to": ((str, type(None)), None, _transfer_destination),
     },
 }
 
