@@ -100,6 +100,7 @@ SCHEMA = {
         "secret_env": (str, REQUIRED, _env_name),
         "phone_number_ids": (list, [], None),
         "assistant_id": ((str, type(None)), None, None),
+        "secret_header": ((str, type(None)), None, _header_name),
         "hmac": {
             "signature_header": (str, "x-signature", _header_name),
             "timestamp_header": (str, "x-timestamp", _header_name),
@@ -108,6 +109,9 @@ SCHEMA = {
             "encoding": (str, "hex", _one_of(ENCODINGS)),
             "prefix": (str, "", None),
             "max_age_seconds": (int, 300, _in_range(1, 3600)),
+            "secret_is_base64": (bool, False, None),
+            "message_id_header": ((str, type(None)), None, _header_name),
+            "include_timestamp": (bool, True, None),
         },
     },
     "retention": {
@@ -128,7 +132,13 @@ SCHEMA = {
     },
 }
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a mapping"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    list: "a list",
+    dict: "a mapping",
+    bool: "true or false",
+}
 
 
 def _type_name(kind):
