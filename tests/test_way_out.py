@@ -6,6 +6,7 @@ first checked against the SDK's model for its type.
 """
 
 import copy
+import json
 
 import httpx
 import openai
@@ -18,7 +19,7 @@ from vapi.types import (
 )
 
 from backend.engine import contact as engine
-from tests.contact_play import OPENING_UNKNOWN, ToolCall, stored_call
+from tests.contact_play import CALLER, OPENING_UNKNOWN, ToolCall, stored_call
 from tests.leaks import random_id
 from tests.vapi_sdk import problems_as
 
@@ -226,3 +227,26 @@ def test_custom_llm_turns_before_the_way_out_call_no_tool(way_out_app, secrets, 
     choice = completion.choices[0]
     assert choice.message.content == OPENING_UNKNOWN
     assert not choice.message.tool_calls and choice.finish_reason == "stop"
+
+
+def test_the_contact_tool_s_static_caller_number_is_captured(way_out_app, headers, vapi_payload):
+    # `flask vapi config` gives the contact tool {{customer.number}} as a static parameter: a
+    # tool-calls message that lost its customer still has the number in the arguments.
+    call = tool_call(way_out_app, headers, vapi_payload, "fin")
+    result = call.say("", name=None)
+    assert result["message"]["content"] == OPENING_UNKNOWN
+    other = tool_call(way_out_app, headers, vapi_payload, "fin")
+    tool = {
+        "id": "call_static",
+        "type": "function",
+        "function": {
+            "name": "contact_step",
+            "arguments": json.dumps({"utterance": "", "caller_number": CALLER}),
+        },
+    }
+    response = other.post_raw([tool])
+    assert response.status_code == 200
+    (answer,) = response.get_json()["results"]
+    assert answer["message"]["content"].startswith("J'ai un numéro qui se termine par 14.")
+    row = stored_call(way_out_app, "fin", other.body["message"]["call"]["id"])
+    assert row.caller_number == CALLER

@@ -116,6 +116,9 @@ class ChatCompletion(VapiBody, frozen=True, kw_only=True):
 
 class _ToolArguments(msgspec.Struct):
     utterance: str | None = None
+    # The static parameter `flask vapi config` gives the contact tool: Vapi's {{customer.number}}.
+    # Any type: a strange value must not make the utterance unreadable; only a string is used.
+    caller_number: Any = None
 
 
 _SERVER_DECODER = msgspec.json.Decoder(_ServerBody)
@@ -134,12 +137,18 @@ def parse_server_message(raw):
         raise BadPayload("message.type must be a non-empty string")
     if len(message.type) > MAX_TYPE_LENGTH:
         raise BadPayload(f"message.type must be at most {MAX_TYPE_LENGTH} characters")
+    fields = _vapi_fields(message, "message.")
+    tool_calls = _tool_calls(message.tool_call_list or ())
+    # Tried after the call's own numbers: a tool's arguments are what the model passed on.
+    fields["caller_numbers"] += tuple(
+        number for number in map(_static_caller_number, tool_calls) if number
+    )
     return ServerMessage(
-        **_vapi_fields(message, "message."),
+        **fields,
         type=message.type,
         status=message.status,
         ended_reason=message.ended_reason,
-        tool_calls=_tool_calls(message.tool_call_list or ()),
+        tool_calls=tool_calls,
     )
 
 
@@ -182,17 +191,35 @@ def _tool_calls(tool_call_list):
     return tuple(calls)
 
 
+_UNREADABLE = object()
+
+
+def _arguments(arguments):
+    """A tool call's raw arguments as _ToolArguments (None for none), or _UNREADABLE."""
+    try:
+        decoded = _ARGUMENTS_DECODER.decode(arguments)
+        if isinstance(decoded, str):
+            decoded = _ARGUMENTS_TEXT_DECODER.decode(decoded) if decoded else None
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return _UNREADABLE
+    return decoded
+
+
+def _static_caller_number(tool_call):
+    decoded = _arguments(tool_call.arguments)
+    if decoded is None or decoded is _UNREADABLE:
+        return None
+    return decoded.caller_number if isinstance(decoded.caller_number, str) else None
+
+
 def utterance_of(arguments):
     """The `utterance` of a tool call's raw arguments; None when they cannot be read.
 
     Arguments are read per tool call, so that unreadable ones (malformed, nested past the stack,
     NaN, a NUL) fail that tool call only, with the same checks as a body.
     """
-    try:
-        decoded = _ARGUMENTS_DECODER.decode(arguments)
-        if isinstance(decoded, str):
-            decoded = _ARGUMENTS_TEXT_DECODER.decode(decoded) if decoded else None
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+    decoded = _arguments(arguments)
+    if decoded is _UNREADABLE:
         return None
     utterance = decoded.utterance if decoded is not None else None
     if utterance is not None and "\x00" in utterance:
