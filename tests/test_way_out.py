@@ -5,12 +5,15 @@ Every answer is checked against `vapi-server-sdk`'s response models, and every m
 first checked against the SDK's model for its type.
 """
 
+import asyncio
 import copy
 import json
 
 import httpx
 import openai
 import pytest
+import requests
+import yaml
 from vapi.types import (
     ServerMessageResponseToolCalls,
     ServerMessageResponseTransferDestinationRequest,
@@ -21,6 +24,7 @@ from vapi.types import (
 from backend.engine import contact as engine
 from tests.contact_play import CALLER, OPENING_UNKNOWN, ToolCall, stored_call
 from tests.leaks import random_id
+from tests.servers import Gunicorn, init_db
 from tests.vapi_sdk import problems_as
 
 TRANSFER_NUMBER = "+33180009876"  # the business's own line, not a caller's
@@ -250,3 +254,56 @@ def test_the_contact_tool_s_static_caller_number_is_captured(way_out_app, header
     assert answer["message"]["content"].startswith("J'ai un numéro qui se termine par 14.")
     row = stored_call(way_out_app, "fin", other.body["message"]["call"]["id"])
     assert row.caller_number == CALLER
+
+
+@pytest.mark.slow
+def test_over_real_http_on_two_workers(database_url, tmp_path, vapi_payload):
+    """Gunicorn, two workers, real HTTP: OpenAI's client (sync streamed, async not) plays a
+    call to the way out; Vapi's transfer-destination-request then gets the destination."""
+    folder = tmp_path / "tenants"
+    folder.mkdir()
+    for data in (tenant("fin", "end"), tenant("relais", "transfer", TRANSFER_NUMBER)):
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        (folder / f"{data['id']}.yaml").write_text(text, encoding="utf-8")
+    env = {"DATABASE_URL": database_url, "TENANTS_DIR": str(folder), "VAPI_SECRET_DEMO": "gw"}
+    init_db(env)
+    server = Gunicorn("wsgi:app", env=env, workers=2, ready_path="/readyz")
+    server.start(timeout=60)
+    try:
+        sync = openai.OpenAI(base_url=f"{server.url}/api/vapi/fin", api_key="gw", max_retries=0)
+        _, content, tool_calls = llm_turns(sync, random_id("gw-end"), stream=True)
+        assert content == END_SENTENCE
+        assert [t.function.name for t in tool_calls] == ["endCall"]
+
+        async def transfer_turns():
+            client = openai.AsyncOpenAI(
+                base_url=f"{server.url}/api/vapi/relais", api_key="gw", max_retries=0
+            )
+            call_id = random_id("gw-tr")
+            extra = {"call": {"id": call_id}}
+            history = [{"role": "user", "content": "Bonjour"}]
+            await client.chat.completions.create(
+                model="backend", messages=history, extra_body=extra
+            )
+            history += [
+                {"role": "assistant", "content": OPENING_UNKNOWN},
+                {"role": "user", "content": "je ne sais pas"},
+            ]
+            answer = await client.chat.completions.create(
+                model="backend", messages=history, extra_body=extra
+            )
+            await client.close()
+            return call_id, answer.choices[0]
+
+        call_id, choice = asyncio.run(transfer_turns())
+        assert choice.finish_reason == "tool_calls"
+        assert choice.message.tool_calls[0].function.name == "transferCall"
+        asked = requests.post(
+            f"{server.url}/api/vapi/relais/webhook",
+            json=transfer_destination_request(vapi_payload, call_id),
+            headers={"X-Vapi-Secret": "gw"},
+            timeout=10,
+        )
+        assert asked.json()["destination"]["number"] == TRANSFER_NUMBER
+    finally:
+        server.cleanup()
