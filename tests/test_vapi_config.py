@@ -15,6 +15,7 @@ from vapi.types import (
 )
 
 from backend.routes.way_out import END_CALL_TOOL, TRANSFER_CALL_TOOL
+from tests.leaks import assert_no_full_number
 from tests.servers import flask_command
 from tests.vapi_sdk import problems_as
 
@@ -69,6 +70,8 @@ def run(app, *args):
 def printed(app, *args):
     result = run(app, *args)
     assert result.exit_code == 0, result.output
+    # No number, not even the business's transfer line: Vapi asks the server for it live.
+    assert_no_full_number(result.stdout, "vapi config")
     return json.loads(result.stdout)
 
 
