@@ -15,6 +15,18 @@ SECRET_HEADERS = ("X-Vapi-Secret", "Authorization")
 _BEARER = "bearer "
 
 
+def presented_secret():
+    """The one credential the request carries: `X-Vapi-Secret`, else `Authorization: Bearer`.
+
+    For the metrics token (backend/routes/metrics.py); tenants accept more forms (below).
+    """
+    secret = request.headers.get("X-Vapi-Secret")
+    if secret:
+        return secret
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def presented_secrets(extra_header=None):
     """Every value the request may carry the secret as.
 
