@@ -24,7 +24,7 @@ def create_app(test_config=None):
     from backend import console, logs
     from backend.edge import errors
     from backend.metrics import http as request_metrics
-    from backend.operators import contacts, i18n, stats, tenants
+    from backend.operators import contacts, i18n, stats, tenants, vapi
     from backend.privacy import retention
     from backend.routes import health, llm, metrics, voice
     from backend.store import db
@@ -38,6 +38,7 @@ def create_app(test_config=None):
     tenants.init_app(app)
     i18n.init_app(app)
     contacts.init_app(app)
+    vapi.init_app(app)
     retention.init_app(app)
     stats.init_app(app)
     app.register_blueprint(health.bp)

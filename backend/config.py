@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -154,6 +155,18 @@ def _existing_folder_or_none(value):
     return str(value)
 
 
+def _public_base_url(value):
+    """Where Vapi reaches this server, as https://host[:port][/prefix], no trailing slash."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a URL such as https://calls.example.com")
+    parsed = urlsplit(value.strip())
+    if parsed.scheme not in ("https", "http") or not parsed.hostname or parsed.query:
+        raise ValueError("must be a URL such as https://calls.example.com")
+    return value.strip().rstrip("/")
+
+
 def _strict_unless_flask_cli(value):
     # `flask` sets FLASK_RUN_FROM_CLI before it builds the app: commands then run with the valid
     # tenants and report the refused files (backend/tenants/store.py). Set in app.config,
@@ -210,6 +223,10 @@ SETTINGS = (
         _one_of(SYNCHRONOUS_COMMIT_VALUES),
     ),
     Setting("PHONE_REF_KEY", "PHONE_REF_KEY", None, _optional_text),
+    # The URL Vapi is given for this server: `flask vapi config` builds the URLs it prints from
+    # it, and a signed payload's {url} is checked against it (behind a proxy the request's own
+    # URL differs).
+    Setting("PUBLIC_BASE_URL", "PUBLIC_BASE_URL", None, _public_base_url),
     # How soon a saved edit of a tenant file or catalog is served (backend/tenants/store.py).
     Setting("CONFIG_RELOAD_INTERVAL_S", "CONFIG_RELOAD_INTERVAL_S", 1.0, _seconds),
     # Seconds a body may take to arrive once its headers have: a client that announces more

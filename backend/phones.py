@@ -22,6 +22,11 @@ TWILIO_SENTINELS = frozenset({"+266696687", "+7378742833", "+86282452253", "+256
 OVERSEAS = {"FR": ("RE", "YT", "GP", "BL", "MF", "MQ", "GF")}
 
 _SIP_USER = re.compile(r"^sips?:([^@;]+)", re.IGNORECASE)
+# A SIP URI a call can be transferred to (RFC 3261's sip:user@host[:port][;params]), no spaces.
+_SIP_URI = re.compile(
+    r"^sips?:[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+@[A-Za-z0-9.\-]+(?::\d{1,5})?(?:;[^\s;]+)*$",
+    re.IGNORECASE,
+)
 _E164 = phonenumbers.PhoneNumberFormat.E164
 _PLUS_DIGITS = re.compile(r"\+([1-9][0-9]{1,16})")
 _NOT_STRIPPED = frozenset(
@@ -97,6 +102,11 @@ def valid_e164(text, region=None):
     if number is None or not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, _E164)
+
+
+def is_sip_uri(text):
+    """True for a SIP URI with a user and a host, such as sip:accueil@pbx.example.fr."""
+    return bool(_SIP_URI.match(text))
 
 
 def is_withheld(text):

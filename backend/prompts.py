@@ -31,6 +31,8 @@ VOCAL_CONTACT_WAY_OUT_TRANSFER = "VOCAL_CONTACT_WAY_OUT_TRANSFER"
 VOCAL_CONTACT_WAY_OUT_CALLBACK = "VOCAL_CONTACT_WAY_OUT_CALLBACK"
 VOCAL_CONTACT_WAY_OUT_END = "VOCAL_CONTACT_WAY_OUT_END"
 VOCAL_CONTACT_PLEASE_REPEAT = "VOCAL_CONTACT_PLEASE_REPEAT"
+# Not said to the caller: a line of the assistant's system prompt (`flask vapi config`).
+PROMPT_CALLER_NUMBER_SAFETY_NET = "PROMPT_CALLER_NUMBER_SAFETY_NET"
 
 SOURCE_TEXT = dict(
     [
@@ -131,5 +133,13 @@ SOURCE_TEXT = dict(
         ),
         # TRANSLATORS: the answer could not be recorded (service hiccup): the caller repeats.
         N_("VOCAL_CONTACT_PLEASE_REPEAT", "Pardon, pouvez-vous répéter ?"),
+        # TRANSLATORS: not spoken: a line of the assistant's system prompt, for the model, used
+        # only when the call has a caller number. {caller_number}: Vapi puts the number there.
+        # Keep {caller_number} as is; the line must forbid reading the number out whole.
+        N_(
+            "PROMPT_CALLER_NUMBER_SAFETY_NET",
+            "Numéro de l'appelant : {caller_number}. Pour le confirmer, ne lisez que ses "
+            "derniers chiffres, jamais le numéro en entier.",
+        ),
     ]
 )

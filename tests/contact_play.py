@@ -33,7 +33,7 @@ def sse_sentence(response):
     ]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(event) for event in events[:-1]]
-    return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
 
 
 class LlmCall:

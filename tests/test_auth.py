@@ -1,4 +1,5 @@
-"""Each tenant's secret, from its environment variable: header or Bearer, else a JSON 401."""
+"""Each tenant's secret, from its environment variable: header or Bearer (with or without its
+prefix, under the tenant's header name too), else a JSON 401."""
 
 import pytest
 
@@ -36,7 +37,8 @@ def assert_refused(response, secret=None):
         {"Authorization": "Bearer wrong"},
         {"Authorization": "Bearer "},
         {"Authorization": "Basic test-secret-demo"},
-        {"Authorization": "test-secret-demo"},
+        {"Authorization": "Bearer Bearer test-secret-demo"},
+        {"X-Other-Header": "test-secret-demo"},
         {"X-Vapi-Secret": "test-secret-plomberie"},
         {"Authorization": "Bearer test-secret-plomberie"},
     ],
@@ -60,6 +62,8 @@ def test_missing_or_wrong_secret_is_a_json_401(
         {"Authorization": "Bearer test-secret-demo"},
         {"Authorization": "bearer test-secret-demo"},
         {"X-Vapi-Secret": "", "Authorization": "Bearer test-secret-demo"},
+        # Vapi's Bearer credential with `bearerPrefixEnabled: false`.
+        {"Authorization": "test-secret-demo"},
     ],
 )
 def test_header_or_bearer_is_accepted(

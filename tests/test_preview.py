@@ -38,7 +38,7 @@ def preview(secrets, tmp_path):
 
 def sentences(output):
     """{key: (catalog, sentence)} from the preview's output."""
-    found = re.findall(r"^(VOCAL_\w+)  \[(.*)\]\n  (.*)$", output, flags=re.M)
+    found = re.findall(r"^((?:VOCAL|PROMPT)_\w+)  \[(.*)\]\n  (.*)$", output, flags=re.M)
     return {key: (origin, sentence) for key, origin, sentence in found}
 
 
@@ -59,7 +59,8 @@ def test_demo_shows_every_sentence_in_standard(preview):
     for key, (origin, sentence) in shown.items():
         template, where = catalogs.lookup(key, "fr_FR", "standard")
         assert origin == (where or "source text, backend/prompts.py")
-        assert sentence == template.replace("{last_two}", digits)
+        masked = re.search(r"\+33X+\d\d", result.output).group()
+        assert sentence == template.replace("{last_two}", digits).replace("{caller_number}", masked)
         assert "{" not in sentence
     assert digits in shown["VOCAL_CONTACT_CONFIRM_CALLER_ID"][1]
 

@@ -129,8 +129,10 @@ def test_timestamps_older_or_later_than_five_minutes_are_refused(age, accepted, 
     assert verify(headers, BODY, HmacSettings(), SECRET, NOW) == (accepted, reason)
 
 
-@pytest.mark.parametrize("stamp", ["", "soon", "1763629443e3", "-1763629443", "2026-11-20T09:14Z"])
-def test_a_timestamp_that_is_not_epoch_seconds_or_milliseconds_is_refused(stamp):
+@pytest.mark.parametrize(
+    "stamp", ["", "soon", "1763629443e3", "-1763629443", "2025-11-20", "2025-13-20T09:04:03Z"]
+)
+def test_a_timestamp_that_is_not_epoch_seconds_milliseconds_or_iso_is_refused(stamp):
     headers = {"x-signature": sign(SECRET, BODY, stamp), "x-timestamp": stamp}
     accepted, reason = verify(headers, BODY, HmacSettings(), SECRET, NOW)
     assert not accepted and reason in ("malformed timestamp", "missing timestamp")
@@ -189,7 +191,10 @@ def test_the_comparison_is_constant_time(monkeypatch):
         ("{algorithm: md5}", "vapi.hmac.algorithm", "must be one of sha256, sha512, sha1"),
         ("{encoding: base32}", "vapi.hmac.encoding", "must be one of hex, base64"),
         ("{payload: '{body}'}", "vapi.hmac.payload", "must contain {timestamp}"),
-        ("{payload: '{timestamp}.{url}'}", "vapi.hmac.payload", "may only use the placeholders"),
+        ("{payload: '{timestamp}.{path}'}", "vapi.hmac.payload", "may only use the placeholders"),
+        ("{include_timestamp: false}", "vapi.hmac.include_timestamp", "cannot be verified safely"),
+        ("{payload: '{svix-id}.{timestamp}.{body}'}", "vapi.hmac.payload", "message_id_header"),
+        ("{secret_is_base64: yes please}", "vapi.hmac.secret_is_base64", "true or false"),
         ("{max_age_seconds: 0}", "vapi.hmac.max_age_seconds", "must be between 1 and 3600"),
         ("{signature_header: 'x signature'}", "vapi.hmac.signature_header", "HTTP header name"),
         ("{algoritm: sha256}", "vapi.hmac.algoritm", "did you mean algorithm?"),

@@ -312,3 +312,33 @@ def test_create_app_serves_a_tenant_whose_secret_is_unset(tmp_path, monkeypatch,
     write(folder, "acme.yaml", VALID)
     app = create_app(app_config(tmp_path, folder))
     assert app.extensions["tenants"].directory.get("acme").secret is None
+
+
+@pytest.mark.parametrize(
+    "contact, problem",
+    [
+        ("  way_out: transfer\n", "contact.way_out: transfer needs contact.transfer_to"),
+        ('  way_out: transfer\n  transfer_to: "01 80 00 98 76"\n', "contact.transfer_to: must"),
+        ('  way_out: transfer\n  transfer_to: "+33 1 80 00 98 76"\n', "written in E.164"),
+        ('  way_out: transfer\n  transfer_to: "+33000000000"\n', "valid phone number"),
+        ("  way_out: transfer\n  transfer_to: sip:pbx.example.fr\n", "must be a SIP URI"),
+        ('  way_out: transfer\n  transfer_to: "sip:a b@pbx.fr"\n', "must be a SIP URI"),
+        ("  way_out: transfer\n  transfer_to: 33180009876\n", "must be a string or null"),
+    ],
+)
+def test_a_transfer_needs_a_valid_destination(tmp_path, acme_secret, contact, problem):
+    errors = problems_of(tmp_path, VALID + "contact:\n" + contact)
+    assert any(problem in e for e in errors), errors
+    # The destination is never quoted back, even a wrong one.
+    assert not any("80 00 98 76" in e or "80009876" in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    "destination", ["+33180009876", "sip:accueil@pbx.example.fr:5061;transport=tls"]
+)
+def test_a_transfer_destination_is_a_number_or_a_sip_uri(tmp_path, acme_secret, destination):
+    path = tmp_path / "acme.yaml"
+    text = VALID + f'contact:\n  way_out: transfer\n  transfer_to: "{destination}"\n'
+    path.write_text(text, encoding="utf-8")
+    tenant, problems = load_tenant_file(path, VARIANTS, knows_locale)
+    assert problems == [] and tenant.transfer_to == destination

@@ -178,3 +178,23 @@ def test_every_schema_key_is_documented():
     reference = (ROOT / "docs" / "tenants.md").read_text(encoding="utf-8")
     missing = [key for key in schema_keys(SCHEMA) if f"| `{key}` |" not in reference]
     assert not missing, f"add these keys to docs/tenants.md: {missing}"
+
+
+def test_hmac_settings_that_cannot_be_verified_safely_say_why(cli, tmp_path):
+    unsafe = VALID.replace("masking:", "  hmac: {include_timestamp: false}\nmasking:", 1)
+    _, result = check_one(cli, tmp_path, unsafe)
+    assert result.exit_code == 1
+    assert "acme.yaml:9: vapi.hmac.include_timestamp: false cannot be verified safely" in (
+        result.output
+    )
+    assert "replayed forever" in result.output
+
+
+def test_a_signed_url_without_public_base_url_is_a_warning(cli, tmp_path):
+    text = VALID.replace(
+        "masking:", '  hmac:\n    payload: "{method} {url} {timestamp} {body}"\nmasking:', 1
+    )
+    _, result = check_one(cli, tmp_path, text)
+    assert result.exit_code == 0, result.output
+    assert "acme.yaml:10: vapi.hmac.payload: warning: {url} is checked against" in result.output
+    assert "PUBLIC_BASE_URL" in result.output

@@ -1,17 +1,25 @@
-"""Which requests a tenant accepts: its secret (header or Bearer) or a request signed with it."""
+"""Which requests a tenant accepts: its secret in a header (any form Vapi's credentials send) or a
+request signed with it."""
 
 import hmac
 import time
 
-from flask import abort, request
+from flask import abort, current_app, request
 
 from backend.auth.signatures import verify
 from backend.edge.body import request_bytes
 from backend.logs import bind_request, log_event
 
+# Where Vapi puts a secret: the legacy secret header, and a Bearer credential's default header.
+SECRET_HEADERS = ("X-Vapi-Secret", "Authorization")
+_BEARER = "bearer "
+
 
 def presented_secret():
-    """The credential the request carries: `X-Vapi-Secret`, else `Authorization: Bearer`."""
+    """The one credential the request carries: `X-Vapi-Secret`, else `Authorization: Bearer`.
+
+    For the metrics token (backend/routes/metrics.py); tenants accept more forms (below).
+    """
     secret = request.headers.get("X-Vapi-Secret")
     if secret:
         return secret
@@ -19,10 +27,44 @@ def presented_secret():
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _secret_matches(expected):
-    presented = presented_secret()
-    # compare_digest on bytes: constant time whatever the characters.
-    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+def presented_secrets(extra_header=None):
+    """Every value the request may carry the secret as.
+
+    Vapi's Bearer credential (BearerAuthenticationPlan) sends `<headerName>: Bearer <token>`, or
+    `<headerName>: <token>` with `bearerPrefixEnabled: false`; `headerName` defaults to
+    Authorization and is the tenant's `vapi.secret_header` otherwise. Both forms are read from
+    each header: a value matches only if it is the whole secret, so neither weakens the other.
+    """
+    names = SECRET_HEADERS + ((extra_header,) if extra_header else ())
+    for name in names:
+        value = request.headers.get(name, "").strip()
+        if not value:
+            continue
+        yield value
+        if value[: len(_BEARER)].lower() == _BEARER and value[len(_BEARER) :].strip():
+            yield value[len(_BEARER) :].strip()
+
+
+def _secret_matches(expected, extra_header):
+    wanted = expected.encode()
+    matched = False
+    for presented in presented_secrets(extra_header):
+        # compare_digest on bytes: constant time whatever the characters.
+        matched |= hmac.compare_digest(presented.encode(), wanted)
+    return matched
+
+
+def signed_urls():
+    """What {url} of a signed payload may be: the URL Vapi was given (PUBLIC_BASE_URL and this
+    path), and the URL as this server received it (no proxy in between)."""
+    path = request.full_path.rstrip("?")
+    urls = []
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        urls.append(base + path)
+    if request.url not in urls:
+        urls.append(request.url)
+    return tuple(urls)
 
 
 def require_tenant_auth(tenant):
@@ -36,14 +78,22 @@ def require_tenant_auth(tenant):
     expected = tenant.secret
     if expected is None:
         reason = "secret not configured"
-    elif _secret_matches(expected):
+    elif _secret_matches(expected, tenant.secret_header):
         return
     elif tenant.hmac is None:
         reason = "missing or wrong secret"
     else:
         # The raw bytes as received: the signature covers them, not a re-encoding.
         raw_body = request_bytes(request)
-        signed, reason = verify(request.headers, raw_body, tenant.hmac, expected, time.time())
+        signed, reason = verify(
+            request.headers,
+            raw_body,
+            tenant.hmac,
+            expected,
+            time.time(),
+            method=request.method,
+            urls=signed_urls(),
+        )
         if signed:
             return
     log_event("AUTH_REJECTED", level=30, reason=reason, path=request.path)

@@ -122,7 +122,9 @@ class ChatCompletion(VapiBody, frozen=True, kw_only=True):
 
 class _ToolArguments(msgspec.Struct):
     utterance: str | None = None
-    # A static parameter of the tool (docs/vapi-setup.md §4): Vapi merges it into the arguments.
+    # A static parameter of the tool: `flask vapi config` gives the contact tool Vapi's
+    # {{customer.number}}, merged into the arguments (docs/vapi-setup.md). Any type: a strange
+    # value must not make the utterance unreadable; only a string is used.
     caller_number: Any = None
 
 

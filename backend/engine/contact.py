@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from backend import prompts
 from backend.engine.contact_state import (
+    CALL_ACTIONS,
     CLOSING,
     CONTACT_CALLBACK_NO_NUMBER,
     CONTACT_COLLECT,
@@ -20,11 +21,13 @@ from backend.engine.contact_state import (
     CONTACT_ENDED,
     CONTACT_TRANSFER,
     DEFAULT_WAY_OUT,
+    END_CALL,
     MAX_PARTIAL_TURNS,
     QUALIF_CONTACT,
     SOURCE_CALLER_ID,
     SOURCE_SPOKEN,
     STATES,
+    TRANSFER_CALL,
     WAY_OUTS,
     ContactMemory,
     ContactPolicy,
@@ -35,6 +38,7 @@ from backend.privacy.masking import spoken_digits
 
 # The step's whole interface, its states and values included (contact_state.py holds those).
 __all__ = [
+    "CALL_ACTIONS",
     "CLOSING",
     "CONTACT_CALLBACK_NO_NUMBER",
     "CONTACT_COLLECT",
@@ -44,11 +48,13 @@ __all__ = [
     "CONTACT_ENDED",
     "CONTACT_TRANSFER",
     "DEFAULT_WAY_OUT",
+    "END_CALL",
     "MAX_PARTIAL_TURNS",
     "QUALIF_CONTACT",
     "SOURCE_CALLER_ID",
     "SOURCE_SPOKEN",
     "STATES",
+    "TRANSFER_CALL",
     "WAY_OUTS",
     "ContactMemory",
     "ContactPolicy",

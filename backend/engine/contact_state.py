@@ -26,6 +26,12 @@ WAY_OUTS = {
 }
 DEFAULT_WAY_OUT = "end"
 
+# What Vapi must do once the way out's sentence is said: end the call, or transfer it to the
+# tenant's `contact.transfer_to`. A request kept without a number goes on with the call.
+END_CALL = "end_call"
+TRANSFER_CALL = "transfer_call"
+CALL_ACTIONS = {CONTACT_ENDED: END_CALL, CONTACT_TRANSFER: TRANSFER_CALL}
+
 # States the step does not leave, and what the agent says if the caller speaks again.
 CLOSING = {
     CONTACT_CONFIRMED: prompts.VOCAL_CONTACT_CONFIRM_OK,

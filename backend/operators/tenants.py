@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from backend.operators.checks import check_folder, show, shown
-from backend.problems import is_error
+from backend.problems import Problem, is_error
 from backend.tenants.config import load_tenants_dir
 from backend.tenants.store import tenant_store
 from backend.wording.catalogs import Catalogs
@@ -27,10 +27,28 @@ def check_command(directory):
     def validate(folder):
         catalogs = Catalogs(current_app.config["LOCALES_DIR"])
         tenants, problems = load_tenants_dir(folder, catalogs.variants, catalogs.knows_locale)
+        if not current_app.config.get("PUBLIC_BASE_URL"):
+            problems += _url_without_public_base(tenants.by_id.values())
         return problems, f"{len(tenants)} tenant(s) valid"
 
     directory = directory or current_app.config["TENANTS_DIR"]
     check_folder(directory, "tenant files", validate, _tally)
+
+
+def _url_without_public_base(tenants):
+    """A signed {url} is checked against the URL as received: behind a proxy it differs."""
+    return [
+        Problem(
+            t.source,
+            t.lines.get("vapi.hmac.payload", 1),
+            "vapi.hmac.payload",
+            "{url} is checked against the URL this server receives: set PUBLIC_BASE_URL to the "
+            "URL Vapi is given when a proxy stands in between",
+            severity="warning",
+        )
+        for t in tenants
+        if t.hmac is not None and "{url}" in t.hmac.payload
+    ]
 
 
 @tenants_group.command("preview")

@@ -12,6 +12,7 @@ from backend.edge.body import request_bytes
 from backend.edge.messages import parse_chat_completion
 from backend.metrics.http import note_message_type
 from backend.routes.voice import tenant_or_404
+from backend.routes.way_out import llm_sentence, llm_tool_call
 from backend.tenants.store import tenant_store
 from backend.turns import llm_turn
 
@@ -30,17 +31,20 @@ def chat_completions(tenant_id):
     if body.call_id is None:
         # Without a call id no turn can be remembered: the opening sentence, every time.
         _, sentence = open_contact(tenant, None, number, catalogs)
+        state = None
     else:
-        _, sentence = llm_turn(
+        state, sentence = llm_turn(
             tenant, body.call_id, number, body.user_texts, catalogs, stored, body.assistant_said
         )
+    # On the way out, the answer ends with a call to Vapi's endCall or transferCall tool.
+    content, tool_call = llm_sentence(state, sentence), llm_tool_call(state)
     if body.stream:
         return Response(
-            sse_chunks(sentence, body.model),
+            sse_chunks(content, body.model, tool_call),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache"},
         )
-    return completion(sentence, body.model)
+    return completion(content, body.model, tool_call)
 
 
 def _envelope(model, kind):
@@ -52,27 +56,34 @@ def _envelope(model, kind):
     }
 
 
-def completion(sentence, model):
-    """One `chat.completion` object."""
+def completion(sentence, model, tool_call=None):
+    """One `chat.completion` object; with `tool_call`, the message calls that tool."""
+    message = {"role": "assistant", "content": sentence}
+    if tool_call is not None:
+        message["tool_calls"] = [tool_call]
     return {
         **_envelope(model, "chat.completion"),
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": sentence},
-                "finish_reason": "stop",
+                "message": message,
+                "finish_reason": "stop" if tool_call is None else "tool_calls",
             }
         ],
     }
 
 
-def sse_chunks(sentence, model):
-    """The sentence as `chat.completion.chunk` events, then `data: [DONE]`."""
+def sse_chunks(sentence, model, tool_call=None):
+    """The sentence as `chat.completion.chunk` events, then `data: [DONE]`.
+
+    With `tool_call`, a chunk after the sentence carries it whole (OpenAI's streamed form:
+    `delta.tool_calls` with an index) and the stream finishes with `tool_calls`.
+    """
     envelope = _envelope(model, "chat.completion.chunk")
-    deltas = [
-        ({"role": "assistant", "content": sentence}, None),
-        ({}, "stop"),
-    ]
+    deltas = [({"role": "assistant", "content": sentence}, None)]
+    if tool_call is not None:
+        deltas.append(({"tool_calls": [{"index": 0, **tool_call}]}, None))
+    deltas.append(({}, "stop" if tool_call is None else "tool_calls"))
     lines = []
     for delta, finish in deltas:
         chunk = {**envelope, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}

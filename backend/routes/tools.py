@@ -2,14 +2,16 @@
 
 For tenants who keep Vapi's own model: the model calls the tool (default `contact_step`) with what
 the caller said (`utterance`); the answer carries the sentence in a `request-complete` message so
-Vapi speaks it word for word. Always HTTP 200 for a well-formed message: a tool this tenant does
-not run, or arguments it cannot read, get a result with an `error`.
+Vapi speaks it word for word, then ends or transfers the call on the way out (way_out.py).
+Always HTTP 200 for a well-formed message: a tool this tenant does not run, or arguments it
+cannot read, get a result with an `error`.
 """
 
 from backend.capture.caller_id import capture_caller_id_and_conversation
 from backend.edge.messages import contact_tool_calls, utterance_of
 from backend.edge.transcript import artifact_transcript
 from backend.logs import log_event
+from backend.routes.way_out import tool_answer
 from backend.store.calls import NOT_READ, UNREACHABLE
 from backend.tenants.store import tenant_store
 from backend.turns import tool_turn
@@ -50,9 +52,4 @@ def _result(tenant, call_id, number, stored, tool_call, earlier):
     state, sentence = tool_turn(
         tenant, call_id, number, tool_call.id, utterance, catalogs, stored, earlier
     )
-    line = " ".join(f"{state or 'RETRY'}: {sentence}".split())
-    return {
-        **base,
-        "result": line,
-        "message": {"type": "request-complete", "role": "assistant", "content": sentence},
-    }
+    return tool_answer(base, state, sentence)

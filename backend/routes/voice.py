@@ -13,6 +13,7 @@ from backend.metrics.families import count_outcome
 from backend.metrics.http import note_message_type
 from backend.privacy.masking import spoken_digits
 from backend.prompts import VOCAL_SERVICE_UNAVAILABLE
+from backend.routes.message_answers import ANSWERS
 from backend.routes.tools import answer_tool_calls
 from backend.store.calls import record_call_end
 from backend.tenant_routing import called_number_and_ids
@@ -123,9 +124,11 @@ def answer_end_of_call_report(tenant, message):
     return {}
 
 
-# Message types that need an answer of their own; all others get `{}`.
+# Message types that need an answer of their own (message_answers.py: the others that expect
+# one); all others get `{}`.
 MESSAGE_HANDLERS = {
     "assistant-request": answer_assistant_request,
     "end-of-call-report": answer_end_of_call_report,
     "tool-calls": answer_tool_calls,
+    **ANSWERS,
 }

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from backend.auth.signatures import HmacSettings
+from backend.auth.signatures import HmacSettings, settings_problems
 from backend.config import secret
 from backend.engine.contact import DEFAULT_WAY_OUT
 from backend.privacy.masking import mask_phone
@@ -32,7 +32,9 @@ class Tenant:
     collect_attempts: int = 3
     tool_name: str = "contact_step"
     way_out: str = DEFAULT_WAY_OUT
+    transfer_to: str | None = None  # E.164 number or SIP URI the `transfer` way out goes to
     hmac: HmacSettings | None = None  # Vapi's HMAC credential, signed with the same secret
+    secret_header: str | None = None  # a Bearer credential's other headerName
     retention_days: int = 30
     # key -> line in the file, so problems between files can point at the line.
     lines: dict = field(default_factory=dict, compare=False, repr=False)
@@ -85,6 +87,14 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
             f"{values['vapi.secret_env']} is not set: this tenant refuses every request",
             severity="warning",
         )
+    if _hmac_settings(data, values) is not None:
+        for key, message in settings_problems(values):
+            checker.problem(key, message)
+    if values["contact.way_out"] == "transfer" and not values["contact.transfer_to"]:
+        checker.problem(
+            "contact.way_out",
+            "transfer needs contact.transfer_to: a phone number in E.164 or a SIP URI",
+        )
     if any(is_error(p) for p in checker.problems):
         return None, checker.problems
     tenant = Tenant(
@@ -102,7 +112,9 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
         collect_attempts=values["contact.collect_attempts"],
         tool_name=values["contact.tool_name"],
         way_out=values["contact.way_out"],
+        transfer_to=values["contact.transfer_to"],
         hmac=_hmac_settings(data, values),
+        secret_header=values["vapi.secret_header"],
         retention_days=values["retention.days"],
         source=name,
         lines=checker.lines,

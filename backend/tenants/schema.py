@@ -68,6 +68,22 @@ def _e164_list(values):
     return None
 
 
+def _transfer_destination(value):
+    # The value is not quoted back: it is a phone number, even when it is a wrong one.
+    if value.lower().startswith(("sip:", "sips:")):
+        return (
+            None
+            if phones.is_sip_uri(value)
+            else "must be a SIP URI like sip:accueil@pbx.example.fr"
+        )
+    e164 = phones.valid_e164(value)
+    if e164 is None:
+        return "must be a valid phone number in E.164 (+ and country code) or a SIP URI (sip:...)"
+    if e164 != value:
+        return "must be written in E.164: + and digits, no spaces"
+    return None
+
+
 def _tool_name(value):
     if _TOOL_NAME.match(value):
         return None
@@ -84,6 +100,7 @@ SCHEMA = {
         "secret_env": (str, REQUIRED, _env_name),
         "phone_number_ids": (list, [], None),
         "assistant_id": ((str, type(None)), None, None),
+        "secret_header": ((str, type(None)), None, _header_name),
         "hmac": {
             "signature_header": (str, "x-signature", _header_name),
             "timestamp_header": (str, "x-timestamp", _header_name),
@@ -92,6 +109,9 @@ SCHEMA = {
             "encoding": (str, "hex", _one_of(ENCODINGS)),
             "prefix": (str, "", None),
             "max_age_seconds": (int, 300, _in_range(1, 3600)),
+            "secret_is_base64": (bool, False, None),
+            "message_id_header": ((str, type(None)), None, _header_name),
+            "include_timestamp": (bool, True, None),
         },
     },
     "retention": {
@@ -108,10 +128,17 @@ SCHEMA = {
         "collect_attempts": (int, 3, _in_range(1, 10)),
         "tool_name": (str, "contact_step", _tool_name),
         "way_out": (str, DEFAULT_WAY_OUT, _one_of(tuple(WAY_OUTS))),
+        "transfer_to": ((str, type(None)), None, _transfer_destination),
     },
 }
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a mapping"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    list: "a list",
+    dict: "a mapping",
+    bool: "true or false",
+}
 
 
 def _type_name(kind):

@@ -31,6 +31,8 @@ def example_values(tenant, number):
         name=tenant.name,
         tenant_name=tenant.name,
         attempts="2",
+        # The system-prompt line (`flask vapi config`): Vapi puts the number there; shown masked.
+        caller_number=mask_phone(number, tenant.logged_digits),
     )
     return values
 

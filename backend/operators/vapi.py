@@ -1,0 +1,65 @@
+"""`flask vapi config TENANT`: the JSON to give Vapi for a tenant (docs/vapi-setup.md)."""
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from backend.operators.checks import show, shown
+from backend.operators.vapi_config import vapi_config
+from backend.tenants.store import tenant_store
+
+vapi_group = AppGroup("vapi", help="What to set in Vapi for a tenant.")
+
+
+@vapi_group.command("config")
+@click.argument("tenant_id")
+@click.option(
+    "--mode",
+    type=click.Choice(["custom-llm", "tool"]),
+    default="custom-llm",
+    show_default=True,
+    help="custom-llm: this server is the model; tool: Vapi's model calls the contact tool.",
+)
+@click.option(
+    "--with-secret",
+    is_flag=True,
+    help="Put the tenant's secret in the output (from its variable) instead of a placeholder.",
+)
+@click.option(
+    "--no-safety-net",
+    is_flag=True,
+    help="Leave out the system-prompt line that gives the model the caller's number.",
+)
+def config_command(tenant_id, mode, with_secret, no_safety_net):
+    """Print, as JSON, what to create in Vapi for TENANT_ID: credential, phone number, assistant.
+
+    URLs start with PUBLIC_BASE_URL. Without --with-secret the secret is a placeholder naming
+    its variable: the output can be shared without it.
+    """
+    store = tenant_store()
+    tenant = store.directory.get(tenant_id)
+    if tenant is None:
+        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.", err=True)
+        for problems in store.live.refused.values():
+            for problem in problems:
+                click.echo(show(problem), err=True)
+        raise SystemExit(1)
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        click.echo("Set PUBLIC_BASE_URL to the URL Vapi reaches this server at.", err=True)
+        raise SystemExit(1)
+    secret = f"<value of {tenant.secret_env}>"
+    if with_secret:
+        if not tenant.secret:
+            click.echo(f"{tenant.secret_env} is not set in this environment.", err=True)
+            raise SystemExit(1)
+        secret = tenant.secret
+    output = vapi_config(tenant, store.catalogs, base, secret, mode, not no_safety_net)
+    click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+def init_app(app):
+    """Register `flask vapi`."""
+    app.cli.add_command(vapi_group)

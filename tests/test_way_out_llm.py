@@ -1,0 +1,156 @@
+"""The way out in Custom LLM mode, driven by OpenAI's official client (sync and async, streamed
+and not): `end` says the sentence then calls Vapi's endCall tool, `transfer` calls transferCall.
+"""
+
+import asyncio
+
+import httpx
+import openai
+import pytest
+import requests
+import yaml
+
+from tests.contact_play import OPENING_UNKNOWN
+from tests.leaks import random_id
+from tests.servers import Gunicorn, init_db
+from tests.way_out_play import (
+    END_SENTENCE,
+    TRANSFER_NUMBER,
+    tenant,
+    transfer_destination_request,
+    way_out_tenants,
+)
+
+
+@pytest.fixture
+def way_out_app(tenants_app):
+    return tenants_app(*way_out_tenants())
+
+
+def openai_client(app, tenant_id, secret):
+    """OpenAI's official client, on the app through httpx's WSGI transport."""
+    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://vapi.test")
+    return openai.OpenAI(
+        base_url=f"http://vapi.test/api/vapi/{tenant_id}",
+        api_key=secret,
+        http_client=http,
+        max_retries=0,
+    )
+
+
+def llm_turns(client, call_id, stream):
+    """Open the step, then one unusable answer: (opening, final content, final tool calls)."""
+    extra = {"call": {"id": call_id}}
+    history = [{"role": "user", "content": "Bonjour, je voudrais un rendez-vous."}]
+    answers = []
+    for utterance in (None, "je ne sais pas"):
+        if utterance:
+            history.append({"role": "user", "content": utterance})
+        if stream:
+            with client.chat.completions.stream(
+                model="backend", messages=history, extra_body=extra
+            ) as events:
+                message = events.get_final_completion().choices[0].message
+        else:
+            completion = client.chat.completions.create(
+                model="backend", messages=history, extra_body=extra
+            )
+            message = completion.choices[0].message
+            finish = completion.choices[0].finish_reason
+            assert finish == ("tool_calls" if message.tool_calls else "stop")
+        answers.append(message)
+        history.append({"role": "assistant", "content": message.content or ""})
+    return answers[0].content, answers[1].content, answers[1].tool_calls
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
+def test_custom_llm_end_says_the_sentence_then_calls_end_call(way_out_app, secrets, stream):
+    client = openai_client(way_out_app, "fin", secrets["VAPI_SECRET_DEMO"])
+    opening, content, tool_calls = llm_turns(client, random_id("llm-end"), stream)
+    assert opening == OPENING_UNKNOWN
+    assert content == END_SENTENCE
+    assert [(t.type, t.function.name, t.function.arguments) for t in tool_calls] == [
+        ("function", "endCall", "{}")
+    ]
+    assert tool_calls[0].id
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
+def test_custom_llm_transfer_calls_transfer_call(way_out_app, secrets, stream):
+    client = openai_client(way_out_app, "relais", secrets["VAPI_SECRET_DEMO"])
+    _, content, tool_calls = llm_turns(client, random_id("llm-tr"), stream)
+    # The destination's message says the sentence (transfer-destination-request): not twice.
+    assert not content
+    assert [(t.function.name, t.function.arguments) for t in tool_calls] == [("transferCall", "{}")]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
+def test_custom_llm_turns_before_the_way_out_call_no_tool(way_out_app, secrets, stream):
+    client = openai_client(way_out_app, "fin", secrets["VAPI_SECRET_DEMO"])
+    extra = {"call": {"id": random_id("llm-plain")}}
+    messages = [{"role": "user", "content": "Bonjour"}]
+    if stream:
+        with client.chat.completions.stream(
+            model="backend", messages=messages, extra_body=extra
+        ) as events:
+            completion = events.get_final_completion()
+    else:
+        completion = client.chat.completions.create(
+            model="backend", messages=messages, extra_body=extra
+        )
+    choice = completion.choices[0]
+    assert choice.message.content == OPENING_UNKNOWN
+    assert not choice.message.tool_calls and choice.finish_reason == "stop"
+
+
+@pytest.mark.slow
+def test_over_real_http_on_two_workers(database_url, tmp_path, vapi_payload):
+    """Gunicorn, two workers, real HTTP: OpenAI's client (sync streamed, async not) plays a
+    call to the way out; Vapi's transfer-destination-request then gets the destination."""
+    folder = tmp_path / "tenants"
+    folder.mkdir()
+    for data in (tenant("fin", "end"), tenant("relais", "transfer", TRANSFER_NUMBER)):
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        (folder / f"{data['id']}.yaml").write_text(text, encoding="utf-8")
+    env = {"DATABASE_URL": database_url, "TENANTS_DIR": str(folder), "VAPI_SECRET_DEMO": "gw"}
+    init_db(env)
+    server = Gunicorn("wsgi:app", env=env, workers=2, ready_path="/readyz")
+    server.start(timeout=60)
+    try:
+        sync = openai.OpenAI(base_url=f"{server.url}/api/vapi/fin", api_key="gw", max_retries=0)
+        _, content, tool_calls = llm_turns(sync, random_id("gw-end"), stream=True)
+        assert content == END_SENTENCE
+        assert [t.function.name for t in tool_calls] == ["endCall"]
+
+        async def transfer_turns():
+            client = openai.AsyncOpenAI(
+                base_url=f"{server.url}/api/vapi/relais", api_key="gw", max_retries=0
+            )
+            call_id = random_id("gw-tr")
+            extra = {"call": {"id": call_id}}
+            history = [{"role": "user", "content": "Bonjour"}]
+            await client.chat.completions.create(
+                model="backend", messages=history, extra_body=extra
+            )
+            history += [
+                {"role": "assistant", "content": OPENING_UNKNOWN},
+                {"role": "user", "content": "je ne sais pas"},
+            ]
+            answer = await client.chat.completions.create(
+                model="backend", messages=history, extra_body=extra
+            )
+            await client.close()
+            return call_id, answer.choices[0]
+
+        call_id, choice = asyncio.run(transfer_turns())
+        assert choice.finish_reason == "tool_calls"
+        assert choice.message.tool_calls[0].function.name == "transferCall"
+        asked = requests.post(
+            f"{server.url}/api/vapi/relais/webhook",
+            json=transfer_destination_request(vapi_payload, call_id),
+            headers={"X-Vapi-Secret": "gw"},
+            timeout=10,
+        )
+        assert asked.json()["destination"]["number"] == TRANSFER_NUMBER
+    finally:
+        server.cleanup()
