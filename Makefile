@@ -74,7 +74,7 @@ i18n: setup
 	$(BIN)/pybabel extract -F babel.cfg -k N_:1c,2 --no-default-keywords --project=vapi-caller-id \
 		--add-comments=TRANSLATORS: --sort-by-file -o locales/messages.pot .
 	@# Only the base catalogs follow the template; variant and regional files hold overrides.
-	for po in $$(ls -d locales/*/LC_MESSAGES/messages.po | grep -v '_[A-Z]*/'); do \
+	for po in $$(ls -d locales/*/LC_MESSAGES/messages.po | grep -Ev '^locales/[a-z]+_[A-Z]+/'); do \
 		$(BIN)/pybabel update --no-fuzzy-matching --width=100 -i locales/messages.pot -o $$po \
 			-l $$(basename $$(dirname $$(dirname $$po))); \
 	done
