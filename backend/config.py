@@ -7,17 +7,13 @@ The README's Configuration table lists every variable read here (the same test c
 """
 
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
+from backend import config_values as values
 from backend.log_mask import mask_phone_shaped
 from backend.store.connections import (
     BUSY_TIMEOUT_MS,
@@ -25,7 +21,6 @@ from backend.store.connections import (
     STATEMENT_TIMEOUT_MS,
     SYNCHRONOUS_COMMIT,
     SYNCHRONOUS_COMMIT_VALUES,
-    sqlalchemy_url,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,145 +28,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # starting another; `flask` just exits with it.
 APP_LOAD_ERROR = 4
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-# A token anyone could guess in a few tries protects nothing.
-METRICS_TOKEN_MIN_LENGTH = 16
 
 
 class ConfigError(ValueError):
     """A setting the app cannot run with; the message names it and says what it must be."""
-
-
-def _whole_number(minimum, what):
-    def read(value):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"must be {what}")
-        return value
-
-    return read
-
-
-def _seconds(value):
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = None
-    if isinstance(value, bool) or seconds is None or not 0 < seconds < float("inf"):
-        raise ValueError("must be a number of seconds above 0")
-    return seconds
-
-
-def _one_of(choices, normalize=str):
-    def read(value):
-        if not isinstance(value, str) or normalize(value) not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return normalize(value)
-
-    return read
-
-
-def _database_url(value):
-    """The URL as SQLAlchemy needs it (`postgres://` spelled `postgresql+psycopg://`)."""
-    try:
-        make_url(value)
-    except (ArgumentError, AttributeError, TypeError, ValueError):
-        # Not quoted back: a database URL may hold a password.
-        raise ValueError(
-            "must be a database URL such as sqlite:///calls.db or postgresql://user@host/db"
-        ) from None
-    return sqlalchemy_url(value)
-
-
-def _folder(value):
-    if not isinstance(value, str | os.PathLike) or not str(value):
-        raise ValueError("must be a folder")
-    return str(value)
-
-
-def _optional_text(value):
-    if value is not None and not isinstance(value, str):
-        raise ValueError("must be text")
-    return value or None
-
-
-def _boolean(value):
-    if isinstance(value, bool):
-        return value
-    text = value.strip().lower() if isinstance(value, str) else None
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("must be true or false")
-
-
-OPERATOR_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
-MIN_TOKEN_LENGTH = 16
-
-
-def _operator_tokens(value):
-    """`alice:TOKEN bob:TOKEN` (spaces or commas between) -> ((name, token), ...).
-
-    A mapping {name: token} is taken too (test_config). Messages never quote a token.
-    """
-    if isinstance(value, str):
-        entries = [entry for entry in re.split(r"[\s,]+", value) if entry]
-        # No colon: the name is not quoted back, since it is then the token.
-        pairs = [entry.partition(":")[::2] if ":" in entry else (None, None) for entry in entries]
-    elif isinstance(value, dict):
-        pairs = list(value.items())
-    elif isinstance(value, tuple | list):
-        pairs = [tuple(pair) for pair in value]
-    else:
-        raise ValueError("must be name:token pairs separated by spaces")
-    for position, (name, token) in enumerate(pairs, start=1):
-        if not isinstance(name, str) or not OPERATOR_NAME.fullmatch(name):
-            raise ValueError(
-                f"entry {position} must be name:token, the name in letters, digits, . _ @ -"
-            )
-        if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH or re.search(r"\s", token):
-            raise ValueError(f"{name}'s token must be {MIN_TOKEN_LENGTH} characters or more")
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        raise ValueError("must name each operator once")
-    if len({token for _, token in pairs}) != len(pairs):
-        raise ValueError("must give each operator a token of their own")
-    return tuple(pairs)
-
-
-def _metrics_token(value):
-    value = _optional_text(value)
-    if value is not None and len(value) < METRICS_TOKEN_MIN_LENGTH:
-        raise ValueError(f"must be at least {METRICS_TOKEN_MIN_LENGTH} characters")
-    return value
-
-
-def _existing_folder_or_none(value):
-    if value in (None, ""):
-        return None
-    if not os.path.isdir(_folder(value)) or not os.access(value, os.W_OK):
-        raise ValueError("must be an existing folder this process can write to")
-    return str(value)
-
-
-def _public_base_url(value):
-    """Where Vapi reaches this server, as https://host[:port][/prefix], no trailing slash."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError("must be a URL such as https://calls.example.com")
-    parsed = urlsplit(value.strip())
-    if parsed.scheme not in ("https", "http") or not parsed.hostname or parsed.query:
-        raise ValueError("must be a URL such as https://calls.example.com")
-    return value.strip().rstrip("/")
-
-
-def _strict_unless_flask_cli(value):
-    # `flask` sets FLASK_RUN_FROM_CLI before it builds the app: commands then run with the valid
-    # tenants and report the refused files (backend/tenants/store.py). Set in app.config,
-    # TENANTS_STRICT is a bool.
-    return value if isinstance(value, bool) else not value
 
 
 @dataclass(frozen=True)
@@ -186,67 +46,69 @@ class Setting:
 
 SETTINGS = (
     # A relative SQLite path lives in the instance folder.
-    Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "sqlite:///calls.db", _database_url),
-    Setting("TENANTS_DIR", "TENANTS_DIR", str(PROJECT_ROOT / "tenants"), _folder),
-    Setting("LOCALES_DIR", "LOCALES_DIR", str(PROJECT_ROOT / "locales"), _folder),
-    Setting("LOG_LEVEL", "LOG_LEVEL", "INFO", _one_of(LOG_LEVELS, str.upper)),
+    Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "sqlite:///calls.db", values.database_url),
+    Setting("TENANTS_DIR", "TENANTS_DIR", str(PROJECT_ROOT / "tenants"), values.folder),
+    Setting("LOCALES_DIR", "LOCALES_DIR", str(PROJECT_ROOT / "locales"), values.folder),
+    Setting("LOG_LEVEL", "LOG_LEVEL", "INFO", values.one_of(LOG_LEVELS, str.upper)),
     # An end-of-call-report carries the whole transcript: 1 MiB leaves room for long calls.
     Setting(
         "MAX_CONTENT_LENGTH",
         "MAX_CONTENT_LENGTH",
         1024 * 1024,
-        _whole_number(1, "a size in bytes, 1 or more"),
+        values.whole_number(1, "a size in bytes, 1 or more"),
     ),
     # Why these defaults: backend/store/connections.py.
     Setting(
         "DATABASE_STATEMENT_TIMEOUT_MS",
         "DATABASE_STATEMENT_TIMEOUT_MS",
         STATEMENT_TIMEOUT_MS,
-        _whole_number(0, "a whole number of milliseconds (0: no limit)"),
+        values.whole_number(0, "a whole number of milliseconds (0: no limit)"),
     ),
     Setting(
         "DATABASE_REQUEST_BUDGET_MS",
         "DATABASE_REQUEST_BUDGET_MS",
         REQUEST_BUDGET_MS,
-        _whole_number(1, "a whole number of milliseconds, 1 or more"),
+        values.whole_number(1, "a whole number of milliseconds, 1 or more"),
     ),
     Setting(
         "DATABASE_BUSY_TIMEOUT_MS",
         "DATABASE_BUSY_TIMEOUT_MS",
         BUSY_TIMEOUT_MS,
-        _whole_number(0, "a whole number of milliseconds"),
+        values.whole_number(0, "a whole number of milliseconds"),
     ),
     Setting(
         "DATABASE_SYNCHRONOUS_COMMIT",
         "DATABASE_SYNCHRONOUS_COMMIT",
         SYNCHRONOUS_COMMIT,
-        _one_of(SYNCHRONOUS_COMMIT_VALUES),
+        values.one_of(SYNCHRONOUS_COMMIT_VALUES),
     ),
-    Setting("PHONE_REF_KEY", "PHONE_REF_KEY", None, _optional_text),
+    Setting("PHONE_REF_KEY", "PHONE_REF_KEY", None, values.optional_text),
     # The URL Vapi is given for this server: `flask vapi config` builds the URLs it prints from
     # it, and a signed payload's {url} is checked against it (behind a proxy the request's own
     # URL differs).
-    Setting("PUBLIC_BASE_URL", "PUBLIC_BASE_URL", None, _public_base_url),
+    Setting("PUBLIC_BASE_URL", "PUBLIC_BASE_URL", None, values.public_base_url),
     # How soon a saved edit of a tenant file or catalog is served (backend/tenants/store.py).
-    Setting("CONFIG_RELOAD_INTERVAL_S", "CONFIG_RELOAD_INTERVAL_S", 1.0, _seconds),
+    Setting("CONFIG_RELOAD_INTERVAL_S", "CONFIG_RELOAD_INTERVAL_S", 1.0, values.seconds),
     # Seconds a body may take to arrive once its headers have: a client that announces more
     # bytes than it sends would otherwise hold a worker thread as long as it keeps the connection.
-    Setting("BODY_READ_TIMEOUT_S", "BODY_READ_TIMEOUT_S", 10.0, _seconds),
+    Setting("BODY_READ_TIMEOUT_S", "BODY_READ_TIMEOUT_S", 10.0, values.seconds),
     # Seconds a request's headers may take to arrive once they start (408 past it), under the
     # buffering worker (backend/serving/worker.py): a slow client costs a buffer, never a thread.
-    Setting("REQUEST_HEAD_TIMEOUT_S", "REQUEST_HEAD_TIMEOUT_S", 5.0, _seconds),
-    Setting("FLASK_RUN_FROM_CLI", "TENANTS_STRICT", True, _strict_unless_flask_cli),
+    Setting("REQUEST_HEAD_TIMEOUT_S", "REQUEST_HEAD_TIMEOUT_S", 5.0, values.seconds),
+    Setting("FLASK_RUN_FROM_CLI", "TENANTS_STRICT", True, values.strict_unless_flask_cli),
     # Who may sign in to /console (backend/console/): none by default, so the console refuses all.
-    Setting("CONSOLE_OPERATORS", "CONSOLE_OPERATORS", (), _operator_tokens),
+    Setting("CONSOLE_OPERATORS", "CONSOLE_OPERATORS", (), values.operator_tokens),
     # Signs the console's session cookie and CSRF tokens; unset, derived from the tokens above.
-    Setting("CONSOLE_SECRET_KEY", "CONSOLE_SECRET_KEY", None, _optional_text),
+    Setting("CONSOLE_SECRET_KEY", "CONSOLE_SECRET_KEY", None, values.optional_text),
     # The session cookie only over HTTPS; false for a console served on loopback HTTP (tests).
-    Setting("CONSOLE_COOKIE_SECURE", "CONSOLE_COOKIE_SECURE", True, _boolean),
+    Setting("CONSOLE_COOKIE_SECURE", "CONSOLE_COOKIE_SECURE", True, values.boolean),
     # /metrics answers only with this token (backend/routes/metrics.py); unset: metrics are off.
-    Setting("METRICS_TOKEN", "METRICS_TOKEN", None, _metrics_token),
+    Setting("METRICS_TOKEN", "METRICS_TOKEN", None, values.metrics_token),
     # prometheus-client's multiprocess mode: where each worker writes its values. prometheus_client
     # reads it too, when first imported; gunicorn.conf.py sets it when unset (backend/metrics/).
-    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, _existing_folder_or_none),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", None, values.existing_folder_or_none
+    ),
 )
 # Never quoted back in an error: a database URL may hold a password; the others are secrets.
 UNQUOTED = ("DATABASE_URL", "CONSOLE_OPERATORS", "CONSOLE_SECRET_KEY", "METRICS_TOKEN")
