@@ -17,18 +17,17 @@ TLS is terminated in front (the load balancer): this worker reads the socket its
 """
 
 import errno
-import json
 import logging
 import selectors
 import socket
 import time
 from functools import partial
 
-from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from backend.config import from_environment
 from backend.logs import log_event
+from backend.serving.answers import answer_to_parse_error, json_answer
 from backend.serving.framing import request_framing
 
 _READ_SIZE = 64 * 1024
@@ -44,26 +43,6 @@ _LINGER_S, _LINGER_MAX_BYTES = 2.0, 4 * 1024 * 1024
 # How often the main loop looks for connections past their deadline (it wakes at least once a
 # second anyway): deadlines hold to about a second, at no cost per request.
 _EXPIRY_CHECK_S = 0.25
-
-# Gunicorn's parse errors, answered without quoting the request: (status, reason, message).
-_PARSE_ERRORS = (
-    (http_errors.LimitRequestLine, 414, "URI Too Long", "request line too long"),
-    (http_errors.LimitRequestHeaders, 431, "Request Header Fields Too Large", "headers too large"),
-    (http_errors.UnsupportedTransferCoding, 501, "Not Implemented", "unsupported transfer coding"),
-    (http_errors.ExpectationFailed, 417, "Expectation Failed", "unsupported expectation"),
-    (http_errors.ForbiddenProxyRequest, 403, "Forbidden", "request forbidden"),
-    (http_errors.ParseException, 400, "Bad Request", "malformed request"),
-)
-
-
-def json_answer(status, reason, message):
-    """A whole HTTP/1.1 answer `{"error": message}` that closes the connection."""
-    body = json.dumps({"error": message}).encode()
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
 
 
 class BufferedConn(TConn):
@@ -259,11 +238,7 @@ class BufferedThreadWorker(ThreadWorker):
 
     def handle_error(self, req, client, addr, exc):
         """Gunicorn's answer to a request it cannot parse, as JSON, quoting nothing sent."""
-        answer = None
-        if not isinstance(
-            exc, http_errors.InvalidResponseHeader | http_errors.InvalidResponseHeaderName
-        ):
-            answer = next((a for kind, *a in _PARSE_ERRORS if isinstance(exc, kind)), None)
+        answer = answer_to_parse_error(exc)
         if answer is None:
             self.log.exception("Error handling request")
             answer = 500, "Internal Server Error", "internal error"
