@@ -35,3 +35,18 @@ def check_folder(directory, holding, validate, tally):
     click.echo(f"{validated} in {shown(directory)}: {tally(problems)}")
     if any(is_error(p) for p in problems):
         raise SystemExit(1)
+
+
+def served_tenant_or_exit(store, tenant_id):
+    """The tenant `store` serves as `tenant_id`; else its problems on stderr, and exit 1.
+
+    On stderr: a command's stdout holds only its data, so `> file` never saves an error.
+    """
+    tenant = store.directory.get(tenant_id)
+    if tenant is None:
+        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.", err=True)
+        for problems in store.live.refused.values():
+            for problem in problems:
+                click.echo(show(problem), err=True)
+        raise SystemExit(1)
+    return tenant

@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from backend.operators.checks import check_folder, show, shown
+from backend.operators.checks import check_folder, served_tenant_or_exit, show
 from backend.problems import Problem, is_error
 from backend.tenants.config import load_tenants_dir
 from backend.tenants.store import tenant_store
@@ -56,14 +56,7 @@ def _url_without_public_base(tenants):
 def preview_command(tenant_id):
     """Print every sentence TENANT_ID's agent can say, in its variant and locale."""
     store = tenant_store()
-    tenant = store.directory.get(tenant_id)
-    if tenant is None:
-        # On stderr: stdout holds only a preview, so `> preview.txt` never saves an error.
-        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.", err=True)
-        for problems in store.live.refused.values():
-            for problem in problems:
-                click.echo(show(problem), err=True)
-        raise SystemExit(1)
+    tenant = served_tenant_or_exit(store, tenant_id)
     example, sentences = preview(tenant, store.catalogs)
     click.echo(
         f"{tenant.id} ({tenant.name}): locale {tenant.locale}, variant {tenant.variant}, "

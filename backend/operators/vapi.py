@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from backend.operators.checks import show, shown
+from backend.operators.checks import served_tenant_or_exit
 from backend.operators.vapi_config import vapi_config
 from backend.tenants.store import tenant_store
 
@@ -39,13 +39,7 @@ def config_command(tenant_id, mode, with_secret, no_safety_net):
     its variable: the output can be shared without it.
     """
     store = tenant_store()
-    tenant = store.directory.get(tenant_id)
-    if tenant is None:
-        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.", err=True)
-        for problems in store.live.refused.values():
-            for problem in problems:
-                click.echo(show(problem), err=True)
-        raise SystemExit(1)
+    tenant = served_tenant_or_exit(store, tenant_id)
     base = current_app.config.get("PUBLIC_BASE_URL")
     if not base:
         click.echo("Set PUBLIC_BASE_URL to the URL Vapi reaches this server at.", err=True)
