@@ -5,8 +5,8 @@
 
 Real failures, not stubs. SQLite: the file is moved away and a folder takes its place, so
 opening it fails ("unable to open database file"). PostgreSQL: another session locks the calls
-table, so each statement stops at the app's statement timeout. A missing table is no outage:
-the app reads it as a schema not upgraded (tests/test_readiness.py).
+(and seen_signatures) table, so each statement stops at the app's statement timeout. A missing
+table is no outage: the app reads it as a schema not upgraded (tests/test_readiness.py).
 """
 
 import select
@@ -59,14 +59,16 @@ def _sqlite_unreadable(app, path):
 
 @contextmanager
 def calls_table_locked(url):
-    """Another session holds an exclusive lock on the calls table until the block ends."""
+    """Another session holds an exclusive lock on the app's tables until the block ends."""
     locked, done = threading.Event(), threading.Event()
 
     def hold_lock():
         engine = create_engine(url)
         try:
             with engine.connect() as connection:
-                connection.execute(text("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE"))
+                connection.execute(
+                    text("LOCK TABLE calls, seen_signatures IN ACCESS EXCLUSIVE MODE")
+                )
                 locked.set()
                 done.wait(timeout=LOCK_HELD_AT_MOST_S)
                 connection.rollback()

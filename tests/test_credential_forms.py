@@ -163,9 +163,13 @@ def test_svix_style_with_a_base64_secret(forms_app, vapi_payload, unit):
     body = body_bytes(vapi_payload)
     headers = svix_headers(body, STAMPS[unit](time.time()))
     assert post(forms_app, "hmac-svix", body, headers).status_code == 200
-    # Several signatures (a key being rotated): one good one is enough.
-    rotated = {**headers, "svix-signature": "v1,AAAA " + headers["svix-signature"]}
+    # Several signatures (a key being rotated): one good one is enough, for a new message.
+    fresh = svix_headers(body, headers["svix-timestamp"], message_id="msg_3Lz2")
+    rotated = {**fresh, "svix-signature": "v1,AAAA " + fresh["svix-signature"]}
     assert post(forms_app, "hmac-svix", body, rotated).status_code == 200
+    # The first message again, spelled with another signature next to it: still a replay.
+    replayed = {**headers, "svix-signature": "v1,AAAA " + headers["svix-signature"]}
+    assert post(forms_app, "hmac-svix", body, replayed).status_code == 401
     # Signed with the base64 text itself rather than the key it decodes to: refused.
     stamp = headers["svix-timestamp"]
     text_key = vapi_signature(SVIX, B64_SECRET.encode(), body, stamp, message_id="msg_2Kx1")

@@ -4,11 +4,15 @@ request signed with it."""
 import hmac
 import time
 
-from flask import abort, current_app, request
+from flask import abort, after_this_request, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
 
-from backend.auth.signatures import verify
+from backend.auth.signatures import signed_mac
 from backend.edge.body import request_bytes
 from backend.logs import bind_request, log_event
+from backend.store.db import database_failed
+from backend.store.replays import first_sight, forget
+from backend.store.schema import SchemaMissing
 
 # Where Vapi puts a secret: the legacy secret header, and a Bearer credential's default header.
 SECRET_HEADERS = ("X-Vapi-Secret", "Authorization")
@@ -67,11 +71,60 @@ def signed_urls():
     return tuple(urls)
 
 
-def require_tenant_auth(tenant):
+def _replay_reason(tenant, mac, outage_tolerated):
+    """None for a signed request seen for the first time, "replayed" for one seen before.
+
+    Seen by the database (backend/store/replays.py), so on any worker or instance. Under an
+    outage the error goes to the app's handler (503 with Retry-After), unless
+    `outage_tolerated()` says this request must never be a 5xx.
+    """
+    try:
+        if not first_sight(tenant.id, mac):
+            return "replayed"
+        after_this_request(_forget_unless_served(tenant.id, mac))
+        return None
+    except SQLAlchemyError as error:
+        if outage_tolerated is None or not outage_tolerated():
+            raise
+        # What the caller hears (an assistant-request is the call ringing, a turn a sentence):
+        # a 5xx drops the call or leaves silence. The signature is valid and fresh; only a
+        # replay within the window goes unseen while the database is away, and it can store
+        # nothing then, only get the answer the first one got.
+        try:
+            database_failed(error, check="replay")
+        except SchemaMissing:
+            pass  # logged by database_failed; the same reasoning holds
+        return None
+
+
+def _forget_unless_served(tenant_id, mac):
+    """After the answer: a 5xx asks Vapi to send the request again, so it must not be a replay.
+
+    Best effort, within the request's database time: with the database still away the row
+    stays, and a retry of these very bytes is refused until the window ends.
+    """
+
+    def forget_after_5xx(response):
+        if response.status_code >= 500:
+            try:
+                forget(tenant_id, mac)
+            except SQLAlchemyError as error:
+                log_event(
+                    "DATABASE_UNAVAILABLE", level=40, exception=type(error).__name__, check="replay"
+                )
+        return response
+
+    return forget_after_5xx
+
+
+def require_tenant_auth(tenant, outage_tolerated=None):
     """Abort with 401 unless the request carries this tenant's secret or is signed with it.
 
     A tenant with `vapi.hmac` accepts both: the secret is the same, and a signed request
     never carries it, so keeping the header path costs nothing to a tenant that signs.
+    A signed request is accepted once: the same one again is refused as replayed.
+    `outage_tolerated`: says whether this request accepts a signature the replay check could
+    not run for (the database away) rather than answering 503.
     Every request for a tenant comes here first: its log lines name the tenant from now on.
     """
     bind_request(tenant=tenant.id)
@@ -85,7 +138,7 @@ def require_tenant_auth(tenant):
     else:
         # The raw bytes as received: the signature covers them, not a re-encoding.
         raw_body = request_bytes(request)
-        signed, reason = verify(
+        mac, reason = signed_mac(
             request.headers,
             raw_body,
             tenant.hmac,
@@ -94,7 +147,9 @@ def require_tenant_auth(tenant):
             method=request.method,
             urls=signed_urls(),
         )
-        if signed:
-            return
+        if mac is not None:
+            reason = _replay_reason(tenant, mac, outage_tolerated)
+            if reason is None:
+                return
     log_event("AUTH_REJECTED", level=30, reason=reason, path=request.path)
     abort(401, description="missing or invalid credentials")

@@ -160,29 +160,39 @@ def verify(headers, raw_body, settings, secret, now, method="POST", urls=()):
     """(True, "ok") when the request is signed with `secret` within the allowed age, else
     (False, reason). `headers` is any mapping, `raw_body` the bytes as received, `now` epoch s,
     `urls` what {url} may stand for (the URL Vapi was given, as this server knows it)."""
+    mac, reason = signed_mac(headers, raw_body, settings, secret, now, method, urls)
+    return mac is not None, reason
+
+
+def signed_mac(headers, raw_body, settings, secret, now, method="POST", urls=()):
+    """verify(), with the MAC that matched in place of True: (bytes, "ok") or (None, reason).
+
+    The MAC names the signed bytes whatever the header's spelling (prefix case, other Svix
+    signatures next to it): what a replay check keys on.
+    """
     if not secret:
-        return False, "secret not configured"
+        return None, "secret not configured"
     key = signing_key(settings, secret)
     if key is None:
-        return False, "secret is not base64 (vapi.hmac.secret_is_base64)"
+        return None, "secret is not base64 (vapi.hmac.secret_is_base64)"
     signature = _header(headers, settings.signature_header)
     if not signature:
-        return False, "missing signature"
+        return None, "missing signature"
     stamp = _header(headers, settings.timestamp_header)
     stale = _fresh(settings, stamp, now)
     if stale:
-        return False, stale
+        return None, stale
     values = {"{timestamp}": stamp.encode("utf-8"), "{body}": raw_body}
     values["{method}"] = method.encode("ascii")
     if "{svix-id}" in settings.payload:
         message_id = _header(headers, settings.message_id_header or "")
         if not message_id:
-            return False, "missing message id"
+            return None, "missing message id"
         values["{svix-id}"] = message_id.encode("utf-8")
     presented, reason = _presented(signature, settings)
     if presented is None:
-        return False, reason
-    matched = False
+        return None, reason
+    matched = None
     digest = ALGORITHMS[settings.algorithm]
     for url in (urls or ("",)) if "{url}" in settings.payload else ("",):
         expected = hmac.new(
@@ -190,5 +200,6 @@ def verify(headers, raw_body, settings, secret, now, method="POST", urls=()):
         ).digest()
         for candidate in presented:
             # compare_digest: the time taken does not tell how many leading bytes matched.
-            matched |= hmac.compare_digest(expected, candidate)
-    return (True, "ok") if matched else (False, "signature mismatch")
+            if hmac.compare_digest(expected, candidate):
+                matched = expected
+    return (matched, "ok") if matched is not None else (None, "signature mismatch")

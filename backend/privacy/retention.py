@@ -18,6 +18,7 @@ from backend.phones import national_forms, normalize_caller_number
 from backend.privacy.masking import mask_phone
 from backend.store import erasure
 from backend.store.models import utcnow
+from backend.store.replays import KEEP_FOR, purge_seen
 from backend.tenants.schema import SCHEMA
 from backend.tenants.store import tenant_store
 
@@ -94,7 +95,8 @@ def erase_number(directory, e164_for, only_tenant=None):
 @click.command("purge")
 @with_appcontext
 def purge_command():
-    """Delete call data older than each tenant's retention.days (default 30)."""
+    """Delete call data older than each tenant's retention.days (default 30), and the signed
+    requests seen before any freshness window could accept them again."""
     store = tenant_store()
     if store.live.refused:
         # A refused file may raise its tenant's retention: purging by the default could lose data.
@@ -108,6 +110,11 @@ def purge_command():
         click.echo(f"{tenant_id}: {count} call(s) older than {days} days deleted{origin}")
         log_event("RETENTION_PURGED", tenant=tenant_id, days=days, configured=known, deleted=count)
     click.echo(f"purge: {total} call(s) deleted")
+    with erasure.transaction():
+        seen = purge_seen()
+    hours = KEEP_FOR // timedelta(hours=1)
+    click.echo(f"purge: {seen} seen signature(s) older than {hours} hours deleted")
+    log_event("SIGNATURES_PURGED", deleted=seen)
 
 
 @click.command("erase")

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from backend.store import deadline, driver, statements
-from backend.store.statements import CALLS, READ_NUMBER, READ_TURN, THIS_CALL
+from backend.store.statements import CALLS, READ_NUMBER, READ_TURN, SEEN, THIS_CALL
 
 
 class SQLite:
@@ -22,6 +22,7 @@ class SQLite:
     def __init__(self):
         self.offer = statements.offer_number(sqlite.insert)
         self.ensure = statements.ensure_call(sqlite.insert)
+        self.note = statements.note_signature(sqlite.insert)
         # A worker's threads queue here and wake as soon as the writer is done, instead of in
         # SQLite's busy handler, which sleeps 1 to 100 ms between tries.
         self.writer = threading.Lock()
@@ -69,6 +70,11 @@ class SQLite:
                 return (params["number"], True, *(row[1:] if row else (None, 0)))
         return None  # another worker wrote it meanwhile: read it again
 
+    def note_signature(self, engine, params):
+        """True when the signature was not seen before (its row inserted now)."""
+        with self.writing(engine) as connection:
+            return self._execute(connection, self.note, params).rowcount == 1
+
     def _offer(self, connection, params):
         offer = self.offer if params["number"] else self.ensure
         return self._execute(connection, offer, params).rowcount == 1
@@ -97,6 +103,7 @@ class PostgreSQL:
         self.offer = statements.offer_number(postgresql.insert)
         self.offer_returning = self.offer.returning(CALLS.c.id)
         self.ensure_returning = self.ensure.returning(CALLS.c.id)
+        self.note = statements.note_signature(postgresql.insert).returning(SEEN.c.digest)
         # By (whether a number is offered, whether the conversation is read with it).
         self.read_back = {
             (offering, turn): _offer_and_read_back(
@@ -115,6 +122,10 @@ class PostgreSQL:
         """The offer alone, one statement: True when it changed a row."""
         offer = self.offer_returning if params["number"] else self.ensure_returning
         return self._first_row(engine, offer, params) is not None
+
+    def note_signature(self, engine, params):
+        """True when the signature was not seen before: a row comes back only if inserted."""
+        return self._first_row(engine, self.note, params) is not None
 
     def capture_number(self, engine, params):
         row = self._first_row(engine, self.read_back[bool(params["number"]), False], params)

@@ -55,3 +55,18 @@ class Call(db.Model):
     # a confirmed contact is contact_confirmed_at - created_at (the call's first message).
     contact_outcome: Mapped[str | None] = mapped_column(String(32))
     contact_turns: Mapped[int | None] = mapped_column(Integer)
+
+
+class SeenSignature(db.Model):
+    """A signed request already accepted: the same one again is a replay (issue 16).
+
+    Kept in the database, not in a worker's memory, so a replay sent to another gunicorn worker
+    or instance is refused too. No phone number, no body: a digest of the tenant and the MAC.
+    """
+
+    __tablename__ = "seen_signatures"
+
+    # sha256 hex of tenant id and the MAC that matched: the unique key the INSERT conflicts on.
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # When it was accepted: `flask purge` deletes rows past every tenant's freshness window.
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -6,9 +6,10 @@ benchmark). The two upserts take a dialect's INSERT: backend/store/dialects.py b
 
 from sqlalchemy import Integer, bindparam, case, exists, func, literal_column, select, update
 
-from backend.store.models import Call
+from backend.store.models import Call, SeenSignature
 
 CALLS = Call.__table__
+SEEN = SeenSignature.__table__
 
 
 def _param(name, column):
@@ -128,3 +129,15 @@ RECORD_END = (
         & (CALLS.c.ended_at == _param("now", CALLS.c.ended_at))
     )
 )
+
+
+def note_signature(insert):
+    """Remember a signed request's digest unless it is there: with `insert`, a dialect's.
+
+    One statement, atomic on the unique key: of two workers given the same request at once,
+    exactly one inserts the row (the other's conflict inserts nothing).
+    """
+    row = insert(SEEN).values(
+        digest=_param("digest", SEEN.c.digest), seen_at=_param("now", SEEN.c.seen_at)
+    )
+    return row.on_conflict_do_nothing(index_elements=[SEEN.c.digest])

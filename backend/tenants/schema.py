@@ -23,8 +23,15 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 REQUIRED = object()
 
 
+# The longest freshness window of a signed request: backend/store/replays.py keeps what it saw
+# for twice this.
+LONGEST_MAX_AGE_SECONDS = 3600
+
+
 # A value quoted back goes through mask_phone_shaped: a number typed in the wrong field (the
 # transfer number as `way_out`) must not reach /readyz, `tenants check` or a log line whole.
+
+
 def _in_range(low, high):
     return lambda v: (
         None if low <= v <= high else f"must be between {low} and {high}, got {_quoted(v)}"
@@ -108,7 +115,7 @@ SCHEMA = {
             "payload": (str, "{timestamp}.{body}", payload_problem),
             "encoding": (str, "hex", _one_of(ENCODINGS)),
             "prefix": (str, "", None),
-            "max_age_seconds": (int, 300, _in_range(1, 3600)),
+            "max_age_seconds": (int, 300, _in_range(1, LONGEST_MAX_AGE_SECONDS)),
             "secret_is_base64": (bool, False, None),
             "message_id_header": ((str, type(None)), None, _header_name),
             "include_timestamp": (bool, True, None),

@@ -1,0 +1,49 @@
+"""Signed requests already accepted, so that the same one is accepted once (issue 16).
+
+A signature is fresh for `vapi.hmac.max_age_seconds` either side of its timestamp: within that
+window only its row here tells a replay from the first sight, on any worker or instance.
+"""
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from backend.store.db import db
+from backend.store.dialects import dialect_of
+from backend.store.models import SeenSignature, utcnow
+from backend.tenants.schema import LONGEST_MAX_AGE_SECONDS
+
+# A timestamp is fresh from max_age before it to max_age after it: a row seen at any moment of
+# that span is needed until its end, at most twice the window later.
+KEEP_FOR = timedelta(seconds=2 * LONGEST_MAX_AGE_SECONDS)
+
+
+def signature_digest(tenant_id, mac):
+    """What is stored of a signed request: sha256 of its tenant and the MAC that matched."""
+    return hashlib.sha256(tenant_id.encode() + b"\0" + mac).hexdigest()
+
+
+def first_sight(tenant_id, mac):
+    """True the first time this tenant accepts this MAC, False for a replay (one INSERT)."""
+    engine = db.engine
+    params = {"digest": signature_digest(tenant_id, mac), "now": utcnow()}
+    return dialect_of(engine).note_signature(engine, params)
+
+
+def forget(tenant_id, mac):
+    """Delete this signature's row: the request it let in was not served (a 5xx)."""
+    engine = db.engine
+    digest = signature_digest(tenant_id, mac)
+    with dialect_of(engine).writing(engine) as connection:  # autocommit (connections.py)
+        connection.execute(delete(SeenSignature).where(SeenSignature.digest == digest))
+
+
+def delete_seen_before(cutoff):
+    """Delete the signatures seen before `cutoff` (in the caller's transaction); how many."""
+    return db.session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff)).rowcount
+
+
+def purge_seen(now=None):
+    """Delete the signatures no freshness window can still accept again; how many."""
+    return delete_seen_before((now or utcnow()) - KEEP_FOR)

@@ -1,0 +1,185 @@
+"""Issue 16: a signed request is accepted once; the same one again is refused as replayed, on
+any app instance sharing the database, and `flask purge` forgets what no window can accept."""
+
+import json
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+
+from backend.store.db import db
+from backend.store.models import SeenSignature, utcnow
+from backend.store.replays import KEEP_FOR
+from tests.outage import database_down
+from tests.test_signed_webhooks import PLAIN, SIGNED, default_headers
+
+SIGNED_ASSISTANT = {**SIGNED, "vapi": {**SIGNED["vapi"], "assistant_id": "asst-signed-0001"}}
+
+
+def signed_app(tenants_app, monkeypatch):
+    monkeypatch.setenv("VAPI_SECRET_PLAIN", "test-secret-plain")
+    return tenants_app(SIGNED_ASSISTANT, PLAIN)
+
+
+def post(app, body, headers, tenant_id="signed"):
+    return app.test_client().post(
+        f"/api/vapi/{tenant_id}/webhook",
+        data=body,
+        headers={"Content-Type": "application/json", **headers},
+    )
+
+
+def status_body(vapi_payload, call_id):
+    payload = vapi_payload("status-update.in-progress")
+    payload["message"]["call"]["id"] = call_id
+    return json.dumps(payload).encode()
+
+
+def seen_rows(app):
+    with app.app_context():
+        count = db.session.execute(select(func.count()).select_from(SeenSignature)).scalar_one()
+        db.session.commit()
+        return count
+
+
+def test_the_same_signed_request_twice_is_refused_the_second_time(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-1")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    assert post(app, body, headers).status_code == 200
+    again = post(app, body, headers)
+    assert again.status_code == 401
+    assert again.get_json() == {"error": "missing or invalid credentials"}
+    assert log_events("AUTH_REJECTED")[-1]["reason"] == "replayed"
+    assert seen_rows(app) == 1
+
+
+def test_two_different_signed_requests_are_both_accepted(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    app = signed_app(tenants_app, monkeypatch)
+    stamp = str(int(time.time()))
+    for call_id in ("replay-a", "replay-b"):  # same second, different bodies
+        body = status_body(vapi_payload, call_id)
+        assert (
+            post(app, body, default_headers(secrets["VAPI_SECRET_DEMO"], body, stamp)).status_code
+            == 200
+        )
+    assert not log_events("AUTH_REJECTED")
+    assert seen_rows(app) == 2
+
+
+def test_the_secret_header_path_stores_nothing(tenants_app, monkeypatch, vapi_payload):
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-plain")
+    headers = {"X-Vapi-Secret": "test-secret-plain"}
+    assert post(app, body, headers, "plain").status_code == 200
+    # A secret header is not a one-off: the same request again is served (Vapi's retries).
+    assert post(app, body, headers, "plain").status_code == 200
+    assert seen_rows(app) == 0
+
+
+def test_a_replay_on_another_instance_sharing_the_database_is_refused(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    first = signed_app(tenants_app, monkeypatch)
+    second = signed_app(tenants_app, monkeypatch)  # another create_app, the same database_url
+    assert first is not second
+    body = status_body(vapi_payload, "replay-other-instance")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    assert post(first, body, headers).status_code == 200
+    assert post(second, body, headers).status_code == 401
+    assert log_events("AUTH_REJECTED")[-1]["reason"] == "replayed"
+
+
+def test_with_the_database_away_a_signed_message_gets_a_503_and_no_500(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-outage")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    with database_down(app):
+        answer = post(app, body, headers)
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1" and "error" in answer.get_json()
+    assert log_events("DATABASE_UNAVAILABLE")
+    # Not seen, so not a replay once the database is back: Vapi's retry is served.
+    assert post(app, body, headers).status_code == 200
+
+
+def test_with_the_database_away_a_signed_assistant_request_still_gets_its_assistant(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    app = signed_app(tenants_app, monkeypatch)
+    body = json.dumps(vapi_payload("assistant-request")).encode()
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    with database_down(app):
+        answer = post(app, body, headers)
+    assert answer.status_code == 200
+    assert answer.get_json()["assistantId"] == "asst-signed-0001"
+    assert any(line.get("check") == "replay" for line in log_events("DATABASE_UNAVAILABLE"))
+
+
+def test_purge_deletes_signatures_no_window_can_accept_again(
+    tenants_app, monkeypatch, secrets, vapi_payload
+):
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-purge")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    assert post(app, body, headers).status_code == 200
+    with app.app_context():
+        now = utcnow()
+        old = now - KEEP_FOR - timedelta(minutes=1)
+        db.session.add(SeenSignature(digest="a" * 64, seen_at=old))
+        db.session.add(SeenSignature(digest="b" * 64, seen_at=now - KEEP_FOR / 2))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "purge: 1 seen signature(s)" in result.output
+    with app.app_context():
+        kept = set(db.session.execute(select(SeenSignature.digest)).scalars())
+        db.session.commit()
+    assert "a" * 64 not in kept and "b" * 64 in kept and len(kept) == 2
+    # The request seen just now is still refused after the purge.
+    assert post(app, body, headers).status_code == 401
+
+
+def test_with_the_database_away_a_signed_custom_llm_turn_is_still_answered(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    app = signed_app(tenants_app, monkeypatch)
+    payload = vapi_payload("chat-completions.request")
+    payload["stream"] = False
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    headers |= default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    with database_down(app):
+        answer = app.test_client().post(
+            "/api/vapi/signed/chat/completions", data=body, headers=headers
+        )
+    assert answer.status_code == 200
+    assert answer.get_json()["choices"][0]["message"]["content"]
+    assert any(line.get("check") == "replay" for line in log_events("DATABASE_UNAVAILABLE"))
+
+
+def test_a_signed_message_answered_503_is_served_when_sent_again(
+    tenants_app, monkeypatch, secrets, vapi_payload
+):
+    """Accepted, then not stored (here the calls table is missing): Vapi's retry of the same
+    bytes must not be refused as a replay, so the 5xx forgot the signature."""
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-retried")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    with app.app_context():
+        db.session.execute(text("ALTER TABLE calls RENAME TO calls_away"))
+        db.session.commit()
+    answer = post(app, body, headers)
+    with app.app_context():
+        db.session.execute(text("ALTER TABLE calls_away RENAME TO calls"))
+        db.session.commit()
+    assert answer.status_code == 503
+    assert seen_rows(app) == 0
+    assert post(app, body, headers).status_code == 200
+    assert post(app, body, headers).status_code == 401
