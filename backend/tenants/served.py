@@ -5,6 +5,7 @@ a request that took one reference reads tenants and catalogs of the same version
 Nothing mutates a `Served` once published: its dicts are built fresh by each reload.
 """
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ def fingerprint(tenants, catalogs):
     """A short digest of what is served: workers serving the same configuration show the same."""
     entries = catalogs.entries.items() if catalogs is not None else ()
     served = repr(sorted(map(repr, tenants.values()))) + repr(sorted(entries))
-    return hashlib.sha256(served.encode()).hexdigest()[:12]
+    # Base 32 (letters and 2 to 7), not hex: 12 hex characters are sometimes all digits, and a
+    # /readyz answer then holds what looks like a phone number.
+    digest = hashlib.sha256(served.encode()).digest()
+    return base64.b32encode(digest).decode()[:12].lower()
 
 
 @dataclass(frozen=True)
