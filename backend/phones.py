@@ -62,7 +62,7 @@ def _parse_plus_digits(text):
     goes through it. None when `text` is not that shape or not a number: `parse` then decides.
     tests/test_phones.py checks the two agree on every country code.
     """
-    match = _PLUS_DIGITS.fullmatch(text)
+    match = _PLUS_DIGITS.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         return None
     digits = match.group(1)

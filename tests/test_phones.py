@@ -82,3 +82,7 @@ def test_the_fast_path_agrees_on_a_sweep_of_every_country_code():
     for code in COUNTRY_CODES:
         for length in range(0, 15):
             same_as_phonenumbers(f"+{code}" + "".join(rng.choices("0123456789", k=length)))
+
+
+def test_no_text_is_no_number_as_phonenumbers_says():
+    assert reference(None) is None and phones.parse(None) is None
