@@ -12,11 +12,11 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from backend import create_app
 from backend.config import ConfigError, from_environment
 from backend.engine import outcomes
 from backend.metrics import families
 from backend.tenants.store import tenant_store
+from tests.console_play import client_post
 from tests.leaks import assert_clean_exposition, random_id
 from tests.outcome_batch import BATCH, play_batch
 from tests.test_live_reload import edit
@@ -36,13 +36,7 @@ def metrics_app(build_app):
 
 @pytest.fixture
 def post(metrics_app, demo_headers):
-    client = metrics_app.test_client()
-
-    def send(path, body):
-        response = client.post(path, json=body, headers=demo_headers)
-        return response.status_code, response.get_data(as_text=True)
-
-    return send
+    return client_post(metrics_app.test_client(), demo_headers)
 
 
 def test_metrics_need_their_own_token(metrics_app, client, demo_headers):
@@ -159,18 +153,10 @@ def allowed_labels(app):
 
 
 @pytest.fixture
-def reload_app(database_url, secrets, folders):
+def reload_app(build_app, folders):
     """The shipped tenants and catalogs from copies, reloaded by the test itself (no thread)."""
     tenants, locales = folders
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "TENANTS_DIR": str(tenants),
-            "LOCALES_DIR": str(locales),
-            "TENANTS_RELOAD": False,
-        }
-    )
+    app = build_app(TENANTS_DIR=str(tenants), LOCALES_DIR=str(locales), TENANTS_RELOAD=False)
     with app.app_context():
         yield tenant_store()
 

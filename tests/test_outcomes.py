@@ -18,6 +18,7 @@ from backend.stats.outcomes import daily_outcomes
 from backend.store.calls import ensure_call, record_call_end, set_state
 from backend.store.db import db
 from backend.store.models import Call
+from tests.console_play import client_post
 from tests.contact_play import stored_call
 from tests.leaks import assert_no_full_number
 from tests.outcome_batch import BATCH, EXPECTED, play_batch
@@ -25,11 +26,7 @@ from tests.outcome_batch import BATCH, EXPECTED, play_batch
 
 @pytest.fixture
 def post(client, demo_headers):
-    def send(path, body):
-        response = client.post(path, json=body, headers=demo_headers)
-        return response.status_code, response.get_data(as_text=True)
-
-    return send
+    return client_post(client, demo_headers)
 
 
 def test_each_call_keeps_how_its_contact_step_ended(app, post):
