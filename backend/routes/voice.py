@@ -90,8 +90,7 @@ def handle_server_message(tenant, message):
 
 
 def _call_ended(message):
-    if message.type == "end-of-call-report":
-        return True
+    # end-of-call-report has its own handler (answer_end_of_call_report), which records the end.
     return message.type in ("status-update", "status_update") and message.status == "ended"
 
 
