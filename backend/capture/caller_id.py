@@ -46,15 +46,10 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
     if call_id is None:
         return heard, NOT_READ
     try:
-        number, stored_now, conversation = capture_and_read_conversation(
-            tenant.id, call_id, heard, msg_type
-        )
+        return _store_and_read(tenant, call_id, heard, msg_type)
     except SQLAlchemyError as error:
         database_failed(error)
         return heard, UNREACHABLE
-    if stored_now:
-        _log_persisted(tenant, heard, msg_type)
-    return number, conversation
 
 
 def store_caller_id(tenant, body, msg_type):
@@ -74,6 +69,10 @@ def store_caller_id_and_read(tenant, body, msg_type):
     For a body with a call id. A database error propagates, so the message is not acknowledged.
     """
     call_id, heard = _heard(tenant, body)
+    return _store_and_read(tenant, call_id, heard, msg_type)
+
+
+def _store_and_read(tenant, call_id, heard, msg_type):
     number, stored_now, conversation = capture_and_read_conversation(
         tenant.id, call_id, heard, msg_type
     )
