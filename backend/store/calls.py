@@ -67,8 +67,8 @@ def capture_and_read_conversation(tenant_id, call_id, number, msg_type):
     dialect = dialect_of(db.engine)
     row = dialect.capture_turn(db.engine, params)
     if row is None:  # another worker wrote it meanwhile
-        with db.engine.connect() as connection:
-            read = dialect.run(connection, READ_TURN, params)
+        with dialect.reading(db.engine) as pooled:
+            read = dialect.run(pooled, READ_TURN, params)
         row = (read[0], False, *read[1:]) if read else (None, False, *NO_CONVERSATION)
     held, stored_now, text, version = row
     return held, stored_now, StoredConversation(text, version)
@@ -88,12 +88,12 @@ def read_conversation(tenant_id, call_id):
     """The call's StoredConversation; creates the call's row if missing."""
     params = {"tenant": tenant_id, "call": call_id}
     dialect = dialect_of(db.engine)
-    with db.engine.connect() as connection:  # a read: no SQLite writer lock
-        row = dialect.run(connection, READ_CONVERSATION, params)
+    with dialect.reading(db.engine) as pooled:  # a read: no SQLite writer lock
+        row = dialect.run(pooled, READ_CONVERSATION, params)
     if row is None:
         ensure_call(tenant_id, call_id)
-        with db.engine.connect() as connection:  # another worker may have written it meanwhile
-            row = dialect.run(connection, READ_CONVERSATION, params)
+        with dialect.reading(db.engine) as pooled:  # another worker may have written it meanwhile
+            row = dialect.run(pooled, READ_CONVERSATION, params)
     return StoredConversation(*row) if row else NO_CONVERSATION
 
 
@@ -131,16 +131,16 @@ def replace_conversation(tenant_id, call_id, read_version, new_text, state, endi
             params["contact_number"], params["contact_source"] = ending.contact
             kind = "confirmed"
     dialect = dialect_of(db.engine)
-    with dialect.writing(db.engine) as connection:
-        return dialect.run(connection, REPLACE_CONVERSATION[kind], params) is not None
+    with dialect.writing(db.engine) as pooled:
+        return dialect.run(pooled, REPLACE_CONVERSATION[kind], params) is not None
 
 
 def ensure_call(tenant_id, call_id):
     """Create the call's row if it does not exist yet (committed at once)."""
     params = {"tenant": tenant_id, "call": call_id, "now": utcnow()}
     dialect = dialect_of(db.engine)
-    with dialect.writing(db.engine) as connection:
-        dialect.run(connection, dialect.ensure, params)
+    with dialect.writing(db.engine) as pooled:
+        dialect.run(pooled, dialect.ensure, params)
 
 
 def record_call_end(tenant_id, call_id, reason):
@@ -157,9 +157,9 @@ def record_call_end(tenant_id, call_id, reason):
         "unfinished": UNFINISHED,
     }
     dialect = dialect_of(db.engine)
-    with dialect.writing(db.engine) as connection:
-        dialect.run(connection, dialect.ensure, params)
-        row = dialect.run(connection, RECORD_END, params)
+    with dialect.writing(db.engine) as pooled:
+        dialect.run(pooled, dialect.ensure, params)
+        row = dialect.run(pooled, RECORD_END, params)
     return bool(row and row[0])
 
 
@@ -167,5 +167,5 @@ def set_state(tenant_id, call_id, state):
     """Record where the contact step stands."""
     params = {"tenant": tenant_id, "call": call_id, "new_state": state, "now": utcnow()}
     dialect = dialect_of(db.engine)
-    with dialect.writing(db.engine) as connection:
-        dialect.run(connection, SET_STATE, params)
+    with dialect.writing(db.engine) as pooled:
+        dialect.run(pooled, SET_STATE, params)

@@ -10,13 +10,37 @@ from contextlib import contextmanager
 
 from sqlalchemy import exists, false, select, text, true, union_all
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
 from backend.store import deadline, driver, statements
 from backend.store.statements import CALLS, READ_NUMBER, READ_TURN, SEEN, THIS_CALL
 
 
-class SQLite:
+class _Dialect:
+    """What both do alike: the call path's statements, run by the driver on a pooled connection."""
+
+    prepare = False  # as server-side prepared statements
+
+    def reading(self, engine):
+        """A pooled connection for statements that only read (driver.pooled)."""
+        return driver.pooled(engine)
+
+    def writing(self, engine):
+        """A pooled connection for statements that write."""
+        return self.reading(engine)
+
+    def run(self, pooled, statement, params):
+        """Run a prebuilt statement by the driver (backend/store/driver.py): its first row."""
+        return driver.first_row(self._execute(pooled, statement, params))
+
+    def _execute(self, pooled, statement, params):
+        return driver.execute(pooled, statement, params, prepare=self.prepare)
+
+    def _first_row(self, engine, statement, params):
+        with self.writing(engine) as pooled:
+            return self.run(pooled, statement, params)
+
+
+class SQLite(_Dialect):
     """One file, one writer at a time: a turn reads first and writes only when it must."""
 
     def __init__(self):
@@ -29,30 +53,21 @@ class SQLite:
 
     @contextmanager
     def writing(self, engine):
-        """A connection for statements that write; the process's other writers wait meanwhile."""
-        with deadline.holding(self.writer, engine.url.database), engine.connect() as connection:
-            yield connection
-
-    def run(self, connection, statement, params):
-        """Run a prebuilt statement by the driver (backend/store/driver.py): its first row."""
-        return driver.first_row(self._execute(connection, statement, params))
-
-    def _execute(self, connection, statement, params):
-        return driver.execute(
-            connection.connection, connection, connection.dialect, statement, params
-        )
+        """A pooled connection for statements that write; the process's other writers wait."""
+        with deadline.holding(self.writer, engine.url.database), driver.pooled(engine) as pooled:
+            yield pooled
 
     def offer_number(self, engine, params):
         """The offer alone: True when it changed a row (created it, or gave it the number)."""
-        with self.writing(engine) as connection:
-            return self._offer(connection, params)
+        with self.writing(engine) as pooled:
+            return self._offer(pooled, params)
 
     def capture_number(self, engine, params):
         """(held number, stored now): the offer, then the read-back when it did not store."""
-        with self.writing(engine) as connection:
-            if self._offer(connection, params) and params["number"]:
+        with self.writing(engine) as pooled:
+            if self._offer(pooled, params) and params["number"]:
                 return params["number"], True
-            row = self.run(connection, READ_NUMBER, params)
+            row = self.run(pooled, READ_NUMBER, params)
             return row[0] if row else None, False
 
     def capture_turn(self, engine, params):
@@ -61,23 +76,23 @@ class SQLite:
         A write only when the call has no row, or no number and the offer is one: a call's
         later turns then never wait for the only writer. No SQLite INSERT in a WITH clause.
         """
-        with engine.connect() as connection:  # a read: no writer lock
-            row = self.run(connection, READ_TURN, params)
+        with self.reading(engine) as pooled:  # a read: no writer lock
+            row = self.run(pooled, READ_TURN, params)
         if row is not None and (row[0] or not params["number"]):
             return row[0], False, row[1], row[2]
-        with self.writing(engine) as connection:
-            if self._offer(connection, params) and params["number"]:
+        with self.writing(engine) as pooled:
+            if self._offer(pooled, params) and params["number"]:
                 return (params["number"], True, *(row[1:] if row else (None, 0)))
         return None  # another worker wrote it meanwhile: read it again
 
     def note_signature(self, engine, params):
         """True when the signature was not seen before (its row inserted now)."""
-        with self.writing(engine) as connection:
-            return self._execute(connection, self.note, params).rowcount == 1
+        with self.writing(engine) as pooled:
+            return self._execute(pooled, self.note, params).rowcount == 1
 
-    def _offer(self, connection, params):
+    def _offer(self, pooled, params):
         offer = self.offer if params["number"] else self.ensure
-        return self._execute(connection, offer, params).rowcount == 1
+        return self._execute(pooled, offer, params).rowcount == 1
 
     def read_in_one_snapshot(self, session):
         """A single SELECT already reads one snapshot while it streams."""
@@ -95,8 +110,10 @@ class SQLite:
         session.commit()
 
 
-class PostgreSQL:
+class PostgreSQL(_Dialect):
     """Many writers: the offer and the read-back go in one round trip, by the driver."""
+
+    prepare = True
 
     def __init__(self):
         self.ensure = statements.ensure_call(postgresql.insert)
@@ -113,10 +130,10 @@ class PostgreSQL:
             for turn in (False, True)
         }
 
-    @contextmanager
-    def writing(self, engine):
-        with engine.connect() as connection:
-            yield connection
+    def reading(self, engine):
+        """A pooled connection, unless its server was found unreachable a moment ago."""
+        deadline.check(engine.url)
+        return driver.pooled(engine)
 
     def offer_number(self, engine, params):
         """The offer alone, one statement: True when it changed a row."""
@@ -138,37 +155,6 @@ class PostgreSQL:
         """(held number, stored now, conversation, version), None when the read-back missed."""
         row = self._first_row(engine, self.read_back[bool(params["number"]), True], params)
         return None if row is None else tuple(row)
-
-    def _first_row(self, engine, statement, params):
-        """`run` on a pooled driver connection, without SQLAlchemy's Connection around it.
-
-        The call path's statements need none of it (no transaction, no result object): in
-        process, a capture took 110 µs of CPU through engine.connect() and 95 through the
-        pool's own connection. The pool still checks it out and replaces a dead one.
-        """
-        dialect = engine.dialect
-        deadline.check(engine.url)
-        try:
-            pooled = engine.raw_connection()
-        except dialect.loaded_dbapi.Error as error:  # connecting failed: SQLAlchemy's error too
-            raise DBAPIError.instance(
-                None, None, error, dialect.loaded_dbapi.Error, hide_parameters=True
-            ) from error
-        try:
-            return self._execute(pooled, pooled, dialect, statement, params)
-        finally:
-            pooled.close()  # back to the pool
-
-    def run(self, connection, statement, params):
-        """Run a prebuilt statement by the driver, as a server-side prepared one: its first row."""
-        return self._execute(
-            connection.connection, connection, connection.dialect, statement, params
-        )
-
-    def _execute(self, pooled, holder, dialect, statement, params):
-        """`pooled`: the pool's connection; `holder`: SQLAlchemy's Connection around it, or it."""
-        cursor = driver.execute(pooled, holder, dialect, statement, params, prepare=True)
-        return driver.first_row(cursor)
 
     def read_in_one_snapshot(self, session):
         """A server-side cursor needs a transaction, and every row then comes from one moment."""

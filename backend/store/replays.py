@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from backend.store.db import db
 from backend.store.dialects import dialect_of
 from backend.store.models import SeenSignature, utcnow
+from backend.store.statements import FORGET_SIGNATURE
 from backend.tenants.schema import LONGEST_MAX_AGE_SECONDS
 
 # A timestamp is fresh from max_age before it to max_age after it: a row seen at any moment of
@@ -34,9 +35,9 @@ def first_sight(tenant_id, mac):
 def forget(tenant_id, mac):
     """Delete this signature's row: the request it let in was not served (a 5xx)."""
     engine = db.engine
-    digest = signature_digest(tenant_id, mac)
-    with dialect_of(engine).writing(engine) as connection:  # autocommit (connections.py)
-        connection.execute(delete(SeenSignature).where(SeenSignature.digest == digest))
+    dialect = dialect_of(engine)
+    with dialect.writing(engine) as pooled:  # each statement commits by itself (connections.py)
+        dialect.run(pooled, FORGET_SIGNATURE, {"digest": signature_digest(tenant_id, mac)})
 
 
 def delete_seen_before(cutoff):

@@ -4,7 +4,17 @@ Building an ORM statement per request cost more than running it (profiled under 
 benchmark). The two upserts take a dialect's INSERT: backend/store/dialects.py builds them.
 """
 
-from sqlalchemy import Integer, bindparam, case, exists, func, literal_column, select, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    update,
+)
 
 from backend.store.models import Call, SeenSignature
 
@@ -141,3 +151,6 @@ def note_signature(insert):
         digest=_param("digest", SEEN.c.digest), seen_at=_param("now", SEEN.c.seen_at)
     )
     return row.on_conflict_do_nothing(index_elements=[SEEN.c.digest])
+
+
+FORGET_SIGNATURE = delete(SEEN).where(SEEN.c.digest == _param("digest", SEEN.c.digest))
