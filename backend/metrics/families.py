@@ -12,9 +12,15 @@ files, outcomes and reload results fixed words. tests/test_metrics.py sweeps the
 
 import threading
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, values
 
 from backend.engine.outcomes import OUTCOMES
+from backend.process import current_pid
+
+if values.ValueClass is not values.MutexValue:
+    # Multiprocess mode: each value checks at each change whether the process forked, by
+    # os.getpid(), a system call; current_pid() tells the same without one.
+    values.ValueClass = values.MultiProcessValue(process_identifier=current_pid)
 
 # Vapi's server message types (vapi-server-sdk: the `type` of each ServerMessage* model), and
 # the Custom LLM endpoint's. Any other value a request carries is counted as `other`.

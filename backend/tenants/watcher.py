@@ -7,10 +7,11 @@ and starts none. A daemon thread: it ends with its process, and also once its ap
 it holds its store only by a weak reference between two checks.
 """
 
-import os
 import threading
 import time
 import weakref
+
+from backend.process import current_pid
 
 
 class Watcher:
@@ -26,10 +27,10 @@ class Watcher:
 
     def ensure_started(self):
         """Start the thread if this process has none yet; never waits for a check."""
-        if self._pid == os.getpid():
+        if self._pid == current_pid():
             return
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == current_pid():
                 return
             self.thread = threading.Thread(
                 target=self._run,
@@ -37,7 +38,7 @@ class Watcher:
                 daemon=True,
             )
             self.thread.start()
-            self._pid = os.getpid()
+            self._pid = current_pid()
 
     def _run(self):
         """Check at once (a late-forked worker may hold an old copy), then every `interval`."""
