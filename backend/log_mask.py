@@ -61,10 +61,6 @@ def _number_in_id(text, start, end, identifier=False):
     client sent, a run not inside a word counts as a national number without its 0 as well
     (tc-612345678).
     """
-    if _in_uuid(text, start, end):
-        return False
-    digits = re.sub(r"\D", "", text[start:end])
-    plus = start > 0 and text[start - 1] == "+"
     word_start, word_end = start, end
     while word_start > 0 and text[word_start - 1].isalnum():
         word_start -= 1
@@ -73,6 +69,10 @@ def _number_in_id(text, start, end, identifier=False):
     glued = word_start < start or word_end > end
     if glued and all(ch in _HEX for ch in text[word_start:word_end] if ch.isalnum()):
         return False
+    if _in_uuid(text, start, end):
+        return False
+    digits = re.sub(r"\D", "", text[start:end])
+    plus = start > 0 and text[start - 1] == "+"
     return is_whole_number(digits, plus, loose=identifier and not glued)
 
 
@@ -164,8 +164,8 @@ def mask_fields(_logger, _method, line):
     """
     for key, value in line.items():
         if value.__class__ is str:
-            if key in _NEVER_MASKED or value in _CLEAN:
-                continue
+            if key in _NEVER_MASKED or value in _CLEAN or _UUID.fullmatch(value):
+                continue  # a uuid (Vapi's ids) holds no number: mask_phone_shaped leaves it
             if _DIGIT_RUN.search(value) and _has_eight_digits(value):
                 line[key] = mask_phone_shaped(value)
             elif len(value) <= _CLEAN_LONGEST:

@@ -15,6 +15,7 @@ before that step, so a call site that forgets still fails.
 import contextvars
 import hashlib
 import hmac
+import json
 import logging
 import sys
 import time
@@ -154,7 +155,11 @@ class JsonLineFormatter(logging.Formatter):
 
     def __init__(self, mask=True):
         super().__init__()
-        render = structlog.processors.JSONRenderer(ensure_ascii=False, default=str)
+        # One encoder for every line: json.dumps with these options builds one per call.
+        encoder = json.JSONEncoder(ensure_ascii=False, default=str)
+        render = structlog.processors.JSONRenderer(
+            serializer=lambda line, **_: encoder.encode(line)
+        )
         self.processors = (mask_fields, render) if mask else (render,)
 
     def format(self, record):

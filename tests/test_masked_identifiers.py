@@ -5,10 +5,12 @@ last masking step: these lines must already be masked where they are logged.
 """
 
 import json
+import random
+import uuid
 
 import pytest
 
-from backend.log_mask import mask_identifier, mask_phone_shaped
+from backend.log_mask import mask_fields, mask_identifier, mask_phone_shaped
 from tests.leaks import full_numbers_in, watch
 
 NUMBER = "+33698761234"
@@ -54,6 +56,17 @@ def test_an_id_without_a_number_is_left_as_it_is(value):
 @pytest.mark.parametrize("value", ["call-0698761234", "x33698761234y", "id.0033698761234"])
 def test_every_line_masks_a_whole_number_inside_an_id(value):
     assert full_numbers_in(mask_phone_shaped(f"served {value} in 3 ms")) == []
+
+
+def test_a_line_skips_uuids_as_the_mask_would_leave_them():
+    """mask_fields does not look into a uuid (Vapi's ids): the mask itself leaves every one."""
+    draw = random.Random(2026)
+    for _ in range(20_000):
+        value = str(uuid.UUID(int=draw.getrandbits(128)))
+        digits_only = "".join(draw.choice("0123456789") if c != "-" else c for c in value)
+        for candidate in (value, digits_only, value.upper()):
+            assert mask_phone_shaped(candidate) == candidate
+            assert mask_fields(None, None, {"call_id": candidate}) == {"call_id": candidate}
 
 
 def test_a_provider_id_with_digits_inside_is_left_in_a_line():
