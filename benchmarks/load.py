@@ -79,7 +79,7 @@ class Bodies:
         return json.dumps(body).encode()
 
     def _new_call(self):
-        call_id = f"bench-{uuid.uuid4().hex}"
+        call_id = str(uuid.uuid4())  # as Vapi's call ids are
         self.numbers[call_id] = f"+3361{self.random.randrange(10**7):07d}"
         self.calls.append(call_id)
         return call_id
