@@ -1,4 +1,4 @@
-"""backend/phones.py: its fast path for "+digits" reads every number as phonenumbers does."""
+"""backend/phones: its fast paths (parse "+digits", validity) say what phonenumbers says."""
 
 import random
 
@@ -86,3 +86,31 @@ def test_the_fast_path_agrees_on_a_sweep_of_every_country_code():
 
 def test_no_text_is_no_number_as_phonenumbers_says():
     assert reference(None) is None and phones.parse(None) is None
+
+
+def same_validity(text):
+    """phones.is_valid says of a parsed number what phonenumbers.is_valid_number says."""
+    number = reference(text)
+    if number is not None:
+        assert phones.is_valid(number) == phonenumbers.is_valid_number(number), text
+    return number
+
+
+def test_validity_agrees_on_every_example_number():
+    examples = list(example_numbers())
+    valid = [text for text in examples if (n := same_validity(text)) and phones.is_valid(n)]
+    assert len(valid) > 0.9 * len(examples)  # most are valid: the fast check does answer
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from(COUNTRY_CODES), st.text(alphabet="0123456789", max_size=16))
+def test_validity_agrees_on_any_digits_after_any_country_code(code, rest):
+    same_validity(f"+{code}{rest}")
+
+
+def test_validity_agrees_on_a_sweep_of_every_country_code():
+    rng = random.Random(2027)
+    for code in COUNTRY_CODES:
+        for length in range(4, 14):
+            for _ in range(20):
+                same_validity(f"+{code}" + "".join(rng.choices("0123456789", k=length)))

@@ -3,21 +3,23 @@
 The phone parser asks this for many candidate readings of an utterance, so the answer
 must be cheap: `phonenumbers.parse` plus `is_valid_number` cost tens of µs, and
 `phonenumbers` recompiles its patterns whenever they fall out of Python's regex cache.
-Here each region's metadata is compiled once, and a number is valid exactly when
-`phonenumbers.is_valid_number_for_region` would say so: its national number matches
-the region's general description and one number type (fixed line, mobile, toll free...),
-each with its possible lengths (tests/test_nlu_phone.py checks the two agree).
+Here each region's metadata is compiled once (backend/phones/compiled.py), and a
+number is valid exactly when `phonenumbers.is_valid_number_for_region` would say so: its
+national number matches the region's general description and one number type (fixed line,
+mobile, toll free...), each with its possible lengths (tests/test_nlu_phone.py checks the two
+agree).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import phonenumbers
 
 from backend.phones import OVERSEAS, split_country_code
+from backend.phones.compiled import CompiledRegion, compiled_region
 
 # Longest digit string that can become a number: "00" then the 15 digits E.164 allows.
 MAX_DIGITS = 17
@@ -28,69 +30,6 @@ _DIGITS = re.compile(r"[0-9]+")
 # Characters enough to recognise a trunk or international prefix ("0", "00", "0011").
 _HEAD = 5
 
-_TYPES = (
-    "fixed_line",
-    "mobile",
-    "toll_free",
-    "premium_rate",
-    "shared_cost",
-    "personal_number",
-    "voip",
-    "pager",
-    "uan",
-    "voicemail",
-)
-
-
-@dataclass(frozen=True)
-class _Desc:
-    """A compiled PhoneNumberDesc: lengths (empty: any) and national number pattern."""
-
-    lengths: frozenset[int]
-    pattern: re.Pattern[str]
-
-    def matches(self, nsn: str) -> bool:
-        return (not self.lengths or len(nsn) in self.lengths) and bool(self.pattern.fullmatch(nsn))
-
-
-def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> _Desc | None:
-    if desc is None or not desc.national_number_pattern:
-        return None
-    return _Desc(frozenset(desc.possible_length), re.compile(desc.national_number_pattern))
-
-
-@dataclass(frozen=True)
-class _Region:
-    """One region's metadata, compiled."""
-
-    code: str
-    country_code: int
-    national_prefix: str
-    general: _Desc
-    types: tuple[_Desc, ...]
-    geographic: tuple[_Desc, ...]  # fixed line and mobile: numbers that belong to the place
-
-    def valid(self, nsn: str, geographic: bool = False) -> bool:
-        """Valid national significant number (of a fixed line or mobile if `geographic`)."""
-        types = self.geographic if geographic else self.types
-        return self.general.matches(nsn) and any(desc.matches(nsn) for desc in types)
-
-
-@cache
-def _region(code: str) -> _Region | None:
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(code)
-    general = _desc(meta.general_desc) if meta else None
-    if meta is None or general is None:
-        return None
-    return _Region(
-        code=code,
-        country_code=meta.country_code,
-        national_prefix=meta.national_prefix or "",
-        general=general,
-        types=tuple(filter(None, (_desc(getattr(meta, t)) for t in _TYPES))),
-        geographic=tuple(filter(None, (_desc(meta.fixed_line), _desc(meta.mobile)))),
-    )
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -99,11 +38,11 @@ class Plan:
     national_prefix: str  # trunk prefix, "0" in France
     national_lengths: frozenset[int]  # lengths of national numbers, trunk prefix included
     idd: re.Pattern[str] | None  # international call prefix, "00" in France
-    home: _Region
+    home: CompiledRegion
     # Regions sharing the national plan (OVERSEAS), tried first for a fixed line or mobile:
     # `phonenumbers`' FR metadata also accepts some of their prefixes (0269, 0596...) as +33,
     # which would be the wrong E.164.
-    overseas: tuple[_Region, ...]
+    overseas: tuple[CompiledRegion, ...]
     # Any fixed/mobile pattern of any overseas region: most numbers fail it at once.
     overseas_geographic: re.Pattern[str]
 
@@ -137,11 +76,11 @@ class Plan:
 @lru_cache(maxsize=64)
 def plan(region: str) -> Plan:
     """Dialling plan of `region` (ISO code such as "FR"); ValueError if unknown."""
-    home = _region(region)
+    home = compiled_region(region)
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if home is None or meta is None:
         raise ValueError(f"unknown region: {region!r}")
-    overseas = tuple(filter(None, map(_region, OVERSEAS.get(region, ()))))
+    overseas = tuple(filter(None, map(compiled_region, OVERSEAS.get(region, ()))))
     return Plan(
         national_prefix=home.national_prefix,
         national_lengths=frozenset(
@@ -162,7 +101,7 @@ def _international(digits: str) -> str | None:
     if split is None:
         return None
     _, codes, nsn = split
-    for region in filter(None, map(_region, codes)):
+    for region in filter(None, map(compiled_region, codes)):
         candidates = [nsn]
         if region.national_prefix and nsn.startswith(region.national_prefix):
             candidates.append(nsn[len(region.national_prefix) :])  # « +33 (0)6 ... »
