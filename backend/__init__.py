@@ -8,12 +8,36 @@ from backend import config
 from backend.config import PROJECT_ROOT  # noqa: F401  (where the shipped files are)
 
 
+class App(Flask):
+    """Flask, with the sync check of each view and hook made once, not at every request.
+
+    Flask asks `inspect.iscoroutinefunction` of the view and of each hook (ten here) at every
+    request; the answer for a function never changes. ensure_sync is Flask's documented
+    override for how views run.
+    """
+
+    # Functions made per request (after_this_request's) are checked each time, not kept.
+    _SYNC_CACHE_SIZE = 256
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_of = {}
+
+    def ensure_sync(self, func):
+        sync = self._sync_of.get(func)
+        if sync is None:
+            sync = super().ensure_sync(func)
+            if len(self._sync_of) < self._SYNC_CACHE_SIZE:
+                self._sync_of[func] = sync
+        return sync
+
+
 def create_app(test_config=None):
     """Build the app: configuration, tenants and catalogs, database, routes.
 
     A setting the app cannot run with raises config.ConfigError, naming it.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = App(__name__, instance_relative_config=True)
     app.config.from_mapping(config.from_environment())
     if test_config is not None:
         app.config.update(test_config)
