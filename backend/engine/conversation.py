@@ -16,6 +16,8 @@ from backend.engine import contact as engine
 FORMAT = 1
 # Answered turns kept per call; the engine's own bounds keep real calls far below this.
 MAX_TURNS = 400
+# The stored text's encoder, made once (json.dumps with options makes one per call).
+_stored_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 def policy_for(tenant):
@@ -83,7 +85,7 @@ class Conversation:
 
     def to_text(self):
         """The JSON text stored in `calls.conversation`."""
-        return json.dumps(
+        return _stored_json(
             {
                 "format": FORMAT,
                 "seq": self.seq,
@@ -92,9 +94,7 @@ class Conversation:
                 "opening": self.opening,
                 "last": self.last,
                 "turns": self.turns,
-            },
-            ensure_ascii=False,
-            sort_keys=True,
+            }
         )
 
     def answer(self, key, utterance, policy):

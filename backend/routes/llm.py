@@ -18,6 +18,9 @@ from backend.turns import llm_turn
 
 bp = Blueprint("llm", __name__, url_prefix="/api/vapi")
 
+# One encoder for every chunk: json.dumps with an option builds one per call.
+_chunk_json = json.JSONEncoder(ensure_ascii=False).encode
+
 
 @bp.post("/<tenant_id>/chat/completions")
 def chat_completions(tenant_id):
@@ -88,6 +91,6 @@ def sse_chunks(sentence, model, tool_call=None):
     lines = []
     for delta, finish in deltas:
         chunk = {**envelope, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-        lines.append(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
+        lines.append(f"data: {_chunk_json(chunk)}\n\n")
     lines.append("data: [DONE]\n\n")
     return "".join(lines)
