@@ -60,8 +60,8 @@ def offer_caller_number(tenant_id, call_id, number, msg_type):
 def capture_and_read_conversation(tenant_id, call_id, number, msg_type):
     """capture_caller_number, and the call's StoredConversation read with it: (number, new?, it).
 
-    For a turn of the contact step, which needs both: one round trip on PostgreSQL; on SQLite
-    a read first, and a write only when the call's row or number is missing.
+    For a turn of the contact step, which needs both: a read, and a write only when the call's
+    row or number is missing (on PostgreSQL the write reads back in the same round trip).
     """
     params = _capture_params(tenant_id, call_id, number, msg_type)
     dialect = dialect_of(db.engine)

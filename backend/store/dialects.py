@@ -39,6 +39,20 @@ class _Dialect:
         with self.writing(engine) as pooled:
             return self.run(pooled, statement, params)
 
+    def capture_turn(self, engine, params):
+        """(held number, stored now, conversation, version): a read first, a write if needed.
+
+        A write only when the call has no row, or no number and the offer is one: a call's
+        later turns, which Vapi sends once its status-update stored the number, only read
+        (on PostgreSQL a SELECT takes no row lock and writes no WAL). None when the write
+        missed what another worker wrote meanwhile: read it again.
+        """
+        with self.reading(engine) as pooled:  # a read: no SQLite writer lock
+            row = self.run(pooled, READ_TURN, params)
+        if row is not None and (row[0] or not params["number"]):
+            return row[0], False, row[1], row[2]
+        return self._offer_for_turn(engine, params, row)
+
 
 class SQLite(_Dialect):
     """One file, one writer at a time: a turn reads first and writes only when it must."""
@@ -70,16 +84,8 @@ class SQLite(_Dialect):
             row = self.run(pooled, READ_NUMBER, params)
             return row[0] if row else None, False
 
-    def capture_turn(self, engine, params):
-        """(held number, stored now, conversation, version): a read first, a write if needed.
-
-        A write only when the call has no row, or no number and the offer is one: a call's
-        later turns then never wait for the only writer. No SQLite INSERT in a WITH clause.
-        """
-        with self.reading(engine) as pooled:  # a read: no writer lock
-            row = self.run(pooled, READ_TURN, params)
-        if row is not None and (row[0] or not params["number"]):
-            return row[0], False, row[1], row[2]
+    def _offer_for_turn(self, engine, params, row):
+        """The offer, then what the read found (no SQLite INSERT in a WITH clause)."""
         with self.writing(engine) as pooled:
             if self._offer(pooled, params) and params["number"]:
                 return (params["number"], True, *(row[1:] if row else (None, 0)))
@@ -151,8 +157,8 @@ class PostgreSQL(_Dialect):
         row = self._first_row(engine, READ_NUMBER, params)
         return row[0] if row else None, False
 
-    def capture_turn(self, engine, params):
-        """(held number, stored now, conversation, version), None when the read-back missed."""
+    def _offer_for_turn(self, engine, params, _row):
+        """The offer and the read-back in one round trip."""
         row = self._first_row(engine, self.read_back[bool(params["number"]), True], params)
         return None if row is None else tuple(row)
 
