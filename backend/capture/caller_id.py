@@ -3,7 +3,7 @@
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.engine import contact as engine
-from backend.logs import bind_request, log_event, phone_ref_fields
+from backend.logs import log_event, phone_ref_fields
 from backend.privacy.masking import last_digits, mask_phone
 from backend.store.calls import (
     NOT_READ,
@@ -82,13 +82,12 @@ def _store_and_read(tenant, call_id, heard, msg_type):
 
 
 def _heard(tenant, body):
-    """(call id, caller number heard in the body); the request's log lines name the call now."""
-    bind_request(call_id=body.call_id)
+    """(call id, caller number heard in the body)."""
     return body.call_id, extract_customer_phone_from_vapi_payload(body, tenant.region)
 
 
 def _log_persisted(tenant, heard, msg_type):
-    # The call's id comes from the request's bound log context (_heard).
+    # The call's id comes from the request's bound log context (bound where it was parsed).
     log_event(
         "CALLER_ID_PERSISTED",
         msg_type=msg_type,

@@ -10,6 +10,7 @@ from backend.auth.credentials import require_tenant_auth
 from backend.capture.caller_id import capture_caller_id_and_conversation, open_contact
 from backend.edge.body import request_bytes
 from backend.edge.messages import parse_chat_completion
+from backend.logs import bind_request
 from backend.metrics.http import note_message_type
 from backend.routes.voice import tenant_or_404
 from backend.routes.way_out import llm_sentence, llm_tool_call
@@ -30,6 +31,7 @@ def chat_completions(tenant_id):
     # A turn is answered from the request when the database is away: its replay check too.
     require_tenant_auth(tenant, outage_tolerated=lambda: True)
     body = parse_chat_completion(request_bytes(request))
+    bind_request(call_id=body.call_id)  # from now on the request's log lines name its call
     number, stored = capture_caller_id_and_conversation(tenant, body, "chat-completions")
     catalogs = tenant_store().catalogs
     if body.call_id is None:

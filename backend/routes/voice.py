@@ -9,7 +9,7 @@ from backend.edge.body import request_bytes
 from backend.edge.errors import BadPayload
 from backend.edge.messages import parse_server_message
 from backend.engine.outcomes import UNFINISHED
-from backend.logs import client_identifier, log_event
+from backend.logs import bind_request, client_identifier, log_event
 from backend.metrics.families import count_outcome
 from backend.metrics.http import note_message_type
 from backend.privacy.masking import spoken_digits
@@ -47,7 +47,7 @@ def tenant_webhook(tenant_id):
     """Server messages for one tenant."""
     tenant = tenant_or_404(tenant_id)
     require_tenant_auth(tenant, outage_tolerated=_answered_from_the_request)
-    return handle_server_message(tenant, parse_server_message(request_bytes(request)))
+    return handle_server_message(tenant, _parsed_message())
 
 
 # What the caller hears, answered from the request when the database is away (never a 5xx,
@@ -68,7 +68,7 @@ def _answered_from_the_request():
 def shared_webhook():
     """Server messages for every tenant, routed by the called number or Vapi phone-number id."""
     # Parsed once, before the tenant is known: the same value is routed, then handled.
-    message = parse_server_message(request_bytes(request))
+    message = _parsed_message()
     called, phone_number_ids = called_number_and_ids(message)
     tenant = tenant_store().directory.for_called(called, phone_number_ids)
     if tenant is None:
@@ -81,6 +81,13 @@ def shared_webhook():
         abort(404, description="no tenant for this phone number")
     require_tenant_auth(tenant, outage_tolerated=lambda: message.type in ANSWERED_FROM_THE_REQUEST)
     return handle_server_message(tenant, message)
+
+
+def _parsed_message():
+    """The request's server message; from now on the request's log lines name its call."""
+    message = parse_server_message(request_bytes(request))
+    bind_request(call_id=message.call_id)
+    return message
 
 
 def handle_server_message(tenant, message):
