@@ -55,7 +55,7 @@ class _Dialect:
 
 
 class SQLite(_Dialect):
-    """One file, one writer at a time: a turn reads first and writes only when it must."""
+    """One file, one writer at a time: the process's writers queue on a lock of their own."""
 
     def __init__(self):
         self.offer = statements.offer_number(sqlite.insert)
