@@ -84,12 +84,11 @@ class ContactMemory:
         """The memory a dict describes; ValueError when it does not describe one."""
         if not isinstance(data, dict) or data.get("state") not in STATES:
             raise ValueError("not a contact memory")
-        kinds = {f.name: f.type for f in fields(cls)}
         values = {}
         for name, value in data.items():
-            if name not in kinds:
+            expected = _MEMORY_KINDS.get(name)
+            if expected is None:
                 continue
-            expected = int if kinds[name] is int else str
             if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
                 raise ValueError(f"contact memory: {name} has the wrong type")
             values[name] = value
@@ -108,3 +107,5 @@ class Decision:
 
 
 _MEMORY_FIELDS = tuple(f.name for f in fields(ContactMemory))
+# What each field holds when set: a count, else text.
+_MEMORY_KINDS = {f.name: int if f.type is int else str for f in fields(ContactMemory)}
