@@ -40,8 +40,9 @@ def presented_secrets(extra_header=None):
     each header: a value matches only if it is the whole secret, so neither weakens the other.
     """
     names = SECRET_HEADERS + ((extra_header,) if extra_header else ())
+    headers = request.headers  # read through Flask's proxy once
     for name in names:
-        value = request.headers.get(name, "").strip()
+        value = headers.get(name, "").strip()
         if not value:
             continue
         yield value
