@@ -24,12 +24,14 @@ def _start():
 
 
 def _record(response):
-    started = g.get("metrics_started")
+    # Flask's `g` and `request` resolved once each: every read through their proxies costs.
+    state = g._get_current_object()
+    started = state.get("metrics_started")
     if started is not None:
-        rule = request.url_rule
+        rule = request._get_current_object().url_rule
         observe_request(
             rule.endpoint if rule is not None else UNMATCHED,
-            g.get("metrics_msg_type", NO_MESSAGE),
+            state.get("metrics_msg_type", NO_MESSAGE),
             response.status_code,
             perf_counter() - started,
         )
