@@ -70,8 +70,19 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(items):
-    """Slow tests first: parallel workers share them out, then end together on short ones."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Tests of the SDK's models first, then slow tests, then the rest.
+
+    pytest-xdist's worksteal gives each worker a contiguous share and an idle worker takes the
+    end of another's queue, never its start: the first worker alone runs the `vapi_sdk` tests,
+    and pays the SDK's import (tests/vapi_sdk.py) once. Slow tests next: the workers share
+    them out, then end together on short ones.
+    """
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("vapi_sdk") is None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
 @pytest.fixture(scope="session")

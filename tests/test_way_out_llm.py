@@ -104,6 +104,7 @@ def test_custom_llm_turns_before_the_way_out_call_no_tool(way_out_app, secrets, 
 
 
 @pytest.mark.slow
+@pytest.mark.vapi_sdk  # tests/vapi_sdk.py
 def test_over_real_http_on_two_workers(database_url, tmp_path, vapi_payload):
     """Gunicorn, two workers, real HTTP: OpenAI's client (sync streamed, async not) plays a
     call to the way out; Vapi's transfer-destination-request then gets the destination."""
