@@ -7,18 +7,18 @@ import shutil
 import uuid
 
 import pytest
-from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
 from backend.logs import LOGGER_NAME, JsonLineFormatter, unbind_request
-from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
+from backend.store.db import db
 from tests import servers
 from tests.browser import NO_CHROMIUM
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
 from tests.paths import ROOT, VAPI_PAYLOADS
+from tests.schemas import create_schema_at_head
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -37,26 +37,6 @@ NO_POSTGRES = f"no PostgreSQL at {POSTGRES_SHOWN}"
 def in_ci():
     """CI sets CI=true; a developer's CI=0 or CI=false is not CI."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def create_schema_at_head():
-    """What `flask db upgrade` makes of an empty database, made faster for ~1,000 fixtures.
-
-    The models' tables (create_all), stamped with the migration scripts' head. Running the
-    migrations instead costs 10 (SQLite) to 25 ms (PostgreSQL) a test;
-    tests/test_migrations.py proves both make the same schema, names included.
-    """
-    with db.engine.connect() as connection:
-        postgresql = connection.dialect.name == "postgresql"
-        if postgresql:  # one transaction, as `flask db upgrade` runs (migrations/env.py)
-            connection.execution_options(isolation_level="READ COMMITTED")
-        with connection.begin():
-            if postgresql:
-                # The app's 500 ms bound is for callers: DDL on a loaded machine, waiting for the
-                # catalog locks other tests' schemas take, outlasted it (a fixture error in CI).
-                connection.execute(text("SET LOCAL statement_timeout = 0"))
-            db.metadata.create_all(connection)
-            MigrationContext.configure(connection).stamp(migration_scripts(MIGRATIONS_DIR), "heads")
 
 
 def pytest_addoption(parser):
