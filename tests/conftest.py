@@ -18,7 +18,7 @@ from tests.browser import NO_CHROMIUM
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
 from tests.paths import ROOT, VAPI_PAYLOADS
-from tests.schemas import create_schema_at_head
+from tests.schemas import create_schema_at_head, made_at_head_if_empty
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -163,7 +163,8 @@ def build_app(database_url, secrets):
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **config})
         built.append(app)  # closed after the test even if its schema could not be made
         with app.app_context():
-            create_schema_at_head()
+            if not made_at_head_if_empty(db.engine):
+                create_schema_at_head()
         return app
 
     yield build

@@ -6,8 +6,14 @@ same schema here instead, in ~20 ms. tests/test_migrations.py proves both make t
 names included.
 """
 
+import io
+import os
+import shutil
+import tempfile
+
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, create_mock_engine, text
+from sqlalchemy.schema import CreateTable
 
 from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
 
@@ -46,3 +52,63 @@ def database_at_head(url):
         create_schema_at_head(engine)
     finally:
         engine.dispose()
+
+
+# An empty test database made at head by a shortcut: a copy of a SQLite file made once per
+# process, or on PostgreSQL the statements create_schema_at_head runs, compiled once and sent
+# in one go (~5 ms of CPU less per test than create_all and alembic's stamp, over ~1,000
+# tests). tests/test_schemas.py proves the shortcut makes what create_schema_at_head makes.
+_sqlite_template = None
+_postgresql_script = None
+
+
+def _sqlite_file_at_head():
+    global _sqlite_template
+    if _sqlite_template is None:
+        folder = tempfile.mkdtemp(prefix="schema-at-head-")
+        path = os.path.join(folder, "calls.db")
+        database_at_head(f"sqlite:///{path}")
+        _sqlite_template = path
+    return _sqlite_template
+
+
+def postgresql_script():
+    """The SQL that makes an empty PostgreSQL schema at head: the models' tables, then
+    alembic's version table holding the scripts' head."""
+    global _postgresql_script
+    if _postgresql_script is None:
+        statements = []
+
+        def compiled(ddl, *_args, **_kwargs):
+            statements.append(str(ddl.compile(dialect=mock.dialect)).strip() + ";")
+
+        mock = create_mock_engine("postgresql+psycopg://", compiled)
+        db.metadata.create_all(mock, checkfirst=False)
+        stamp = io.StringIO()
+        context = MigrationContext.configure(
+            dialect_name="postgresql", opts={"as_sql": True, "output_buffer": stamp}
+        )
+        compiled(CreateTable(context._version))
+        context.stamp(migration_scripts(MIGRATIONS_DIR), "heads")
+        _postgresql_script = "\n".join([*statements, stamp.getvalue().strip()])
+    return _postgresql_script
+
+
+def made_at_head_if_empty(engine):
+    """Make `engine`'s database at head by the shortcut when it is empty: True; else False,
+    untouched (the caller then runs create_schema_at_head)."""
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if not path or path == ":memory:" or os.path.exists(path):
+            return False
+        shutil.copyfile(_sqlite_file_at_head(), path)
+        return True
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="READ COMMITTED")
+        with connection.begin():
+            tables = text("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+            if connection.execute(tables).scalar():
+                return False
+            connection.execute(text("SET LOCAL statement_timeout = 0"))  # as create_schema_at_head
+            connection.exec_driver_sql(postgresql_script())
+    return True
