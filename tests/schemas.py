@@ -6,6 +6,7 @@ same schema here instead, in ~20 ms. tests/test_migrations.py proves both make t
 names included.
 """
 
+import atexit
 import io
 import os
 import shutil
@@ -66,6 +67,7 @@ def _sqlite_file_at_head():
     global _sqlite_template
     if _sqlite_template is None:
         folder = tempfile.mkdtemp(prefix="schema-at-head-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         path = os.path.join(folder, "calls.db")
         database_at_head(f"sqlite:///{path}")
         _sqlite_template = path
