@@ -70,6 +70,8 @@ def _sqlite_file_at_head():
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         path = os.path.join(folder, "calls.db")
         database_at_head(f"sqlite:///{path}")
+        # Its engine closed: the WAL is checkpointed into the file, which alone is copied.
+        assert not os.path.exists(f"{path}-wal"), "the template's WAL was not checkpointed"
         _sqlite_template = path
     return _sqlite_template
 
