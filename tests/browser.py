@@ -47,9 +47,10 @@ def chromium_or_skip(in_ci):
         pytest.skip(NO_CHROMIUM)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium():
-    """A headless Chromium, closed after the test."""
+    """A headless Chromium, closed after the module's tests: each test opens a context of its
+    own (cookies, storage, viewport), so they share only the browser's process, not its state."""
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import in_ci

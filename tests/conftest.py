@@ -7,18 +7,18 @@ import shutil
 import uuid
 
 import pytest
-from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app
 from backend.logs import LOGGER_NAME, JsonLineFormatter, unbind_request
-from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
+from backend.store.db import db
 from tests import servers
 from tests.browser import NO_CHROMIUM
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
 from tests.paths import ROOT, VAPI_PAYLOADS
+from tests.schemas import create_schema_at_head, made_at_head_if_empty
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -39,26 +39,6 @@ def in_ci():
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def create_schema_at_head():
-    """What `flask db upgrade` makes of an empty database, made faster for ~1,000 fixtures.
-
-    The models' tables (create_all), stamped with the migration scripts' head. Running the
-    migrations instead costs 10 (SQLite) to 25 ms (PostgreSQL) a test;
-    tests/test_migrations.py proves both make the same schema, names included.
-    """
-    with db.engine.connect() as connection:
-        postgresql = connection.dialect.name == "postgresql"
-        if postgresql:  # one transaction, as `flask db upgrade` runs (migrations/env.py)
-            connection.execution_options(isolation_level="READ COMMITTED")
-        with connection.begin():
-            if postgresql:
-                # The app's 500 ms bound is for callers: DDL on a loaded machine, waiting for the
-                # catalog locks other tests' schemas take, outlasted it (a fixture error in CI).
-                connection.execute(text("SET LOCAL statement_timeout = 0"))
-            db.metadata.create_all(connection)
-            MigrationContext.configure(connection).stamp(migration_scripts(MIGRATIONS_DIR), "heads")
-
-
 def pytest_addoption(parser):
     """`--slow-clients-seconds 30`: the issue's full run of tests/test_slow_clients.py."""
     parser.addoption(
@@ -70,14 +50,32 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(items):
-    """Slow tests first: parallel workers share them out, then end together on short ones."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Tests of the SDK's models first, then slow tests, then the rest.
+
+    pytest-xdist's worksteal gives each worker a contiguous share and an idle worker takes the
+    end of another's queue, never its start: the first worker alone runs the `vapi_sdk` tests,
+    and pays the SDK's import (tests/vapi_sdk.py) once. Slow tests next: the workers share
+    them out, then end together on short ones.
+    """
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("vapi_sdk") is None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
+
+
+def _commit_without_waiting_for_the_disk(dbapi_connection, _record):
+    dbapi_connection.execute("SET synchronous_commit = off")
 
 
 @pytest.fixture(scope="session")
 def postgres_admin():
     """An engine on the test PostgreSQL; skipped outside CI when there is none, failed in CI."""
     engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    # Its commits (a schema created, dropped: two a test) need not wait for the disk: a test's
+    # schema is not kept through a server crash. 4 ms each where PostgreSQL syncs to disk.
+    event.listen(engine, "connect", _commit_without_waiting_for_the_disk)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -165,7 +163,8 @@ def build_app(database_url, secrets):
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **config})
         built.append(app)  # closed after the test even if its schema could not be made
         with app.app_context():
-            create_schema_at_head()
+            if not made_at_head_if_empty(db.engine):
+                create_schema_at_head()
         return app
 
     yield build

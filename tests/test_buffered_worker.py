@@ -7,7 +7,8 @@ import time
 import pytest
 
 from backend.serving.framing import NEED_HEAD, request_framing
-from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
 
 HEAD = b"POST /x HTTP/1.1\r\nHost: a\r\n"
 
@@ -96,7 +97,7 @@ def test_the_worker_serves_chunked_pipelined_and_continued_requests(tmp_path, se
         "REQUEST_HEAD_TIMEOUT_S": "1",
         **secrets,
     }
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     secret = secrets["VAPI_SECRET_DEMO"].encode()
     body = json.dumps({"message": {"type": "speech-update", "call": {"id": "c-a"}}}).encode()
     head = b"POST /api/vapi/demo/webhook HTTP/1.1\r\nHost: a\r\nX-Vapi-Secret: " + secret

@@ -18,7 +18,8 @@ from tests.console_forms import ALICE, ALICE_TOKEN, OPERATORS
 from tests.console_play import expected_contacts, http_post, play
 from tests.leaks import assert_no_full_number
 from tests.outcome_batch import EXPECTED
-from tests.servers import Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import Gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def served(tmp_path):
         # Plain HTTP on loopback: a Secure cookie would not come back.
         "CONSOLE_COOKIE_SECURE": "false",
     }
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     with Gunicorn("wsgi:app", env=env, workers=2, threads=2) as server:
         yield server
 

@@ -29,7 +29,8 @@ from tests.contact_play import (
 )
 from tests.leaks import assert_no_full_number, random_id
 from tests.outage import database_down
-from tests.servers import Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import Gunicorn
 from tests.test_races import race
 
 
@@ -224,7 +225,7 @@ RACED_CALLS = 4
 def test_workers_answering_the_same_turns_agree(database_url, secrets, demo_headers, vapi_payload):
     """Real gunicorn: each turn of each call sent by several clients at once, to 4 workers."""
     env = {"DATABASE_URL": database_url, "LOG_LEVEL": "INFO", **secrets}
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     script = [
         (None, OPENING_KNOWN),
         ("non", ASK_OTHER),

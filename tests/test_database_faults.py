@@ -31,7 +31,8 @@ from tests.conftest import POSTGRES_URL, postgres_schema_url
 from tests.fault_calls import SPOKEN_E164, WEBHOOK, Call, Client
 from tests.leaks import assert_no_full_number
 from tests.outage import FaultProxy, sqlite_write_locked
-from tests.servers import Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import Gunicorn
 from tests.test_races import tenants_with_assistant
 
 pytestmark = pytest.mark.slow  # real gunicorn
@@ -90,7 +91,7 @@ def test_postgresql_freeze_and_outage_mid_calls(
     try:
         with FaultProxy.before(POSTGRES_URL) as proxy:
             env = {"DATABASE_URL": proxy.url_for(url), **secrets}
-            init_db({**env, "DATABASE_URL": url})
+            database_at_head(url)
             steps = [
                 # The queries held by the freeze are cut mid-way as it ends.
                 ("frozen", proxy.freeze, lambda: (proxy.cut(), proxy.restore())),
@@ -105,7 +106,7 @@ def test_postgresql_freeze_and_outage_mid_calls(
 def test_sqlite_write_lock_held_mid_calls(secrets, demo_headers, vapi_payload, tmp_path):
     path = tmp_path / "calls.db"
     env = {"DATABASE_URL": f"sqlite:///{path}", **secrets}
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     lock = []
     steps = [
         (

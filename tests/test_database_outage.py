@@ -22,7 +22,8 @@ from backend.store.db import init_db as init_schema
 from tests.conftest import postgres_schema_url
 from tests.leaks import assert_no_full_number, watch
 from tests.outage import calls_table_locked
-from tests.servers import Gunicorn, PostgresCluster, init_db, wait_http
+from tests.schemas import database_at_head
+from tests.servers import Gunicorn, PostgresCluster, wait_http
 from tests.test_races import request_for, send, tenants_with_assistant
 
 pytestmark = pytest.mark.skipif(
@@ -132,7 +133,7 @@ def test_postgresql_outage_mid_traffic(secrets, demo_headers, vapi_payload, tmp_
             "TENANTS_DIR": str(tenants_with_assistant(tmp_path)),
             **secrets,
         }
-        init_db(env)
+        database_at_head(env["DATABASE_URL"])
         with Gunicorn("wsgi:app", env=env, workers=2, threads=2) as server:
             assert send_get(server, "/readyz") == 200
             path, body = request_for(

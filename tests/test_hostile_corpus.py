@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from tests.leaks import full_numbers_in, watch
-from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
 from tests.test_hostile_input import FIXTURES, NOT_JSON, _paths, _set
 
 SEED, MUTATED = 2026, 400
@@ -124,7 +125,7 @@ def raw_exchange(port, request):
 @pytest.mark.slow
 def test_the_hostile_corpus_gets_no_5xx_and_leaks_no_number(database_url, secrets):
     env = {**secrets, "DATABASE_URL": database_url}
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     secret = secrets["VAPI_SECRET_DEMO"]
     bodies = [*NOT_JSON.values(), *deep_arguments(), *mutated_bodies(MUTATED)]
     answers, statuses = [], []

@@ -14,7 +14,8 @@ from backend.store.db import db
 from backend.store.models import Call
 from tests.leaks import assert_no_full_number
 from tests.paths import VAPI_PAYLOADS
-from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
 
 TENANT_URL = "/api/vapi/demo/webhook"
 SHARED_URL = "/api/vapi/webhook"
@@ -147,7 +148,7 @@ def test_lying_or_missing_content_length_on_a_real_server(tmp_path, secrets):
         "MAX_CONTENT_LENGTH": "2048",
         **secrets,
     }
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     body = json.dumps({"message": {"type": "status-update", "pad": "x" * 5000}}).encode()
     head = (
         b"POST /api/vapi/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -193,7 +194,7 @@ def test_a_body_that_stops_arriving_is_a_408_on_a_real_server(tmp_path, secrets)
     # deadline the body's buffer (or a thread) would wait for as long as the client does.
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}", "BODY_READ_TIMEOUT_S": "1"}
     env.update(secrets)
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     app = "wsgi:app"
     request = (
         b"POST /api/vapi/demo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.leaks import random_id, watch
-from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
 
 CONNECTIONS = 8
 BURST = 480  # status-updates in all
@@ -61,7 +62,7 @@ def status_update(call_id, number):
 @pytest.mark.slow
 def test_a_worker_killed_mid_burst_loses_no_acknowledged_capture(database_url, secrets):
     env = {**secrets, "DATABASE_URL": database_url}
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     headers = {"X-Vapi-Secret": secrets["VAPI_SECRET_DEMO"], "Content-Type": "application/json"}
     acknowledged, refused, cut = {}, [], []
     lock = threading.Lock()

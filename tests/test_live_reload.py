@@ -301,6 +301,8 @@ def served(app, database_url, secrets, folders):
 
 
 @pytest.mark.slow
+# The tenants' files are what reloads: the database is not part of it.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_gunicorn_worker_reloads(served, folders, demo_headers, vapi_payload):
     tenants, locales = folders
 

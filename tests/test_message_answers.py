@@ -4,21 +4,12 @@ and a message this service does not serve logs its choice once per call, not per
 import copy
 
 import pytest
-from vapi.types import (
-    ServerMessageCallEndpointingRequest,
-    ServerMessageCampaignPredial,
-    ServerMessageHandoffDestinationRequest,
-    ServerMessageKnowledgeBaseRequest,
-    ServerMessageResponseCallEndpointingRequest,
-    ServerMessageResponseCampaignPredial,
-    ServerMessageResponseHandoffDestinationRequest,
-    ServerMessageResponseKnowledgeBaseRequest,
-    ServerMessageVoiceRequest,
-)
 
 from tests.contact_play import CALLER, stored_call
 from tests.leaks import random_id
-from tests.vapi_sdk import problems_as
+from tests.vapi_sdk import problems_as, sdk_type
+
+pytestmark = pytest.mark.vapi_sdk
 
 EXTRA = {
     "handoff-destination-request": {"parameters": {"destination": "support"}},
@@ -42,18 +33,18 @@ EXTRA = {
     },
 }
 MESSAGE_MODELS = {
-    "handoff-destination-request": ServerMessageHandoffDestinationRequest,
-    "call.endpointing.request": ServerMessageCallEndpointingRequest,
-    "voice-request": ServerMessageVoiceRequest,
-    "campaign.predial": ServerMessageCampaignPredial,
-    "knowledge-base-request": ServerMessageKnowledgeBaseRequest,
+    "handoff-destination-request": "ServerMessageHandoffDestinationRequest",
+    "call.endpointing.request": "ServerMessageCallEndpointingRequest",
+    "voice-request": "ServerMessageVoiceRequest",
+    "campaign.predial": "ServerMessageCampaignPredial",
+    "knowledge-base-request": "ServerMessageKnowledgeBaseRequest",
 }
 CHOICE_EVENTS = ("MESSAGE_NOT_SERVED", "CAMPAIGN_PREDIAL_ELIGIBLE", "ENDPOINTING_FIXED")
 ANSWER_MODELS = {
-    "handoff-destination-request": ServerMessageResponseHandoffDestinationRequest,
-    "call.endpointing.request": ServerMessageResponseCallEndpointingRequest,
-    "campaign.predial": ServerMessageResponseCampaignPredial,
-    "knowledge-base-request": ServerMessageResponseKnowledgeBaseRequest,
+    "handoff-destination-request": "ServerMessageResponseHandoffDestinationRequest",
+    "call.endpointing.request": "ServerMessageResponseCallEndpointingRequest",
+    "campaign.predial": "ServerMessageResponseCampaignPredial",
+    "knowledge-base-request": "ServerMessageResponseKnowledgeBaseRequest",
 }
 
 
@@ -66,7 +57,7 @@ def message_of(vapi_payload, msg_type, call_id):
         "customer": copy.deepcopy(source["customer"]),
         **EXTRA[msg_type],
     }
-    assert problems_as(MESSAGE_MODELS[msg_type], message, "message") == []
+    assert problems_as(sdk_type(MESSAGE_MODELS[msg_type]), message, "message") == []
     return {"message": message}
 
 
@@ -83,7 +74,7 @@ def test_each_message_gets_an_answer_and_its_number_is_stored(
         # Raw PCM is what Vapi plays: no bytes is silence, where JSON would be noise.
         assert response.mimetype == "application/octet-stream" and response.data == b""
     else:
-        assert problems_as(ANSWER_MODELS[msg_type], response.get_json(), "answer") == []
+        assert problems_as(sdk_type(ANSWER_MODELS[msg_type]), response.get_json(), "answer") == []
     assert stored_call(app, "demo", call_id).caller_number == CALLER
     choices = [e for e in log_events() if e["event"] in CHOICE_EVENTS]
     # Once per call, not per message; `{}` (no documents) needs no word.

@@ -21,7 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from backend import create_app
 from tests.leaks import assert_clean_exposition, assert_no_full_number
 from tests.outcome_batch import BATCH, EXPECTED, play_batch
-from tests.servers import Gunicorn, flask_command, init_db
+from tests.schemas import database_at_head
+from tests.servers import Gunicorn, flask_command
 from tests.test_metrics import allowed_labels
 
 SECRET = "metrics-gunicorn-secret"
@@ -75,7 +76,7 @@ def test_stats_and_metrics_over_two_workers_show_the_batch(database_url, tmp_pat
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "PYTHONUNBUFFERED": "1",
     }
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     # A listening socket per worker, as `make run` serves: the kernel spreads new connections
     # over both. On one shared socket, the worker that wakes first may take every one of them.
     server = Gunicorn(

@@ -17,7 +17,8 @@ from sqlalchemy import create_engine, text
 
 from tests.leaks import assert_no_full_number, random_id, watch
 from tests.paths import ROOT
-from tests.servers import BUFFERED_WORKER, Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import BUFFERED_WORKER, Gunicorn
 
 pytestmark = pytest.mark.slow  # real gunicorn
 
@@ -160,7 +161,7 @@ def test_simultaneous_messages_keep_the_first_number(
         "LOG_LEVEL": "INFO",
         **secrets,
     }
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     call_ids = [f"{random_id('race')}-{i}" for i in range(CALLS)]
     answers = {}
     # make run's worker class; one shared listening socket, so the 4 workers share each race.

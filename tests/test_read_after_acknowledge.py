@@ -15,7 +15,8 @@ import re
 import pytest
 
 from tests.leaks import random_id, watch
-from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
 
 TRIALS = 200  # per database: half chat completions, half tool calls
 CONNECTIONS = 8  # keep-alive connections, spread by the kernel over the worker processes
@@ -96,7 +97,7 @@ def test_every_next_request_reads_the_acknowledged_number(
         url, drop = postgres_schema_url(request.getfixturevalue("postgres_admin"))
         request.addfinalizer(drop)
     env = {**secrets, "DATABASE_URL": url}
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     with Gunicorn(
         "wsgi:app", env=env, workers=2, threads=2, extra_args=SERVE_AS_MAKE_RUN
     ) as server:

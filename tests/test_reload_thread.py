@@ -20,6 +20,7 @@ from tests.conftest import create_schema_at_head
 from tests.leaks import assert_no_full_number
 from tests.servers import Gunicorn
 from tests.test_live_reload import (
+    RELOAD_INTERVAL_S,
     WAIT,
     chat_body,
     edit,
@@ -123,6 +124,8 @@ def gunicorn(request, secrets, folders, tmp_path):
         "TENANTS_DIR": str(tenants),
         "LOCALES_DIR": str(locales),
         "FLASK_RUN_FROM_CLI": "",
+        # Each worker looks for edits this often (1 s by default): the polls wait less.
+        "CONFIG_RELOAD_INTERVAL_S": str(RELOAD_INTERVAL_S),
         **secrets,
     }
     extra = ["--preload"] if request.param else []

@@ -25,7 +25,8 @@ import pytest
 
 from tests.leaks import random_id, watch
 from tests.paths import VAPI_PAYLOADS
-from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
 
 SLOW_CLIENTS = 50
 BYTE_EVERY_S = 0.2  # each slow client sends its next byte this often
@@ -163,7 +164,7 @@ def p99_ms(latencies):
 @pytest.fixture
 def served_env(tmp_path, secrets):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'calls.db'}", **secrets}
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     return env
 
 

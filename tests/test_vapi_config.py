@@ -6,21 +6,16 @@ import json
 import os
 
 import pytest
-from vapi.types import (
-    CreateAssistantDto,
-    CreateAssistantDtoCredentialsItem_CustomCredential,
-    CreateCustomCredentialDto,
-    UpdateTwilioPhoneNumberDto,
-    UpdateVapiPhoneNumberDto,
-)
 
 from backend.routes.way_out import END_CALL_TOOL, TRANSFER_CALL_TOOL
 from tests.leaks import assert_no_full_number
 from tests.servers import flask_command
-from tests.vapi_sdk import problems_as
+from tests.vapi_sdk import problems_as, sdk_type
+
+pytestmark = pytest.mark.vapi_sdk
 
 BASE = "https://calls.example.com"
-PHONE_NUMBER_MODELS = (UpdateVapiPhoneNumberDto, UpdateTwilioPhoneNumberDto)
+PHONE_NUMBER_MODELS = ("UpdateVapiPhoneNumberDto", "UpdateTwilioPhoneNumberDto")
 
 
 def tenant(tenant_id, **extra):
@@ -80,13 +75,15 @@ def sdk_problems(config):
     # SDK models that pair as the custom credential of a CreateAssistantDto's `credentials`.
     credential = {k: v for k, v in config["credential"].items() if k != "provider"}
     assert config["credential"]["provider"] == "custom-credential"
-    problems = problems_as(CreateCustomCredentialDto, credential, "credential")
+    problems = problems_as(sdk_type("CreateCustomCredentialDto"), credential, "credential")
     problems += problems_as(
-        CreateAssistantDtoCredentialsItem_CustomCredential, config["credential"], "credential"
+        sdk_type("CreateAssistantDtoCredentialsItem_CustomCredential"),
+        config["credential"],
+        "credential",
     )
-    problems += problems_as(CreateAssistantDto, config["assistant"], "assistant")
-    for model in PHONE_NUMBER_MODELS:
-        problems += problems_as(model, config["phoneNumber"], f"phoneNumber ({model.__name__})")
+    problems += problems_as(sdk_type("CreateAssistantDto"), config["assistant"], "assistant")
+    for name in PHONE_NUMBER_MODELS:
+        problems += problems_as(sdk_type(name), config["phoneNumber"], f"phoneNumber ({name})")
     return problems
 
 

@@ -8,42 +8,29 @@ validating, and strict mode then refuses every date.
 """
 
 import copy
+import functools
 import json
 import typing
 
 import pydantic
 import pytest
-from vapi.phone_numbers import GetPhoneNumbersResponse
-from vapi.types import (
-    Call,
-    ClientMessageAssistantStarted,
-    CreateCustomerDto,
-    CustomLlmModel,
-    OpenAiMessage,
-    ServerMessageAssistantRequest,
-    ServerMessageConversationUpdate,
-    ServerMessageEndOfCallReport,
-    ServerMessageMessage,
-    ServerMessageSpeechUpdate,
-    ServerMessageStatusUpdate,
-    ServerMessageToolCalls,
-    ToolCall,
-)
 
 from tests.paths import VAPI_PAYLOADS
-from tests.vapi_sdk import literal_choices, model_problems, problems_as, validated
+from tests.vapi_sdk import literal_choices, model_problems, problems_as, sdk_type, validated
+
+pytestmark = pytest.mark.vapi_sdk
 
 # The SDK's model for each message type. Its `ServerMessage` union cannot choose: every member's
 # `type` is an open enum, so the type is matched here.
 MODELS = {
-    "assistant-request": ServerMessageAssistantRequest,
-    "conversation-update": ServerMessageConversationUpdate,
-    "end-of-call-report": ServerMessageEndOfCallReport,
-    "speech-update": ServerMessageSpeechUpdate,
-    "status-update": ServerMessageStatusUpdate,
-    "tool-calls": ServerMessageToolCalls,
+    "assistant-request": "ServerMessageAssistantRequest",
+    "conversation-update": "ServerMessageConversationUpdate",
+    "end-of-call-report": "ServerMessageEndOfCallReport",
+    "speech-update": "ServerMessageSpeechUpdate",
+    "status-update": "ServerMessageStatusUpdate",
+    "tool-calls": "ServerMessageToolCalls",
     # An assistant's `serverMessages` may list it, but the SDK models it only as a client message.
-    "assistant.started": ClientMessageAssistantStarted,
+    "assistant.started": "ClientMessageAssistantStarted",
 }
 # The Custom LLM request: OpenAI's chat-completions body plus what the assistant's
 # `metadataSendMode` adds (`variable`, the default: call, phoneNumber, customer and metadata).
@@ -51,10 +38,23 @@ MODELS = {
 CUSTOM_LLM_BODY = "chat-completions.request"
 CUSTOM_LLM_FIELDS = {"model", "messages", "temperature", "max_tokens", "stream", "metadata"}
 
-# Vapi sends the phone number as stored (id, orgId, createdAt, status...), where the schema of the
-# messages names the body that creates one: it is checked against the stored one.
-PHONE_NUMBER = pydantic.TypeAdapter(GetPhoneNumbersResponse)
-CUSTOM_LLM_PARTS = {"call": Call, "customer": CreateCustomerDto, "phoneNumber": PHONE_NUMBER}
+# The SDK's model of each part (the phone number's: phone_number()).
+CUSTOM_LLM_PARTS = {"call": "Call", "customer": "CreateCustomerDto", "phoneNumber": None}
+
+
+@functools.cache
+def phone_number():
+    """The stored phone number's model, as a pydantic TypeAdapter.
+
+    Vapi sends the phone number as stored (id, orgId, createdAt, status...), where the schema of
+    the messages names the body that creates one: it is checked against the stored one.
+    """
+    return pydantic.TypeAdapter(sdk_type("GetPhoneNumbersResponse", "vapi.phone_numbers"))
+
+
+def custom_llm_part(key):
+    """The SDK's model for a part of the Custom LLM request."""
+    return phone_number() if key == "phoneNumber" else sdk_type(CUSTOM_LLM_PARTS[key])
 
 
 def payload(stem):
@@ -70,14 +70,14 @@ def server_message_problems(body):
     if set(body) != {"message"}:
         return [f"the body holds {sorted(body)}, not only `message`"]
     message = body["message"]
-    model = MODELS.get(message.get("type"))
-    if model is None:
+    if message.get("type") not in MODELS:
         return [f"no SDK model for the message type {message.get('type')!r}"]
+    model = sdk_type(MODELS[message["type"]])
     instance, problems = validated(model, message, "message")
     if instance is not None:
         problems = model_problems(instance, "message", skip={"phoneNumber"})
     if message.get("phoneNumber") is not None:
-        problems += problems_as(PHONE_NUMBER, message["phoneNumber"], "message.phoneNumber")
+        problems += problems_as(phone_number(), message["phoneNumber"], "message.phoneNumber")
     return problems
 
 
@@ -87,10 +87,10 @@ def custom_llm_problems(body):
         f"{key}: not a field of a Custom LLM request"
         for key in set(body) - CUSTOM_LLM_FIELDS - set(CUSTOM_LLM_PARTS)
     ]
-    for key, model in CUSTOM_LLM_PARTS.items():
+    for key in CUSTOM_LLM_PARTS:
         if key in body:
-            problems += problems_as(model, body[key], key)
-    problems += problems_as(list[OpenAiMessage], body.get("messages"), "messages")
+            problems += problems_as(custom_llm_part(key), body[key], key)
+    problems += problems_as(list[sdk_type("OpenAiMessage")], body.get("messages"), "messages")
     kinds = {"model": str, "stream": bool, "metadata": dict, "temperature": (int, float)}
     problems += [
         f"{key}: not a {getattr(kind, '__name__', 'number')}"
@@ -139,14 +139,15 @@ def test_the_payloads_cover_every_modelled_message_type():
 
 
 def test_the_models_are_the_sdk_s_own_for_each_type():
-    server_messages = set(typing.get_args(ServerMessageMessage))
-    for message_type, model in MODELS.items():
+    server_messages = set(typing.get_args(sdk_type("ServerMessageMessage")))
+    for message_type, name in MODELS.items():
+        model = sdk_type(name)
         assert literal_choices(model.model_fields["type"].annotation) == {message_type}
-        assert model in server_messages or model is ClientMessageAssistantStarted
+        assert model in server_messages or model is sdk_type("ClientMessageAssistantStarted")
 
 
 def test_the_custom_llm_fields_are_the_sdk_s():
-    description = CustomLlmModel.model_fields["metadata_send_mode"].description
+    description = sdk_type("CustomLlmModel").model_fields["metadata_send_mode"].description
     assert all(part in description for part in CUSTOM_LLM_PARTS)
     assert "Default is `variable`" in description
 
@@ -157,7 +158,7 @@ def test_object_arguments_are_what_the_schema_disagrees_with():
     for tool_call in tool_calls_in(body["message"]):
         assert isinstance(tool_call["function"]["arguments"], dict)
         with pytest.raises(pydantic.ValidationError) as raised:
-            ToolCall.model_validate(tool_call)
+            sdk_type("ToolCall").model_validate(tool_call)
         assert [error["loc"] for error in raised.value.errors()] == [("function", "arguments")]
     assert not server_message_problems(with_arguments_as_json(body))
     strings = payload("tool-calls.string-arguments")

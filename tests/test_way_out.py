@@ -25,6 +25,8 @@ from tests.way_out_play import (
     way_out_tenants,
 )
 
+pytestmark = pytest.mark.vapi_sdk  # tests/vapi_sdk.py
+
 
 @pytest.fixture
 def way_out_app(tenants_app):

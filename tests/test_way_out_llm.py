@@ -12,7 +12,8 @@ import yaml
 
 from tests.contact_play import OPENING_UNKNOWN
 from tests.leaks import random_id
-from tests.servers import Gunicorn, init_db
+from tests.schemas import database_at_head
+from tests.servers import Gunicorn
 from tests.way_out_play import (
     END_SENTENCE,
     TRANSFER_NUMBER,
@@ -104,6 +105,7 @@ def test_custom_llm_turns_before_the_way_out_call_no_tool(way_out_app, secrets, 
 
 
 @pytest.mark.slow
+@pytest.mark.vapi_sdk  # tests/vapi_sdk.py
 def test_over_real_http_on_two_workers(database_url, tmp_path, vapi_payload):
     """Gunicorn, two workers, real HTTP: OpenAI's client (sync streamed, async not) plays a
     call to the way out; Vapi's transfer-destination-request then gets the destination."""
@@ -113,7 +115,7 @@ def test_over_real_http_on_two_workers(database_url, tmp_path, vapi_payload):
         text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
         (folder / f"{data['id']}.yaml").write_text(text, encoding="utf-8")
     env = {"DATABASE_URL": database_url, "TENANTS_DIR": str(folder), "VAPI_SECRET_DEMO": "gw"}
-    init_db(env)
+    database_at_head(env["DATABASE_URL"])
     server = Gunicorn("wsgi:app", env=env, workers=2, ready_path="/readyz")
     server.start(timeout=60)
     try:

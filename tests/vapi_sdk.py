@@ -5,11 +5,22 @@ Validation is pydantic's default, not strict: the SDK's models reshape their inp
 validating, and strict mode then refuses every date.
 """
 
+import importlib
 import json
 import types
 import typing
 
 import pydantic
+
+# Importing the SDK's server messages costs a process ~17 s (pydantic rebuilds its ~1,600
+# models). Test modules name the types and read them here at run time, so collecting the suite
+# imports nothing; the tests that read them are marked `vapi_sdk` and collected first
+# (tests/conftest.py), where one pytest-xdist worker runs them all and pays that import once.
+
+
+def sdk_type(name, module="vapi.types"):
+    """A type of the SDK (`vapi.types` by default), imported on first use."""
+    return getattr(importlib.import_module(module), name)
 
 
 def _members(annotation):
