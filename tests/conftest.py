@@ -89,26 +89,14 @@ def postgres_admin():
 
 def pytest_terminal_summary(terminalreporter):
     """One line for a run without PostgreSQL or Chromium, not the same reason per skipped test."""
-    skipped = [
-        report
-        for report in terminalreporter.stats.get("skipped", [])
-        if NO_POSTGRES in str(report.longrepr)
-    ]
-    if skipped:
-        terminalreporter.write_line(
-            f"{len(skipped)} PostgreSQL tests skipped: {NO_POSTGRES} (in CI they fail).",
-            yellow=True,
-            bold=True,
-        )
-    skipped = [
-        report
-        for report in terminalreporter.stats.get("skipped", [])
-        if NO_CHROMIUM in str(report.longrepr)
-    ]
-    if skipped:
-        terminalreporter.write_line(
-            f"{len(skipped)} browser tests skipped: {NO_CHROMIUM}.", yellow=True, bold=True
-        )
+    skips = terminalreporter.stats.get("skipped", [])
+    for reason, line in (
+        (NO_POSTGRES, f"PostgreSQL tests skipped: {NO_POSTGRES} (in CI they fail)."),
+        (NO_CHROMIUM, f"browser tests skipped: {NO_CHROMIUM}."),
+    ):
+        count = sum(reason in str(report.longrepr) for report in skips)
+        if count:
+            terminalreporter.write_line(f"{count} {line}", yellow=True, bold=True)
 
 
 def postgres_schema_url(admin):
