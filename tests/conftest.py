@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from backend import create_app
 from backend.logs import LOGGER_NAME, JsonLineFormatter, unbind_request
+from backend.store import deadline
 from backend.store.db import db
 from tests import servers
 from tests.browser import NO_CHROMIUM
@@ -217,6 +218,17 @@ def no_full_number_in_logs():
     unbind_request()
     for line in handler.lines:
         assert_no_full_number(line, "a log line")
+
+
+@pytest.fixture(autouse=True)
+def no_outage_remembered():
+    """A database one test found away is not taken for away by the next test in this process.
+
+    The process remembers an outage for a moment (backend/store/deadline.py): a test that
+    froze or locked the database would otherwise fail the statements of whatever runs next.
+    """
+    yield
+    deadline.forget_outages()
 
 
 @pytest.fixture(autouse=True)

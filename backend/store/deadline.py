@@ -52,6 +52,10 @@ class _Away:
     def now(self, key):
         return time.monotonic() < self.until.get(key, 0.0)
 
+    def forget(self):
+        with self.lock:
+            self.until.clear()
+
 
 _request = ContextVar("database_budget", default=None)
 _unreachable = _Away()  # PostgreSQL servers, by (host, port)
@@ -61,6 +65,16 @@ _write_locked = _Away()  # SQLite files another process locks, by path
 def server(host, port):
     """The key of a PostgreSQL server, as a URL or a connection names it."""
     return str(host), int(port or 5432)
+
+
+def forget_outages():
+    """Take every database for reachable and unlocked again, whatever was found a moment ago.
+
+    For a process that starts over on other work: the tests, where one test's outage must not
+    fail the next test's statements.
+    """
+    _unreachable.forget()
+    _write_locked.forget()
 
 
 def begin_request(seconds, lock_wait_reserve=0.0):
