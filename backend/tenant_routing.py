@@ -1,6 +1,36 @@
-"""Who is calling and which tenant it is for, read from a parsed body. Plain Python, no Flask."""
+"""Which tenant a request is for, and who is calling, read from a parsed body. Plain Python."""
 
 from backend.phones import format_e164, normalize_caller_number
+
+
+class UnknownTenant(LookupError):
+    """No served tenant for a request (a JSON 404, backend/edge/errors.py).
+
+    `route`: "tenant" (the id in a per-tenant URL) or "shared" (the shared URL's called number
+    and phone-number ids); `ids`: what the request named, as the client sent it.
+    """
+
+    def __init__(self, message, route, ids):
+        super().__init__(message)
+        self.route, self.ids = route, ids
+
+
+def tenant_named(directory, tenant_id):
+    """The tenant of a per-tenant URL's id, else UnknownTenant."""
+    tenant = directory.get(tenant_id)
+    if tenant is None:
+        raise UnknownTenant("unknown tenant", "tenant", (tenant_id,))
+    return tenant
+
+
+def tenant_called(directory, body):
+    """The tenant owning the number a parsed body called or one of its phone-number ids, else
+    UnknownTenant."""
+    called, phone_number_ids = called_number_and_ids(body)
+    tenant = directory.for_called(called, phone_number_ids)
+    if tenant is None:
+        raise UnknownTenant("no tenant for this phone number", "shared", phone_number_ids)
+    return tenant
 
 
 def extract_customer_phone_from_vapi_payload(body, region="FR"):

@@ -9,10 +9,14 @@ from backend.edge.errors import BadPayload
 from backend.edge.messages import parse_chat_completion, parse_server_message
 from backend.phones import TWILIO_SENTINELS, normalize_caller_number
 from backend.tenant_routing import (
+    UnknownTenant,
     called_number_and_ids,
     extract_customer_phone_from_vapi_payload,
+    tenant_called,
+    tenant_named,
 )
-from tests.paths import VAPI_PAYLOADS
+from backend.tenants.config import TenantDirectory, load_tenants_dir
+from tests.paths import ROOT, VAPI_PAYLOADS
 
 CALLER = "+33536495614"
 CALL_ID = "f60f6b23-0697-4e07-a137-2ca86f93a8da"
@@ -280,6 +284,32 @@ def test_routing_input_of_the_wrong_type_is_a_bad_payload(mutate, vapi_payload):
     mutate(body["message"])
     with pytest.raises(BadPayload):
         called_number_and_ids(parsed(body))
+
+
+@pytest.fixture
+def shipped():
+    """The shipped tenants' directory (tenants/)."""
+    directory, _problems = load_tenants_dir(ROOT / "tenants")
+    return directory
+
+
+def test_a_per_tenant_url_names_its_tenant(shipped):
+    assert tenant_named(shipped, "demo").id == "demo"
+    with pytest.raises(UnknownTenant, match="unknown tenant") as refused:
+        tenant_named(shipped, "nobody")
+    assert (refused.value.route, refused.value.ids) == ("tenant", ("nobody",))
+
+
+def test_the_shared_url_finds_the_tenant_called(shipped, vapi_payload):
+    body = vapi_payload("status-update.in-progress")
+    assert tenant_called(shipped, parsed(body)).id == "demo"
+    body["message"]["phoneNumber"] = {"id": "pn-nobody", "number": "+33 1 99 99 99 99"}
+    body["message"]["call"]["phoneNumberId"] = "pn-nobody"
+    with pytest.raises(UnknownTenant, match="no tenant for this phone number") as refused:
+        tenant_called(shipped, parsed(body))
+    assert (refused.value.route, refused.value.ids) == ("shared", {"pn-nobody"})
+    with pytest.raises(UnknownTenant):
+        tenant_called(TenantDirectory([]), parsed(vapi_payload("status-update.in-progress")))
 
 
 def test_payload_files_parse_as_json_objects():

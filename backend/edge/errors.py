@@ -1,9 +1,10 @@
 """JSON errors for all a client can cause: never an HTML page, never a 500 for bad input."""
 
 from flask import current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-from backend.logs import log_event
+from backend.logs import client_identifier, log_event
+from backend.tenant_routing import UnknownTenant
 
 
 class BadPayload(ValueError):
@@ -29,12 +30,20 @@ def internal_error(error):
 
 
 def init_app(app):
-    """Answer every HTTP error and every BadPayload as JSON, with one log line each."""
+    """Answer every HTTP error, BadPayload and UnknownTenant as JSON, with a log line."""
 
     @app.errorhandler(BadPayload)
     def bad_payload(error):
         log_event("REQUEST_REJECTED", level=30, status=400, reason=str(error), route=_route())
         return json_error(400, str(error))
+
+    @app.errorhandler(UnknownTenant)
+    def unknown_tenant(error):
+        # What the client named, each id cut short, and none that holds a phone number.
+        shown = sorted(client_identifier(i) for i in error.ids)[:4]
+        named = {"tenant": shown[0]} if error.route == "tenant" else {"phone_number_ids": shown}
+        log_event("TENANT_NOT_FOUND", level=30, route=error.route, **named)
+        return http_error(NotFound(str(error)))
 
     @app.errorhandler(HTTPException)
     def http_error(error):

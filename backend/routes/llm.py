@@ -12,8 +12,8 @@ from backend.edge.body import request_bytes
 from backend.edge.messages import parse_chat_completion
 from backend.logs import bind_request
 from backend.metrics.http import note_message_type
-from backend.routes.voice import tenant_or_404
 from backend.routes.way_out import llm_sentence, llm_tool_call
+from backend.tenant_routing import tenant_named
 from backend.tenants.store import tenant_store
 from backend.turns import llm_turn
 
@@ -27,7 +27,7 @@ _chunk_json = json.JSONEncoder(ensure_ascii=False).encode
 def chat_completions(tenant_id):
     """One assistant turn: server-sent events when `stream` is true (as Vapi sends), else JSON."""
     note_message_type("chat-completions")
-    tenant = tenant_or_404(tenant_id)
+    tenant = tenant_named(tenant_store().directory, tenant_id)
     # A turn is answered from the request when the database is away: its replay check too.
     require_tenant_auth(tenant, outage_tolerated=lambda: True)
     body = parse_chat_completion(request_bytes(request))

@@ -1,6 +1,6 @@
 """Vapi Server URL: one per tenant, or one shared and routed by the called number."""
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, current_app, request
 
 from backend.auth.credentials import require_tenant_auth
 from backend.call_record import complete_call_record
@@ -9,7 +9,7 @@ from backend.edge.body import request_bytes
 from backend.edge.errors import BadPayload
 from backend.edge.messages import parse_server_message
 from backend.engine.outcomes import UNFINISHED
-from backend.logs import bind_request, client_identifier, log_event
+from backend.logs import bind_request, log_event
 from backend.metrics.families import count_outcome
 from backend.metrics.http import note_message_type
 from backend.privacy.masking import spoken_digits
@@ -17,7 +17,7 @@ from backend.prompts import VOCAL_SERVICE_UNAVAILABLE
 from backend.routes.message_answers import ANSWERS
 from backend.routes.tools import answer_tool_calls
 from backend.store.calls import record_call_end
-from backend.tenant_routing import called_number_and_ids
+from backend.tenant_routing import tenant_called, tenant_named
 from backend.tenants.store import tenant_store
 
 bp = Blueprint("voice", __name__, url_prefix="/api/vapi")
@@ -32,20 +32,10 @@ def acknowledged():
     return current_app.response_class(ACKNOWLEDGED, mimetype="application/json")
 
 
-def tenant_or_404(tenant_id):
-    """The tenant of a per-tenant URL, or a JSON 404."""
-    tenant = tenant_store().directory.get(tenant_id)
-    if tenant is None:
-        shown = client_identifier(tenant_id)
-        log_event("TENANT_NOT_FOUND", level=30, route="tenant", tenant=shown)
-        abort(404, description="unknown tenant")
-    return tenant
-
-
 @bp.post("/<tenant_id>/webhook")
 def tenant_webhook(tenant_id):
     """Server messages for one tenant."""
-    tenant = tenant_or_404(tenant_id)
+    tenant = tenant_named(tenant_store().directory, tenant_id)
     require_tenant_auth(tenant, outage_tolerated=_answered_from_the_request)
     return handle_server_message(tenant, _parsed_message())
 
@@ -69,16 +59,7 @@ def shared_webhook():
     """Server messages for every tenant, routed by the called number or Vapi phone-number id."""
     # Parsed once, before the tenant is known: the same value is routed, then handled.
     message = _parsed_message()
-    called, phone_number_ids = called_number_and_ids(message)
-    tenant = tenant_store().directory.for_called(called, phone_number_ids)
-    if tenant is None:
-        log_event(
-            "TENANT_NOT_FOUND",
-            level=30,
-            route="shared",
-            phone_number_ids=sorted(client_identifier(i) for i in phone_number_ids)[:4],
-        )
-        abort(404, description="no tenant for this phone number")
+    tenant = tenant_called(tenant_store().directory, message)
     require_tenant_auth(tenant, outage_tolerated=lambda: message.type in ANSWERED_FROM_THE_REQUEST)
     return handle_server_message(tenant, message)
 
