@@ -187,6 +187,16 @@ class Result:
         return ms[min(len(ms) - 1, int(len(ms) * share))] if ms else float("nan")
 
 
+def goal_line(scenario, name, ratio, p99, errors):
+    """One row's goal, part by part: which of ratio, p99 and errors met it."""
+    parts = [
+        f"ratio {ratio:.2f} {'met' if ratio >= GOAL_RATIOS[scenario] else 'MISSED'}",
+        f"p99 {p99:.1f} ms {'met' if p99 < GOAL_P99_MS else 'MISSED'}",
+        f"{errors} errors {'met' if not errors else 'MISSED'}",
+    ]
+    return f"- {scenario} {name}: " + ", ".join(parts)
+
+
 def postgres_schema():
     """(url of a fresh schema, drop) on the benchmark's PostgreSQL, or (None, reason)."""
     from sqlalchemy import create_engine, text
@@ -352,16 +362,19 @@ def run(servers, counters, args):
                 f"{p99:.1f} | {result.errors} | {ratio:.2f} |"
             )
             if name != "bare":
-                met = ratio >= GOAL_RATIOS[scenario] and p99 < GOAL_P99_MS and not result.errors
-                goals.append(f"{scenario} {name}: {'met' if met else 'MISSED'}")
+                goals.append(goal_line(scenario, name, ratio, p99, result.errors))
     if args.rate:  # paced, every server keeps up: the ratio says nothing
         print("\nthe goal is read on a run as fast as answered (no --rate)")
     else:
         ratios = ", ".join(f"{scenario} >= {ratio}" for scenario, ratio in GOAL_RATIOS.items())
-        print(
-            f"\ngoal (ratio to bare {ratios}; p99 < {GOAL_P99_MS:.0f} ms; no error): "
-            + ", ".join(goals)
-        )
+        print(f"\ngoal (ratio to bare {ratios}; p99 < {GOAL_P99_MS:.0f} ms; no error):")
+        print("\n".join(goals))
+        bare_p99 = max(results[(scenario, "bare")].percentile(0.99) for scenario in scenarios)
+        if bare_p99 >= GOAL_P99_MS:
+            # As fast as answered, 16 requests are always in flight: a request's mean latency
+            # is 16 / throughput (Little's law). Where even the bare app's p99 is past the
+            # goal, the cores are too slow for any app to meet it.
+            print(f"(the bare app's own p99 reaches {bare_p99:.1f} ms on this machine)")
     unsent = sum(result.unsent for result in results.values())
     if unsent:
         print(f"time budget ({TIME_BUDGET} s) reached: {unsent} requests not sent")
