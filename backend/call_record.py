@@ -1,4 +1,6 @@
-"""The end-of-call report completes the call's record with what was answered while the database
+"""The end of a call in its record: when and why it ended, and what the end-of-call report adds.
+
+The end-of-call report completes the call's record with what was answered while the database
 was away: the report carries the whole conversation (Vapi's `artifact`), so the engine replays
 it (backend/engine/replay.py) and a contact confirmed during an outage is stored once the
 database is back. A report that cannot be stored is answered 503, and Vapi sends it again when
@@ -10,18 +12,36 @@ from backend.edge.messages import contact_tool_calls
 from backend.edge.transcript import artifact_transcript
 from backend.engine import contact as engine
 from backend.engine.conversation import Conversation, answer_of, policy_for
+from backend.engine.outcomes import UNFINISHED
 from backend.engine.replay import opening_position, replay_llm_turn, replay_tool_turns
 from backend.logs import log_event
 from backend.metrics.families import count_outcome
 from backend.privacy.masking import mask_phone
+from backend.store.calls import record_call_end
 from backend.turns import step_ending, store_conversation
 
 
+def record_end(tenant, message):
+    """Keep when and why a call ended (its first end only), from an ended status-update or its
+    end-of-call report; a contact step left open is counted `unfinished` once."""
+    if message.call_id:
+        # The message's own endedReason: `call` in an end-of-call-report can be a stale snapshot.
+        reason = message.ended_reason
+        if record_call_end(tenant.id, message.call_id, reason[:128] if reason else None):
+            count_outcome(tenant.id, UNFINISHED)
+
+
 def complete_call_record(tenant, message, catalogs):
-    """Store the report's caller number, and its replayed contact step if the record lacks turns.
+    """Store an end-of-call report: its caller number, its replayed contact step if the record
+    lacks turns, then the call's end (record_end).
 
     A database error propagates (503): nothing of the report is acknowledged.
     """
+    _complete_contact_step(tenant, message, catalogs)
+    record_end(tenant, message)
+
+
+def _complete_contact_step(tenant, message, catalogs):
     if message.call_id is None:
         store_caller_id(tenant, message, message.type)
         return

@@ -3,20 +3,17 @@
 from flask import Blueprint, current_app, request
 
 from backend.auth.credentials import require_tenant_auth
-from backend.call_record import complete_call_record
+from backend.call_record import complete_call_record, record_end
 from backend.capture.caller_id import capture_caller_id, open_contact, store_caller_id
 from backend.edge.body import request_bytes
 from backend.edge.errors import BadPayload
 from backend.edge.messages import parse_server_message
-from backend.engine.outcomes import UNFINISHED
 from backend.logs import bind_request, log_event
-from backend.metrics.families import count_outcome
 from backend.metrics.http import note_message_type
 from backend.privacy.masking import spoken_digits
 from backend.prompts import VOCAL_SERVICE_UNAVAILABLE
 from backend.routes.message_answers import ANSWERS
 from backend.routes.tools import answer_tool_calls
-from backend.store.calls import record_call_end
 from backend.tenant_routing import tenant_called, tenant_named
 from backend.tenants.store import tenant_store
 
@@ -82,21 +79,13 @@ def handle_server_message(tenant, message):
     # reads it. A database error propagates to a 503 (errors.py), so Vapi may send it again.
     store_caller_id(tenant, message, msg_type)
     if _call_ended(message):
-        _record_end(tenant, message)
+        record_end(tenant, message)
     return acknowledged()
 
 
 def _call_ended(message):
     # end-of-call-report has its own handler (answer_end_of_call_report), which records the end.
     return message.type in ("status-update", "status_update") and message.status == "ended"
-
-
-def _record_end(tenant, message):
-    if message.call_id:
-        # The message's own endedReason: `call` in an end-of-call-report can be a stale snapshot.
-        reason = message.ended_reason
-        if record_call_end(tenant.id, message.call_id, reason[:128] if reason else None):
-            count_outcome(tenant.id, UNFINISHED)
 
 
 def answer_assistant_request(tenant, message):
@@ -131,7 +120,6 @@ def answer_assistant_request(tenant, message):
 def answer_end_of_call_report(tenant, message):
     """`{}` once the call's record holds the report: its number, its contact step, its end."""
     complete_call_record(tenant, message, tenant_store().catalogs)
-    _record_end(tenant, message)
     return acknowledged()
 
 
