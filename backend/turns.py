@@ -42,8 +42,12 @@ def llm_turn(
 
     `stored`: the call's StoredConversation if the caller read it already, UNREACHABLE if the
     database failed. `assistant_said`: what the request says the assistant said (replays).
+    Without a call id no turn can be remembered: the opening sentence every time, state None.
     """
     policy, opening = _policy_and_opening(tenant, caller_number)
+    if call_id is None:
+        log_opening(tenant, caller_number, opening)
+        return None, _sentence(catalogs, tenant, answer_of(opening))
 
     def from_request():
         said = _sentence(catalogs, tenant, answer_of(opening))

@@ -192,6 +192,20 @@ def test_a_body_without_call_still_answers(app, client, demo_headers, calls_in):
     assert calls_in(app) == []
 
 
+def test_a_known_caller_without_call_id_hears_the_opening_every_time(
+    app, client, demo_headers, vapi_payload, calls_in, log_events
+):
+    # No call id: no turn can be remembered, so a « oui » cannot be tied to the question.
+    body = vapi_payload("chat-completions.request")
+    del body["call"]["id"]
+    for said in ("Allô", "Oui"):
+        body["messages"].append({"role": "user", "content": said})
+        response = client.post("/api/vapi/demo/chat/completions", json=body, headers=demo_headers)
+        assert sentence_of(response) == ISSUE_CONFIRM.format(last_two="14")
+    assert calls_in(app) == []
+    assert [e["next"] for e in log_events("CALLER_ID_FOUND")] == ["CONTACT_CONFIRM"] * 2
+
+
 def test_chat_answer_echoes_the_model_name(client, demo_headers, vapi_payload):
     body = vapi_payload("chat-completions.request")
     body["stream"] = False

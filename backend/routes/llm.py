@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, Response, request
 
 from backend.auth.credentials import require_tenant_auth
-from backend.capture.caller_id import capture_caller_id_and_conversation, open_contact
+from backend.capture.caller_id import capture_caller_id_and_conversation
 from backend.edge.body import request_bytes
 from backend.edge.messages import parse_chat_completion
 from backend.logs import bind_request
@@ -34,14 +34,9 @@ def chat_completions(tenant_id):
     bind_request(call_id=body.call_id)  # from now on the request's log lines name its call
     number, stored = capture_caller_id_and_conversation(tenant, body, "chat-completions")
     catalogs = tenant_store().catalogs
-    if body.call_id is None:
-        # Without a call id no turn can be remembered: the opening sentence, every time.
-        _, sentence = open_contact(tenant, None, number, catalogs)
-        state = None
-    else:
-        state, sentence = llm_turn(
-            tenant, body.call_id, number, body.user_texts, catalogs, stored, body.assistant_said
-        )
+    state, sentence = llm_turn(
+        tenant, body.call_id, number, body.user_texts, catalogs, stored, body.assistant_said
+    )
     # On the way out, the answer ends with a call to Vapi's endCall or transferCall tool.
     content, tool_call = llm_sentence(state, sentence), llm_tool_call(state)
     if body.stream:
