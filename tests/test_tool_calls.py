@@ -72,12 +72,14 @@ def test_string_arguments_payload(app, client, demo_headers, vapi_payload):
 
 
 def test_empty_utterance_first_gives_the_opening_then_confirmed(app, tool_call):
+    # What `vapi config --mode tool` tells the model to do: open with an empty utterance.
     call = tool_call()
     assert call.sentence("") == OPENING_KNOWN
     assert call.sentence("oui c'est bien ça") == NOTED
     row = stored_call(app, "demo", call_id(call))
     assert (row.contact_number, row.contact_source) == (CALLER, "caller_id")
     assert row.contact_confirmed_at is not None
+    assert (row.contact_outcome, row.contact_turns) == ("caller_id_first_ask", 1)
 
 
 def test_refused_and_replaced_by_a_spoken_number(app, tool_call):

@@ -129,6 +129,18 @@ def test_the_contact_tool_carries_the_caller_number_as_a_static_parameter(config
     assert contact["server"]["url"] == f"{BASE}/api/vapi/relais/webhook"
 
 
+def test_tool_mode_opens_the_step_with_an_empty_utterance(config_app):
+    # The engine asks its question on an empty first call (tests/test_tool_calls.py); words on
+    # a first call answer a question the assistant was given by assistant-request.
+    model = printed(config_app, "relais", "--mode", "tool")["assistant"]["model"]
+    (contact,) = [t for t in model["tools"] if t["type"] == "function"]
+    assert "first with an empty utterance" in contact["function"]["description"]
+    utterance = contact["function"]["parameters"]["properties"]["utterance"]
+    assert "empty to start the step" in utterance["description"]
+    (prompt,) = model["messages"]
+    assert "appelez d'abord l'outil numero avec un texte vide" in prompt["content"]
+
+
 def test_credentials_match_the_tenant_file(config_app, secrets):
     bearer = printed(config_app, "relais")["credential"]["authenticationPlan"]
     assert bearer == {

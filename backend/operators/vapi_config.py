@@ -101,14 +101,20 @@ def contact_tool(tenant, webhook):
         "type": "function",
         "function": {
             "name": tenant.tool_name,
+            # The step opens on an empty utterance: a first call carrying words would take
+            # them for the answer to a question the caller never heard.
             "description": (
-                "Runs the caller's contact number step. Call it with what the caller just said; "
-                "the answer is said word for word."
+                "Runs the caller's contact number step. Call it first with an empty utterance: "
+                "it asks the question. Then call it with each reply of the caller. Its answer "
+                "is said word for word."
             ),
             "parameters": {
                 "type": "object",
                 "properties": {
-                    "utterance": {"type": "string", "description": "What the caller just said."}
+                    "utterance": {
+                        "type": "string",
+                        "description": "What the caller just said; empty to start the step.",
+                    }
                 },
                 "required": ["utterance"],
             },
@@ -123,8 +129,9 @@ def system_prompt(tenant, catalogs, mode, safety_net):
     lines = []
     if mode == "tool":
         lines.append(
-            f"Pour le numéro de contact de l'appelant, appelez l'outil {tenant.tool_name} avec ce "
-            "qu'il vient de dire, et ne dites rien d'autre pendant cette étape."
+            f"Pour le numéro de contact de l'appelant, appelez d'abord l'outil {tenant.tool_name}"
+            " avec un texte vide : il pose la question. Ensuite, appelez-le avec chaque réponse"
+            " de l'appelant. Ne dites rien d'autre pendant cette étape."
         )
         if tenant.way_out == "transfer":
             lines.append(
