@@ -124,11 +124,14 @@ def test_no_number_no_call_id_no_typed_text_in_any_label(metrics_app, post, demo
     }
     assert {"unmatched", "voice.tenant_webhook", "llm.chat_completions"} <= routes
     types = {
-        s.labels.get("msg_type")
+        (s.labels.get("route"), s.labels.get("msg_type"))
         for f in text_string_to_metric_families(exposition)
         for s in f.samples
     }
-    assert "other" in types
+    # An unknown type is `other`; a request that carried no message (no route, an unknown
+    # tenant refused before its body was read) is `none`.
+    assert ("voice.tenant_webhook", "other") in types
+    assert {("unmatched", "none"), ("voice.tenant_webhook", "none")} <= types
 
 
 def allowed_labels(app):

@@ -99,8 +99,9 @@ def _child(family, values):
 
 
 def message_type_label(msg_type):
-    """A message type as a label: Vapi's own types, else `other`."""
-    return msg_type if msg_type in MESSAGE_TYPES else OTHER
+    """A message type as a label: Vapi's own types, `none` for a request without one, else
+    `other`."""
+    return msg_type if msg_type in MESSAGE_TYPES or msg_type == NO_MESSAGE else OTHER
 
 
 def observe_request(route, msg_type, status, seconds):
