@@ -188,6 +188,22 @@ def test_erase_deletes_every_call_holding_the_number(erase_app, no_full_number_i
     }
 
 
+def test_erase_refuses_a_tenant_neither_configured_nor_stored(erase_app):
+    with erase_app.app_context():
+        removed_tenant = add_call("gone", caller_number=NUMBER)
+        kept = add_call("short", caller_number=NUMBER)
+    result = invoke(erase_app, "erase", "--phone", NUMBER, "--tenant", "shrot")
+    assert result.exit_code == 2
+    assert "'shrot' is not configured and holds no call" in result.output
+    # A tenant whose file was removed still has its calls erased.
+    result = invoke(erase_app, "erase", "--phone", NUMBER, "--tenant", "gone")
+    assert result.exit_code == 0, repr(result.exception)
+    assert "gone: not configured" in result.output
+    with erase_app.app_context():
+        assert {call_id for _, call_id in remaining()} == {kept}
+    assert removed_tenant != kept
+
+
 @pytest.mark.parametrize(
     "typed",
     ["06 12 34 56 14", "06.12.34.56.14", "06-12-34-56-14", "0612345614", "+33 6 12 34 56 14"]

@@ -13,7 +13,7 @@ import click
 from flask.cli import with_appcontext
 
 from backend.edge.body import json_leaves
-from backend.logs import log_event
+from backend.logs import client_identifier, log_event
 from backend.phones import national_forms, normalize_caller_number
 from backend.privacy.masking import mask_phone
 from backend.store import erasure
@@ -126,6 +126,12 @@ def erase_command(phone, tenant_id):
     directory = tenant_store().directory
     tenant = directory.get(tenant_id) if tenant_id else None
     if tenant_id and tenant is None:
+        if not erasure.has_calls(tenant_id):
+            # A mistyped id would erase nothing and say so as a success.
+            raise click.BadParameter(
+                f"{client_identifier(tenant_id)!r} is not configured and holds no call",
+                param_hint="--tenant",
+            )
         click.echo(f"{tenant_id}: not configured, its rows are read with region {DEFAULT_REGION}")
     regions = {t.region for t in directory.by_id.values()} | {DEFAULT_REGION}
     if not any(normalize_caller_number(phone, r) for r in ({tenant.region} if tenant else regions)):

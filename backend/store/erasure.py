@@ -34,6 +34,14 @@ def tenant_ids(only=None):
     return sorted(db.session.execute(query).scalars())
 
 
+def has_calls(tenant_id):
+    """Whether the tenant has calls stored: read before a command's transaction, and ended."""
+    try:
+        return bool(tenant_ids(only=tenant_id))
+    finally:
+        db.session.close()  # the transaction after sets its own isolation level
+
+
 def _delete_calls(condition):
     dialect_of(db.engine).before_delete(db.session)
     return db.session.execute(delete(Call).where(condition)).rowcount
