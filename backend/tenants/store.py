@@ -53,7 +53,9 @@ class TenantStore:
             raise TenantConfigError(
                 "invalid configuration:\n" + "\n".join(f"  {p}" for p in errors)
             )
-        self._log(problems)
+        # Built by the Flask CLI, the app runs a command, not a server: a warning about serving
+        # (an unset secret) would precede every command's output. `tenants check` says it.
+        self._log(problems, warnings=strict)
         app.extensions["tenants"] = self
         app.before_request(self.pin_served)
         if app.config.get("TENANTS_RELOAD", True):
@@ -127,7 +129,7 @@ class TenantStore:
         ]
         count_reload("tenant", True, len(applied))
 
-    def _log(self, problems):
+    def _log(self, problems, warnings=True):
         for problem in problems:
             if is_error(problem):
                 log_event(
@@ -139,7 +141,7 @@ class TenantStore:
                     problem=problem.message,
                     still_serving=self.live.serving_refused(problem.file),
                 )
-            else:
+            elif warnings:
                 # A secret variable not set: served, but the tenant refuses every request.
                 log_event("TENANT_CONFIG_PROBLEM", level=logging.WARNING, problem=str(problem))
 
