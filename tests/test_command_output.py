@@ -1,8 +1,9 @@
 """Commands as operators run them, `flask ... > file`: stdout is the data, logs go to stderr.
 
 Each command runs as a real `flask --app wsgi` process, with and without the tenants' secret
-variables: stdout must be exactly what the command produces, and the warning about an unset
-secret must reach stderr once, as a JSON log line. Gunicorn logs the same way.
+variables: stdout must be exactly what the command produces, and no warning about serving (an
+unset secret) comes before it. Gunicorn logs the same way. A database that fails ends a command
+with one line, not a traceback.
 """
 
 import csv
@@ -23,6 +24,7 @@ from backend import create_app
 from backend.operators.contacts import COLUMNS
 from backend.store.db import db, init_db
 from backend.store.models import Call
+from backend.store.schema import UPGRADE_HINT
 from tests.conftest import TEST_SECRETS
 from tests.leaks import assert_no_full_number
 from tests.servers import ROOT, Gunicorn, flask_command
@@ -169,6 +171,35 @@ def test_the_export_redirected_to_a_file_is_a_clean_csv(database, tmp_path):
         rows = list(csv.DictReader(exported))
     assert [(r["call_id"], r["contact_number"]) for r in rows] == [("call-export", CALLER)]
     assert "is not set" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command, database_url, said",
+    [
+        (
+            ["stats"],
+            "postgresql+psycopg://postgres@127.0.0.1:1/test",
+            "Error: database unavailable (OperationalError): connection failed",
+        ),
+        (
+            ["erase", "--phone", "06 12 34 56 14"],
+            "postgresql+psycopg://postgres@127.0.0.1:1/test",
+            "Error: database unavailable (OperationalError): connection failed",
+        ),
+        (COMMANDS["contacts export"], "sqlite:///{tmp}/empty.db", "Error: database schema missing"),
+        (["purge"], "sqlite:///{tmp}/empty.db", "Error: database schema missing"),
+    ],
+    ids=["stats-unreachable", "erase-unreachable", "export-no-schema", "purge-no-schema"],
+)
+def test_a_failing_database_ends_a_command_with_one_line(tmp_path, command, database_url, said):
+    done = flask(database_url.format(tmp=tmp_path), command, TEST_SECRETS)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if not line.startswith("{")]
+    assert line.startswith(said), done.stderr
+    if "schema" in said:
+        assert line.endswith(UPGRADE_HINT), line
+    assert_no_full_number(done.stderr, f"`flask {command[0]}` stderr")
 
 
 @pytest.mark.slow

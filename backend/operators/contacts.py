@@ -13,6 +13,7 @@ import click
 from flask.cli import AppGroup
 
 from backend.logs import log_event
+from backend.store.db import says_database_errors
 from backend.store.models import as_utc
 from backend.store.reports import contact_calls
 from backend.tenants.store import tenant_store
@@ -87,6 +88,7 @@ contacts_cli = AppGroup("contacts", help="The confirmed contacts of the calls (p
     default="csv",
     show_default=True,
 )
+@says_database_errors
 def export_command(tenant_id, since, output_format):
     """Write a tenant's call contacts to stdout, FULL PHONE NUMBERS INCLUDED.
 

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from backend.operators.contacts import csv_line, parse_since
 from backend.stats.outcomes import COLUMNS, daily_outcomes
+from backend.store.db import says_database_errors
 from backend.tenants.store import tenant_store
 
 # Text table: (heading, value of a DayOutcomes row).
@@ -63,6 +64,7 @@ def csv_text(rows):
     show_default=True,
 )
 @with_appcontext
+@says_database_errors
 def stats_command(tenant_id, since, output_format):
     """Per tenant and per day (UTC): calls where the contact step opened, % with a caller ID,
     % confirmed at the first ask, % collected by voice, % way out, % unfinished, median turns

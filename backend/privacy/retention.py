@@ -17,6 +17,7 @@ from backend.logs import client_identifier, log_event
 from backend.phones import national_forms, normalize_caller_number
 from backend.privacy.masking import mask_phone
 from backend.store import erasure
+from backend.store.db import says_database_errors
 from backend.store.models import utcnow
 from backend.store.replays import KEEP_FOR, purge_seen
 from backend.tenants.schema import SCHEMA
@@ -94,6 +95,7 @@ def erase_number(directory, e164_for, only_tenant=None):
 
 @click.command("purge")
 @with_appcontext
+@says_database_errors
 def purge_command():
     """Delete call data older than each tenant's retention.days (default 30), and the signed
     requests seen before any freshness window could accept them again."""
@@ -121,6 +123,7 @@ def purge_command():
 @with_appcontext
 @click.option("--phone", required=True, help="The number, in any format (06 12 34 56 14, +33…).")
 @click.option("--tenant", "tenant_id", default=None, help="Only this tenant's calls.")
+@says_database_errors
 def erase_command(phone, tenant_id):
     """Delete every call that holds a phone number (caller ID, contact, what was said)."""
     directory = tenant_store().directory

@@ -1,12 +1,16 @@
 """The database: Flask-SQLAlchemy and Flask-Migrate wiring, and what a failed statement answers."""
 
+import functools
+
+import click
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase
 
 from backend.edge.errors import internal_error
+from backend.log_mask import mask_phone_shaped
 from backend.logs import log_event
 from backend.store import deadline
 from backend.store.connections import engine_options, tune_engine
@@ -101,3 +105,24 @@ def database_error(error):
         return database_unavailable(error)
     db.session.rollback()
     return internal_error(error)
+
+
+def says_database_errors(command):
+    """An operator's command whose database fails ends with one line on stderr and status 1,
+    not a traceback: what failed, and for a missing schema what to run."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SQLAlchemyError as error:
+            if is_schema_missing(error):
+                raise click.ClickException(f"database schema missing: {UPGRADE_HINT}") from None
+            # The driver's first line (the statement's values are hidden from its message).
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+            shown = mask_phone_shaped(reason[0]) if reason else ""
+            raise click.ClickException(
+                f"database unavailable ({type(error).__name__}): {shown}"
+            ) from None
+
+    return run
