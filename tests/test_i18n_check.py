@@ -85,6 +85,16 @@ def test_a_fuzzy_entry_fails(check, locales):
     assert f"{warm}:{entry_line(warm, CONFIRM)}: {CONFIRM}: fuzzy" in result.output
 
 
+def test_a_refused_entry_of_the_standard_catalog_is_said_once_where_it_is(check, locales):
+    base = locales / "fr" / "LC_MESSAGES" / "messages.po"
+    text = base.read_text(encoding="utf-8")
+    base.write_text(text.replace(f'msgctxt "{CONFIRM}"', f'#, fuzzy\nmsgctxt "{CONFIRM}"'))
+    result = check(locales)
+    assert result.exit_code == 1
+    assert f"{base}:{entry_line(base, CONFIRM)}: {CONFIRM}: fuzzy" in result.output
+    assert f"{CONFIRM}: missing" not in result.output  # it is there, refused
+
+
 def test_an_entry_for_a_removed_sentence_fails(check, locales):
     regional = locales / "fr_BE" / "LC_MESSAGES" / "messages.po"
     with regional.open("a", encoding="utf-8") as handle:

@@ -143,12 +143,15 @@ def completeness_problems(directory, files):
     return problems
 
 
-def missing_sentences(path, sentences):
-    """A standard base catalog must translate every sentence of prompts.py."""
+def missing_sentences(path, sentences, reported=()):
+    """A standard base catalog must translate every sentence of prompts.py.
+
+    `reported`: keys whose entry is there but refused (a problem at its own line already).
+    """
     return [
         Problem(str(path), 1, key, "missing: the standard catalog needs every sentence")
         for key in SOURCE_TEXT
-        if key not in sentences
+        if key not in sentences and key not in reported
     ]
 
 
@@ -167,7 +170,8 @@ class Catalogs:
             self.entries[(locale, variant)] = sentences
             self.problems += problems
             if variant == STANDARD and "_" not in locale:
-                self.gaps += missing_sentences(path, sentences)
+                reported = {problem.key for problem in problems}
+                self.gaps += missing_sentences(path, sentences, reported)
         self.gaps += completeness_problems(self.directory, files)
 
     @property
