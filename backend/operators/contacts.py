@@ -71,7 +71,9 @@ def parse_since(value):
     return as_utc(moment)
 
 
-contacts_cli = AppGroup("contacts", help="The confirmed contacts of the calls (personal data).")
+contacts_cli = AppGroup(
+    "contacts", help="The calls' contacts, confirmed or not, full numbers included (personal data)."
+)
 
 
 @contacts_cli.command("export")
