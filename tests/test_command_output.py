@@ -127,11 +127,14 @@ def assert_data_only(command, stdout, secrets):
     elif command == "i18n check":
         assert re.fullmatch(r"\d+ catalog\(s\) in locales: 0 problem\(s\)\n", stdout), stdout
     elif command == "purge":
-        assert lines[-2] == "purge: 0 call(s) deleted"
-        assert lines[-1] == "purge: 0 seen signature(s) older than 2 hours deleted"
+        assert lines[-3:] == [
+            "purge: 0 call(s) deleted",
+            "purge: 0 seen signature(s) older than 2 hours deleted",
+            "purge: 0 ended console session(s) older than 8 hours deleted",
+        ]
         assert all(
             re.fullmatch(r"[\w-]+: 0 call\(s\) older than \d+ days deleted.*", line)
-            for line in lines[:-2]
+            for line in lines[:-3]
         ), lines
 
 

@@ -122,6 +122,22 @@ def test_sign_out_ends_the_session(browser, log_events):
     assert [e["operator"] for e in log_events("CONSOLE_SIGNED_OUT")] == [ALICE]
 
 
+def test_a_copy_of_a_signed_out_session_s_cookie_is_refused(console, calls_in):
+    # The cookie is signed, not stored: what sign-out keeps is the session's id, on any worker.
+    kept, other = console.test_client(), console.test_client()
+    sign_in(kept)
+    sign_in(other)
+    cookie = kept.get_cookie("console_session", path="/console").value
+    copy = console.test_client()
+    copy.set_cookie("console_session", cookie, path="/console")
+    assert copy.get("/console/tenants/demo").status_code == 200
+    kept.post("/console/sign-out", data={"csrf_token": form_token(kept, "/console/")})
+    answer = copy.get("/console/tenants/demo")
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/console/sign-in")
+    assert other.get("/console/").status_code == 200  # the operator's other session goes on
+    assert sign_in(copy).status_code == 302 and copy.get("/console/").status_code == 200
+
+
 def test_a_changed_token_ends_the_sessions_it_opened(console, browser):
     assert browser.get("/console/").status_code == 200
     console.config["CONSOLE_OPERATORS"] = (("alice", "a-new-token-for-alice-42"),)

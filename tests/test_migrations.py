@@ -35,7 +35,8 @@ from tests.servers import flask_command
 
 FIRST, RETIRED_INDEX_DROPPED = "f38212f029dd", "c606341b2f13"
 CONVERSATION_VERSION, CONTACT_OUTCOME = "63078abf4cbb", "a7c41e9d2b50"
-HEAD = "b5e2d8c4f1a3"  # seen_signatures
+SEEN_SIGNATURES = "b5e2d8c4f1a3"
+HEAD = "d41c7a9e3b62"  # ended_sessions
 RETIRED_INDEX = "ix_calls_tenant_id"
 
 
@@ -98,6 +99,7 @@ def test_the_scripts_head_is_the_revision_the_tests_name():
     assert scripts.get_heads() == [HEAD]
     assert [rev.revision for rev in scripts.walk_revisions()] == [
         HEAD,
+        SEEN_SIGNATURES,
         CONTACT_OUTCOME,
         CONVERSATION_VERSION,
         RETIRED_INDEX_DROPPED,
@@ -216,7 +218,8 @@ def test_a_database_made_before_migrations_upgrades(bare_app, database_url, with
         assert f"Running upgrade {FIRST} -> {RETIRED_INDEX_DROPPED}" in done.stderr
         assert f"Running upgrade {RETIRED_INDEX_DROPPED} -> {CONVERSATION_VERSION}" in done.stderr
         assert f"Running upgrade {CONVERSATION_VERSION} -> {CONTACT_OUTCOME}" in done.stderr
-        assert f"Running upgrade {CONTACT_OUTCOME} -> {HEAD}" in done.stderr
+        assert f"Running upgrade {CONTACT_OUTCOME} -> {SEEN_SIGNATURES}" in done.stderr
+        assert f"Running upgrade {SEEN_SIGNATURES} -> {HEAD}" in done.stderr
 
         assert revisions() == [HEAD]
         assert RETIRED_INDEX not in index_names()

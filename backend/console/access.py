@@ -2,8 +2,10 @@
 
 Operators are named in CONSOLE_OPERATORS, each with a token. A sign-in compares the token given
 with every operator's in constant time (their digests, so neither the value nor the length of a
-token shows in the time taken). The session cookie holds the operator's name and a keyed digest
-of their token, signed: removing or changing an operator's token ends their sessions at once.
+token shows in the time taken). The session cookie holds the operator's name, a keyed digest
+of their token and a random session id, signed: removing or changing an operator's token ends
+their sessions at once, and signing out ends that session on every worker (its id is kept in
+the database until the cookie would have expired, backend/store/sessions.py).
 
 CSRF: Flask-WTF's CSRFProtect (tokens bound to the session, compared in constant time, Referer
 checked over HTTPS), applied to the console's forms only: the Vapi endpoints are called
@@ -13,7 +15,6 @@ server-to-server with a secret, not with a browser's cookie.
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -21,8 +22,9 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from backend.logs import log_event
+from backend.store.db import DATABASE_UNAVAILABLE_ERRORS
+from backend.store.sessions import SESSION_LIFETIME, end_session, has_ended
 
-SESSION_LIFETIME = timedelta(hours=8)
 csrf = CSRFProtect()
 
 
@@ -100,27 +102,38 @@ def sign_in(token):
     session.clear()  # a fresh session (and CSRF token) for the operator
     session.permanent = True
     session["operator"], session["token_ref"] = name, _token_ref(token)
+    session["id"] = secrets.token_urlsafe(32)
     log_event("CONSOLE_SIGNED_IN", operator=name)
     return name
 
 
 def sign_out():
-    """End the session."""
+    """End the session: its cookie, and any copy of it, is refused from now on."""
     operator = current_operator()
+    if operator:
+        end_session(session["id"])
     session.clear()
     if operator:
         log_event("CONSOLE_SIGNED_OUT", operator=operator)
 
 
 def current_operator():
-    """The signed-in operator's name, while their token is still the one they signed in with."""
-    name, ref = session.get("operator"), session.get("token_ref")
-    if not isinstance(name, str) or not isinstance(ref, str):
+    """The signed-in operator's name, while their token is still the one they signed in with
+    and they did not sign out of this session."""
+    name, ref, session_id = session.get("operator"), session.get("token_ref"), session.get("id")
+    if not all(isinstance(value, str) for value in (name, ref, session_id)):
         return None
     token = dict(current_app.config["CONSOLE_OPERATORS"]).get(name)
     if token is None or not hmac.compare_digest(ref, _token_ref(token)):
         return None
-    return name
+    try:
+        ended = has_ended(session_id)
+    except DATABASE_UNAVAILABLE_ERRORS as error:
+        # The tenants page serves through an outage; every page with a caller's data reads the
+        # database too, and answers 503 then.
+        log_event("CONSOLE_SESSION_UNCHECKED", level=30, exception=type(error).__name__)
+        ended = False
+    return None if ended else name
 
 
 def check_form():

@@ -20,6 +20,7 @@ from backend.store import erasure
 from backend.store.db import says_database_errors
 from backend.store.models import utcnow
 from backend.store.replays import KEEP_FOR, purge_seen
+from backend.store.sessions import SESSION_LIFETIME, purge_ended_sessions
 from backend.tenants.schema import SCHEMA
 from backend.tenants.store import tenant_store
 
@@ -114,9 +115,13 @@ def purge_command():
     click.echo(f"purge: {total} call(s) deleted")
     with erasure.transaction():
         seen = purge_seen()
+        ended = purge_ended_sessions()
     hours = KEEP_FOR // timedelta(hours=1)
     click.echo(f"purge: {seen} seen signature(s) older than {hours} hours deleted")
     log_event("SIGNATURES_PURGED", deleted=seen)
+    hours = SESSION_LIFETIME // timedelta(hours=1)
+    click.echo(f"purge: {ended} ended console session(s) older than {hours} hours deleted")
+    log_event("ENDED_SESSIONS_PURGED", deleted=ended)
 
 
 @click.command("erase")

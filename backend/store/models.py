@@ -1,4 +1,5 @@
-"""One row per (tenant, call): caller number, contact step, how the call ended."""
+"""One row per (tenant, call): caller number, contact step, how the call ended; and the signed
+requests and console sessions that may not be used again."""
 
 from datetime import UTC, datetime
 
@@ -70,3 +71,17 @@ class SeenSignature(db.Model):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     # When it was accepted: `flask purge` deletes rows past every tenant's freshness window.
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class EndedSession(db.Model):
+    """A console session its operator signed out of: its cookie is refused from then on.
+
+    The cookie is signed, not stored: without this row a copy of it would open the console
+    until it expires. A digest of the session's id is kept, not the id.
+    """
+
+    __tablename__ = "ended_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # When it was signed out of: `flask purge` deletes rows past a session's lifetime.
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
