@@ -4,13 +4,18 @@ The same in a real browser against gunicorn: tests/test_console_browser.py.
 """
 
 import csv
+import hashlib
 import io
 import re
+from datetime import timedelta
 
 import pytest
 
 from backend.console.access import operator_for
 from backend.operators.contacts import COLUMNS
+from backend.store.db import db
+from backend.store.models import EndedSession, utcnow
+from backend.store.sessions import SESSION_LIFETIME, end_session, has_ended
 from backend.tenants.store import tenant_store
 from backend.wording.preview import preview
 from tests.console_forms import (
@@ -136,6 +141,21 @@ def test_a_copy_of_a_signed_out_session_s_cookie_is_refused(console, calls_in):
     assert (answer.status_code, answer.headers["Location"]) == (302, "/console/sign-in")
     assert other.get("/console/").status_code == 200  # the operator's other session goes on
     assert sign_in(copy).status_code == 302 and copy.get("/console/").status_code == 200
+
+
+def test_purge_deletes_ended_sessions_past_a_session_s_lifetime(console):
+    with console.app_context():
+        end_session("expired")
+        end_session("recent")
+        end_session("recent")  # signed out twice: one row
+        expired = db.session.get(EndedSession, hashlib.sha256(b"expired").hexdigest())
+        expired.ended_at = utcnow() - SESSION_LIFETIME - timedelta(minutes=1)
+        db.session.commit()
+    result = console.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "purge: 1 ended console session(s) older than 8 hours deleted" in result.output
+    with console.app_context():
+        assert (has_ended("expired"), has_ended("recent")) == (False, True)
 
 
 def test_a_changed_token_ends_the_sessions_it_opened(console, browser):
