@@ -121,8 +121,8 @@ def says_database_errors(command):
             # The driver's first line (the statement's values are hidden from its message).
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()
             shown = mask_phone_shaped(reason[0]) if reason else ""
-            raise click.ClickException(
-                f"database unavailable ({type(error).__name__}): {shown}"
-            ) from None
+            what = "unavailable" if isinstance(error, DATABASE_UNAVAILABLE_ERRORS) else "error"
+            said = f"database {what} ({type(error).__name__}): {shown}"
+            raise click.ClickException(said) from None
 
     return run
