@@ -67,7 +67,9 @@ def calls_table_locked(url):
         try:
             with engine.connect() as connection:
                 connection.execute(
-                    text("LOCK TABLE calls, seen_signatures IN ACCESS EXCLUSIVE MODE")
+                    text(
+                        "LOCK TABLE calls, seen_signatures, ended_sessions IN ACCESS EXCLUSIVE MODE"
+                    )
                 )
                 locked.set()
                 done.wait(timeout=LOCK_HELD_AT_MOST_S)

@@ -176,6 +176,27 @@ def test_the_export_redirected_to_a_file_is_a_clean_csv(database, tmp_path):
     assert "is not set" not in done.stderr
 
 
+def test_flask_run_says_an_unset_secret_once_at_its_first_request(
+    tmp_path, monkeypatch, log_events
+):
+    # `flask run` builds the app as every command does (TENANTS_STRICT false), then serves.
+    for name in TEST_SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'calls.db'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "TENANTS_STRICT": False})
+
+    def warned():
+        return [e["problem"] for e in log_events() if "is not set" in e.get("problem", "")]
+
+    assert warned() == []
+    client = app.test_client()
+    for _ in range(2):
+        assert client.get("/healthz").status_code == 200
+    assert sorted(w.split(": warning: ")[1].split()[0] for w in warned()) == sorted(TEST_SECRETS)
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.mark.parametrize(
     "command, database_url, said",
     [

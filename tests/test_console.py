@@ -127,20 +127,58 @@ def test_sign_out_ends_the_session(browser, log_events):
     assert [e["operator"] for e in log_events("CONSOLE_SIGNED_OUT")] == [ALICE]
 
 
-def test_a_copy_of_a_signed_out_session_s_cookie_is_refused(console, calls_in):
-    # The cookie is signed, not stored: what sign-out keeps is the session's id, on any worker.
+def copy_of(app, client):
+    """A client of `app` holding a copy of `client`'s console cookie."""
+    copy = app.test_client()
+    cookie = client.get_cookie("console_session", path="/console").value
+    copy.set_cookie("console_session", cookie, path="/console")
+    return copy
+
+
+def test_a_copy_of_a_signed_out_session_s_cookie_is_refused_on_every_worker(console_app):
+    # The cookie is signed, not stored: what sign-out keeps is the session's id, in the
+    # database, which every worker reads (here two apps on the same database).
+    console, worker = console_app(), console_app()
     kept, other = console.test_client(), console.test_client()
     sign_in(kept)
     sign_in(other)
-    cookie = kept.get_cookie("console_session", path="/console").value
-    copy = console.test_client()
-    copy.set_cookie("console_session", cookie, path="/console")
+    copy = copy_of(worker, kept)
     assert copy.get("/console/tenants/demo").status_code == 200
     kept.post("/console/sign-out", data={"csrf_token": form_token(kept, "/console/")})
     answer = copy.get("/console/tenants/demo")
     assert (answer.status_code, answer.headers["Location"]) == (302, "/console/sign-in")
+    # The refusal deletes the copy, instead of signing it again.
+    assert "console_session=;" in answer.headers["Set-Cookie"]
     assert other.get("/console/").status_code == 200  # the operator's other session goes on
     assert sign_in(copy).status_code == 302 and copy.get("/console/").status_code == 200
+
+
+def test_the_cookie_is_not_signed_again_and_a_session_ends_8_hours_after_sign_in(browser):
+    browser.get("/console/")  # the page's form token joins the session: signed once
+    assert "Set-Cookie" not in browser.get("/console/").headers
+    with browser.session_transaction("/console/") as session:
+        session["issued_at"] -= SESSION_LIFETIME.total_seconds() + 60
+    assert browser.get("/console/").status_code == 302
+
+
+def test_signing_in_again_ends_the_session_it_replaces(console, browser):
+    earlier = copy_of(console, browser)
+    # The sign-in page sends who is signed in to the console: the form posted from elsewhere.
+    data = {"token": BOB_TOKEN, "csrf_token": form_token(browser, "/console/")}
+    assert browser.post("/console/sign-in", data=data).status_code == 302
+    assert earlier.get("/console/").status_code == 302
+    assert browser.get("/console/").status_code == 200
+
+
+def test_sign_out_while_the_database_is_away_still_signs_this_browser_out(
+    console, browser, log_events
+):
+    token = form_token(browser, "/console/")
+    with database_down(console):
+        answer = browser.post("/console/sign-out", data={"csrf_token": token})
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/console/sign-in")
+    assert browser.get("/console/").status_code == 302
+    assert log_events("CONSOLE_SIGN_OUT_NOT_RECORDED")
 
 
 def test_purge_deletes_ended_sessions_past_a_session_s_lifetime(console):

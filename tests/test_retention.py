@@ -192,9 +192,10 @@ def test_erase_refuses_a_tenant_neither_configured_nor_stored(erase_app):
     with erase_app.app_context():
         removed_tenant = add_call("gone", caller_number=NUMBER)
         kept = add_call("short", caller_number=NUMBER)
-    result = invoke(erase_app, "erase", "--phone", NUMBER, "--tenant", "shrot")
-    assert result.exit_code == 2
-    assert "'shrot' is not configured and holds no call" in result.output
+    for mistyped in ("shrot", ""):  # "" too: a script's unset variable
+        result = invoke(erase_app, "erase", "--phone", NUMBER, "--tenant", mistyped)
+        assert result.exit_code == 2
+        assert f"{mistyped!r} is not configured and holds no call" in result.output
     # A tenant whose file was removed still has its calls erased.
     result = invoke(erase_app, "erase", "--phone", NUMBER, "--tenant", "gone")
     assert result.exit_code == 0, repr(result.exception)

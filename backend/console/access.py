@@ -15,16 +15,22 @@ server-to-server with a secret, not with a browser's cookie.
 import hashlib
 import hmac
 import secrets
+import time
 from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from backend.logs import log_event
 from backend.store.db import DATABASE_UNAVAILABLE_ERRORS
+from backend.store.schema import is_schema_missing
 from backend.store.sessions import SESSION_LIFETIME, end_session, has_ended
 
+SESSION_LIFETIME_S = SESSION_LIFETIME.total_seconds()
+# What a database that cannot be reached raises (not a full pool, not a missing table).
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
 csrf = CSRFProtect()
 
 
@@ -62,6 +68,8 @@ def init_app(app):
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=app.config["CONSOLE_COOKIE_SECURE"],
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        # The cookie is not signed again at each answer: it expires 8 hours after sign-in.
+        SESSION_REFRESH_EACH_REQUEST=False,
         # Checked by the console's own before_request (views.py), not on every route.
         WTF_CSRF_CHECK_DEFAULT=False,
         # A form token lives as long as the session that holds it.
@@ -99,10 +107,12 @@ def sign_in(token):
         log_event("CONSOLE_SIGN_IN_REFUSED", level=30, operators=len(operators))
         return None
     token = dict(operators)[name]
+    if current_operator() is not None:
+        _end(session["id"])  # signed in again over a session: a copy of the old one is refused
     session.clear()  # a fresh session (and CSRF token) for the operator
     session.permanent = True
     session["operator"], session["token_ref"] = name, _token_ref(token)
-    session["id"] = secrets.token_urlsafe(32)
+    session["id"], session["issued_at"] = secrets.token_urlsafe(32), time.time()
     log_event("CONSOLE_SIGNED_IN", operator=name)
     return name
 
@@ -110,27 +120,51 @@ def sign_in(token):
 def sign_out():
     """End the session: its cookie, and any copy of it, is refused from now on."""
     operator = current_operator()
-    if operator:
-        end_session(session["id"])
-    session.clear()
+    try:
+        if operator:
+            _end(session["id"])
+    finally:
+        session.clear()  # whatever the database did: this browser is signed out
     if operator:
         log_event("CONSOLE_SIGNED_OUT", operator=operator)
 
 
+def _end(session_id):
+    try:
+        end_session(session_id)
+    except DATABASE_UNAVAILABLE_ERRORS as error:
+        # This browser's cookie is cleared; a copy of it stays valid until it expires.
+        log_event("CONSOLE_SIGN_OUT_NOT_RECORDED", level=40, exception=type(error).__name__)
+
+
 def current_operator():
-    """The signed-in operator's name, while their token is still the one they signed in with
-    and they did not sign out of this session."""
+    """The signed-in operator's name, while their token is still the one they signed in with,
+    the session is younger than SESSION_LIFETIME and they did not sign out of it. A refused
+    session is cleared: its answer deletes the cookie."""
+    name = _operator_of_session()
+    if name is None and session:
+        session.clear()
+    return name
+
+
+def _operator_of_session():
     name, ref, session_id = session.get("operator"), session.get("token_ref"), session.get("id")
+    issued_at = session.get("issued_at")
     if not all(isinstance(value, str) for value in (name, ref, session_id)):
+        return None
+    # Flask's own expiry counts from the cookie's last refresh: the lifetime counts from sign-in.
+    if not isinstance(issued_at, float) or time.time() - issued_at > SESSION_LIFETIME_S:
         return None
     token = dict(current_app.config["CONSOLE_OPERATORS"]).get(name)
     if token is None or not hmac.compare_digest(ref, _token_ref(token)):
         return None
     try:
         ended = has_ended(session_id)
-    except DATABASE_UNAVAILABLE_ERRORS as error:
-        # The tenants page serves through an outage; every page with a caller's data reads the
-        # database too, and answers 503 then.
+    except CONNECTION_ERRORS as error:
+        if is_schema_missing(error):
+            raise  # no page (503), rather than an unchecked one; so does a full pool
+        # The database cannot be reached: the tenants page serves through an outage, and every
+        # page with a caller's data reads the database too, and answers 503.
         log_event("CONSOLE_SESSION_UNCHECKED", level=30, exception=type(error).__name__)
         ended = False
     return None if ended else name

@@ -132,8 +132,8 @@ def purge_command():
 def erase_command(phone, tenant_id):
     """Delete every call that holds a phone number (caller ID, contact, what was said)."""
     directory = tenant_store().directory
-    tenant = directory.get(tenant_id) if tenant_id else None
-    if tenant_id and tenant is None:
+    tenant = directory.get(tenant_id) if tenant_id is not None else None
+    if tenant_id is not None and tenant is None:
         if not erasure.has_calls(tenant_id):
             # A mistyped id would erase nothing and say so as a success.
             raise click.BadParameter(

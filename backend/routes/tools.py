@@ -1,7 +1,8 @@
 """Vapi `tool-calls`: the tenant's contact tool runs the contact step and Vapi says its sentence.
 
-For tenants who keep Vapi's own model: the model calls the tool (default `contact_step`) with what
-the caller said (`utterance`); the answer carries the sentence in a `request-complete` message so
+For tenants who keep Vapi's own model: the model calls the tool (default `contact_step`) first
+with an empty `utterance`, which asks the question, then with each reply of the caller; the
+answer carries the sentence in a `request-complete` message so
 Vapi speaks it word for word, then ends or transfers the call on the way out (way_out.py).
 Always HTTP 200 for a well-formed message: a tool this tenant does not run, or arguments it
 cannot read, get a result with an `error`.

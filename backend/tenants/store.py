@@ -38,6 +38,7 @@ class TenantStore:
     def __init__(self, app=None):
         self.live = None
         self.watcher = None
+        self._unsaid = []  # start-up warnings a CLI-built app says when it serves
         if app is not None:
             self.init_app(app)
 
@@ -53,9 +54,13 @@ class TenantStore:
             raise TenantConfigError(
                 "invalid configuration:\n" + "\n".join(f"  {p}" for p in errors)
             )
-        # Built by the Flask CLI, the app runs a command, not a server: a warning about serving
-        # (an unset secret) would precede every command's output. `tenants check` says it.
+        # Built by the Flask CLI, the app runs a command: a warning about serving (an unset
+        # secret) would precede every command's output, and `tenants check` says it. Under
+        # `flask run`, which serves, it is said at the first request.
         self._log(problems, warnings=strict)
+        if not strict:
+            self._unsaid = [p for p in problems if not is_error(p)]
+            app.before_request(self._say_serving_warnings)
         app.extensions["tenants"] = self
         app.before_request(self.pin_served)
         if app.config.get("TENANTS_RELOAD", True):
@@ -64,6 +69,10 @@ class TenantStore:
             # Started by a request, not here: a thread started before gunicorn forks its
             # workers (--preload) would not run in them.
             app.before_request(self.watcher.ensure_started)
+
+    def _say_serving_warnings(self):
+        unsaid, self._unsaid = self._unsaid, []
+        self._log(unsaid)
 
     @property
     def served(self):
