@@ -5,7 +5,6 @@ and not): `end` says the sentence then calls Vapi's endCall tool, `transfer` cal
 import asyncio
 
 import httpx
-import openai
 import pytest
 import requests
 import yaml
@@ -30,6 +29,8 @@ def way_out_app(tenants_app):
 
 def openai_client(app, tenant_id, secret):
     """OpenAI's official client, on the app through httpx's WSGI transport."""
+    import openai  # here, not at collection: its import costs each process ~1 s of CPU
+
     http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://vapi.test")
     return openai.OpenAI(
         base_url=f"http://vapi.test/api/vapi/{tenant_id}",
@@ -109,6 +110,8 @@ def test_custom_llm_turns_before_the_way_out_call_no_tool(way_out_app, secrets, 
 def test_over_real_http_on_two_workers(database_url, tmp_path, vapi_payload):
     """Gunicorn, two workers, real HTTP: OpenAI's client (sync streamed, async not) plays a
     call to the way out; Vapi's transfer-destination-request then gets the destination."""
+    import openai  # as in openai_client
+
     folder = tmp_path / "tenants"
     folder.mkdir()
     for data in (tenant("fin", "end"), tenant("relais", "transfer", TRANSFER_NUMBER)):
