@@ -153,6 +153,15 @@ def test_a_copy_of_a_signed_out_session_s_cookie_is_refused_on_every_worker(cons
     assert sign_in(copy).status_code == 302 and copy.get("/console/").status_code == 200
 
 
+def test_a_sign_in_form_stays_good_after_the_page_is_opened_again(console):
+    # Only a refused operator's session is cleared: a visitor's form token stays.
+    client = console.test_client()
+    first = form_token(client)
+    form_token(client)  # the sign-in page opened again, in another tab
+    answer = client.post("/console/sign-in", data={"token": ALICE_TOKEN, "csrf_token": first})
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/console/")
+
+
 def test_the_cookie_is_not_signed_again_and_a_session_ends_8_hours_after_sign_in(browser):
     browser.get("/console/")  # the page's form token joins the session: signed once
     assert "Set-Cookie" not in browser.get("/console/").headers

@@ -21,16 +21,13 @@ from functools import wraps
 from flask import current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from backend.logs import log_event
-from backend.store.db import DATABASE_UNAVAILABLE_ERRORS
+from backend.store.db import DATABASE_UNAVAILABLE_ERRORS, DATABASE_UNREACHABLE_ERRORS
 from backend.store.schema import is_schema_missing
 from backend.store.sessions import SESSION_LIFETIME, end_session, has_ended
 
 SESSION_LIFETIME_S = SESSION_LIFETIME.total_seconds()
-# What a database that cannot be reached raises (not a full pool, not a missing table).
-CONNECTION_ERRORS = (OperationalError, InterfaceError)
 csrf = CSRFProtect()
 
 
@@ -140,9 +137,10 @@ def _end(session_id):
 def current_operator():
     """The signed-in operator's name, while their token is still the one they signed in with,
     the session is younger than SESSION_LIFETIME and they did not sign out of it. A refused
-    session is cleared: its answer deletes the cookie."""
+    operator's session is cleared: its answer deletes the cookie (a visitor's form token stays).
+    """
     name = _operator_of_session()
-    if name is None and session:
+    if name is None and "operator" in session:
         session.clear()
     return name
 
@@ -160,7 +158,7 @@ def _operator_of_session():
         return None
     try:
         ended = has_ended(session_id)
-    except CONNECTION_ERRORS as error:
+    except DATABASE_UNREACHABLE_ERRORS as error:
         if is_schema_missing(error):
             raise  # no page (503), rather than an unchecked one; so does a full pool
         # The database cannot be reached: the tenants page serves through an outage, and every

@@ -26,8 +26,9 @@ from backend.store.schema import (
 # Where they were before backend/store/schema.py, for tests and tools that import them from here.
 from backend.store.schema import init_db, upgrade_database  # noqa: F401  isort: skip
 
-# What a database that is down, unreachable, overloaded or locked raises.
-DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+# What a database that is down, unreachable or locked raises; with a full pool, overloaded.
+DATABASE_UNREACHABLE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_UNAVAILABLE_ERRORS = (*DATABASE_UNREACHABLE_ERRORS, PoolTimeoutError)
 
 
 class Base(DeclarativeBase):
