@@ -8,7 +8,6 @@ room for a loaded machine. Nothing asserts on time.
 
 import json
 import os
-import shutil
 import socket
 import time
 
@@ -17,6 +16,7 @@ import requests
 
 from backend import create_app
 from backend.store.db import db, init_db
+from backend.tenants.live import LiveConfiguration
 from backend.wording.catalogs import Catalogs
 from tests.leaks import assert_no_full_number, random_id
 from tests.servers import Gunicorn
@@ -106,6 +106,11 @@ def refused_tenants(readyz):
     return {r.get("tenant") for r in readyz.get("refused", []) if "tenant" in r}
 
 
+def folder_refusal(readyz):
+    """The refusal of the tenants folder as a whole, or {}."""
+    return next((r for r in readyz.get("refused", []) if r.get("key") == "(folder)"), {})
+
+
 def test_edit_applies_then_a_broken_edit_keeps_the_last_good(
     live_client, folders, demo_headers, vapi_payload, no_full_number_in_logs
 ):
@@ -174,10 +179,15 @@ def test_removed_file_stops_its_tenant_and_a_new_broken_file_serves_nothing(
     assert readyz["refused"][0]["tenant"] is None and readyz["refused"][0]["file"] == "new.yaml"
     assert readyz["refused"][0]["key"] == "(yaml)" and readyz["refused"][0]["line"] == 3
 
-    # The whole folder gone (a deploy swapping it): nothing changes, and readyz says why.
-    shutil.rmtree(tenants)
-    readyz = poll(app.ready, lambda r: any(x["key"] == "(folder)" for x in r["refused"]))
-    assert any(x["key"] == "(folder)" for x in readyz["refused"])
+    # The whole folder emptied, then gone (a deploy swapping it): the tenants stay as they
+    # were, and readyz says why.
+    for path in tenants.iterdir():
+        path.unlink()
+    readyz = poll(app.ready, folder_refusal)
+    assert "no tenant file found" in folder_refusal(readyz)["problem"]
+    assert isinstance(app.say(), str)
+    tenants.rmdir()
+    readyz = poll(app.ready, lambda r: "cannot be read" in folder_refusal(r).get("problem", ""))
     assert isinstance(app.say(), str)
 
 
@@ -346,3 +356,30 @@ def test_every_gunicorn_worker_reloads(served, folders, demo_headers, vapi_paylo
     assert every_worker(lambda r: r["tenants"] == 1 and "refused" not in r)
     assert steady(404)
     assert "TENANT_CONFIG_REJECTED" in served.output()
+
+
+def test_an_emptied_folder_keeps_what_it_served_and_a_catalog_edit_still_applies(folders):
+    tenants, locales = folders
+    live = LiveConfiguration(tenants, locales)
+    live.load()
+    served = {t.id for t in live.tenants.values()}
+    assert served == {"demo", "plomberie-dupont"}
+    for path in tenants.iterdir():
+        path.unlink()
+    edit(locales / "fr" / "LC_MESSAGES" / "short.po", "Oui ou non ?", "Exact ?")
+    problems, changed = live.load()
+    assert changed and {t.id for t in live.tenants.values()} == served
+    assert [(p.key, p.message) for p in problems] == [
+        ("(folder)", "no tenant file found: the previous tenants are kept")
+    ]
+    assert "Exact ?" in live.catalogs.template(CONFIRM, "fr_FR", "short")
+
+    # Catalogs emptied too: the last good ones stay.
+    for path in locales.rglob("*.po"):
+        path.unlink()
+    problems, changed = live.load()
+    assert not changed and {t.id for t in live.tenants.values()} == served
+    assert "Exact ?" in live.catalogs.template(CONFIRM, "fr_FR", "short")
+    assert ("(folder)", "no catalog found: the previous catalogs are kept") in [
+        (p.key, p.message) for p in problems
+    ]

@@ -103,18 +103,11 @@ class LiveConfiguration:
             paths = [str(p) for p in tenant_files(self.tenants_dir)]
         except OSError as error:
             # A folder gone or unreadable (a deploy swapping it?): every tenant stays as it was.
-            problem = Problem(self.tenants_dir, 1, "(folder)", unreadable(error))
-            self.served = Served(
-                self.tenants_dir,
-                self.locales_dir,
-                catalogs,
-                served.tenants,
-                {**served.refused, self.tenants_dir: [problem]},
-                tuple(catalog_problems),
-                served.directory,
-                fingerprint(served.tenants, catalogs),
-            )
-            return self._report({self.tenants_dir: [problem]}, catalog_problems), False
+            return self._keep_tenants(catalogs, catalog_problems, unreadable(error))
+        if not paths and served.tenants:
+            # A folder emptied mid-deploy, like the catalogs': not an edit to apply.
+            message = "no tenant file found: the previous tenants are kept"
+            return self._keep_tenants(catalogs, catalog_problems, message)
         candidates, refused, found = {}, {}, {}
         for path in paths:
             tenant, problems = load_tenant_file(path, catalogs.variants, catalogs.knows_locale)
@@ -138,6 +131,23 @@ class LiveConfiguration:
             fingerprint(candidates, catalogs),
         )
         return self._report(found, catalog_problems), changed
+
+    def _keep_tenants(self, catalogs, catalog_problems, message):
+        """Serve the same tenants, saying in the refusals why the folder was not applied."""
+        served = self.served
+        problem = Problem(self.tenants_dir, 1, "(folder)", message)
+        self.served = Served(
+            self.tenants_dir,
+            self.locales_dir,
+            catalogs,
+            served.tenants,
+            {**served.refused, self.tenants_dir: [problem]},
+            tuple(catalog_problems),
+            served.directory,
+            fingerprint(served.tenants, catalogs),
+        )
+        changed = catalogs is not served.catalogs
+        return self._report({self.tenants_dir: [problem]}, catalog_problems), changed
 
     @staticmethod
     def _settle_claims(previous, candidates, refused, found):
