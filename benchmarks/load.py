@@ -190,7 +190,7 @@ class Result:
 def goal_line(scenario, name, ratio, p99, errors):
     """One row's goal, part by part: which of ratio, p99 and errors met it."""
     parts = [
-        f"ratio {ratio:.2f} {'met' if ratio >= GOAL_RATIOS[scenario] else 'MISSED'}",
+        f"ratio {ratio:.3f} {'met' if ratio >= GOAL_RATIOS[scenario] else 'MISSED'}",
         f"p99 {p99:.1f} ms {'met' if p99 < GOAL_P99_MS else 'MISSED'}",
         f"{errors} errors {'met' if not errors else 'MISSED'}",
     ]
