@@ -289,16 +289,16 @@ def _synchronous_commit(app):
         return connection.execute(text("SHOW synchronous_commit")).scalar()
 
 
-def test_call_flow_writes_do_not_wait_for_the_disk_unless_told(app, database_url, monkeypatch):
+def test_call_flow_writes_wait_for_the_disk_unless_told(app, database_url, monkeypatch):
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's synchronous_commit")
-    assert _synchronous_commit(app) == "off"
-    monkeypatch.setenv("DATABASE_SYNCHRONOUS_COMMIT", "on")
-    durable = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    assert _synchronous_commit(app) == "on"
+    monkeypatch.setenv("DATABASE_SYNCHRONOUS_COMMIT", "off")
+    fast = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
     try:
-        assert _synchronous_commit(durable) == "on"
+        assert _synchronous_commit(fast) == "off"
     finally:
-        with durable.app_context():
+        with fast.app_context():
             db.engine.dispose()
 
 

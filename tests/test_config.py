@@ -72,7 +72,7 @@ def test_defaults_without_the_variables(monkeypatch):
     values = config.from_environment()
     assert values["SQLALCHEMY_DATABASE_URI"] == "sqlite:///calls.db"
     assert values["DATABASE_STATEMENT_TIMEOUT_MS"] == 500
-    assert values["DATABASE_SYNCHRONOUS_COMMIT"] == "off"
+    assert values["DATABASE_SYNCHRONOUS_COMMIT"] == "on"
     assert values["PHONE_REF_KEY"] is None and values["TENANTS_STRICT"] is True
     monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # what `flask` sets before it builds the app
     assert config.from_environment()["TENANTS_STRICT"] is False

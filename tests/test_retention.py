@@ -318,10 +318,12 @@ def test_purge_and_erase_are_registered_with_the_app(app):
 
 
 @pytest.mark.parametrize("command", [("purge",), ("erase", "--phone", NUMBER)])
-def test_purge_and_erase_wait_for_the_disk(erase_app, database_url, command):
-    """Call-flow writes may skip the flush (connections.SYNCHRONOUS_COMMIT); deletions never do."""
+def test_purge_and_erase_wait_for_the_disk(tenants_app, database_url, command, monkeypatch):
+    """Call-flow writes may be set to skip the flush; deletions never do."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's synchronous_commit; SQLite's checkpoint is tested above")
+    monkeypatch.setenv("DATABASE_SYNCHRONOUS_COMMIT", "off")
+    erase_app = tenants_app(SHORT, LONG, PLAIN)
     with erase_app.app_context():
         add_call("plain", 400, caller_number=NUMBER)
         seen = []
@@ -339,5 +341,5 @@ def test_purge_and_erase_wait_for_the_disk(erase_app, database_url, command):
         assert result.exit_code == 0, result.output
         assert seen and set(seen) == {"on"}
         assert remaining() == []
-        with db.engine.connect() as connection:  # the pool's connections keep the fast setting
+        with db.engine.connect() as connection:  # the pool's connections keep their setting
             assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"

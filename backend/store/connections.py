@@ -32,13 +32,13 @@ KEEPALIVES = {
     "keepalives_interval": 1,
     "keepalives_count": 3,
 }
-# Call-flow writes on PostgreSQL do not wait for their commit to reach the disk, as SQLite's WAL
-# with synchronous=NORMAL already does: a crash of the database server (never of the app) may
-# lose the last few hundred milliseconds of them, without corruption, and Vapi sends the caller's
-# number again with each later message of the call. Waiting for the flush cost about 15 % of
-# the throughput (benchmarks/load.py). Operator commands (purge, erase) always wait, see
-# dialects.PostgreSQL.durable_transaction; $DATABASE_SYNCHRONOUS_COMMIT=on makes every write wait.
-SYNCHRONOUS_COMMIT = "off"
+# A 200 means stored: on PostgreSQL a call-flow commit waits for the disk, as the server does by
+# default, so a crash of the database server loses nothing the app acknowledged (SQLite's WAL
+# with synchronous=NORMAL writes each commit to the file before it returns: only the machine's
+# power failing can lose it). $DATABASE_SYNCHRONOUS_COMMIT=off trades the last few hundred
+# milliseconds of acknowledged writes, on such a crash, for throughput; operator commands (purge,
+# erase) wait in any case, see dialects.PostgreSQL.durable_transaction.
+SYNCHRONOUS_COMMIT = "on"
 SYNCHRONOUS_COMMIT_VALUES = ("off", "local", "remote_write", "on", "remote_apply")
 
 
