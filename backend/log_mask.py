@@ -10,10 +10,14 @@ import re
 
 from backend.phones import is_whole_number
 
-# Digits with spaces, dots or hyphens between, from the first digit of a run to its last: a
-# plain scan, fast on the text of most lines. _masked_run then counts the digits (8 or more is
-# phone-shaped) and tells a phone number from what only looks like one.
-_DIGIT_RUN = re.compile(r"(?<!\d)\d[\d .-]{6,}\d(?!\d)")
+# What people and programs write between a number's digits: spaces (the no-break ones French
+# typography and word processors put there too), dots, hyphens, underscores and commas.
+_SEPARATORS = " \u00a0\u202f\u2009.-_,"
+_SEPARATOR_CLASS = re.escape(_SEPARATORS)  # "-" escaped too: no range
+# Digits with separators between, from the first digit of a run to its last: a plain scan, fast
+# on the text of most lines. _masked_run then counts the digits (8 or more is phone-shaped) and
+# tells a phone number from what only looks like one.
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d[\d{_SEPARATOR_CLASS}]{{6,}}\d(?!\d)")
 _NOT_NUMBERS = (
     re.compile(r"\d{4}-\d\d-\d\d(?=$|[ T])"),  # a date, of a timestamp: 2026-11-24 16:28:12
     re.compile(r"\d{1,3}(?:\.\d{1,3}){3}$"),  # an IPv4 address
@@ -25,12 +29,16 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _UUID_AROUND = 36  # characters of a uuid on either side of a run inside it
 
 
+def _digit_count(run):
+    return len(run) - sum(map(run.count, _SEPARATORS))
+
+
 def _has_eight_digits(text):
     """The fast look first: a run of 8 digits or more, or nothing to mask (a uuid's runs of
     digits, "23-0697-4", are not enough)."""
     for match in _DIGIT_RUN.finditer(text):
         run = match.group()
-        if len(run) - run.count(" ") - run.count(".") - run.count("-") >= 8:
+        if _digit_count(run) >= 8:
             return True
     return False
 
@@ -91,7 +99,7 @@ def _masked(run):
 
 def _masked_run(match):
     text, (start, end), run = match.string, match.span(), match.group()
-    if len(run) - sum(map(run.count, " .-")) < 8:
+    if _digit_count(run) < 8:
         return run
     for shape in _NOT_NUMBERS:
         seen = shape.match(run)
@@ -121,7 +129,7 @@ def mask_phone_shaped(text):
 
 
 # Digits with at most one separator between each: a number inside an id.
-_ID_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ .\-/()]?\d){7,}(?!\d)")
+_ID_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:[{_SEPARATOR_CLASS}/()]?\d){{7,}}(?!\d)")
 
 
 def mask_identifier(value):

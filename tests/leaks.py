@@ -10,7 +10,7 @@ import phonenumbers
 from tests.paths import VAPI_PAYLOADS
 
 # Digits with the separators people and formatters put between them.
-_DIGIT_RUN = re.compile(r"\+?\d(?:[\d .\-/()]*\d)?")
+_DIGIT_RUN = re.compile(r"\+?\d(?:[\d .\-/()\u00a0\u202f\u2009_,]*\d)?")
 # E.164 written without its +, standing alone (not inside a hash or an id): 33612345678.
 _BARE_INTERNATIONAL = re.compile(r"(?<![\w+])\d{10,15}(?!\w)")
 

@@ -27,7 +27,7 @@ from tests.console_forms import (
     sign_in,
 )
 from tests.console_play import client_post, expected_contacts, play
-from tests.leaks import assert_no_full_number
+from tests.leaks import assert_no_full_number, watch
 from tests.outage import database_down
 from tests.outcome_batch import EXPECTED
 from tests.paths import ROOT
@@ -277,6 +277,25 @@ def test_the_last_calls_show_numbers_masked(console, browser, played):
     assert page.count("<code>+33XXXXXXX78</code> (dicté)") == 2
     assert "<code>+33XXXXXXX14</code> (numéro affiché)" in page
     assert "Sortie : fin de l'étape" in page
+    assert_no_full_number(page, "the tenant page")
+
+
+def test_a_number_a_client_put_in_a_call_id_or_ended_reason_is_masked(
+    browser, demo_headers, vapi_payload
+):
+    watch("+33698761234")
+    status = vapi_payload("status-update.in-progress")
+    status["message"]["call"]["id"] = "call-06\u202f98\u202f76\u202f12\u202f34"
+    answer = browser.post("/api/vapi/demo/webhook", json=status, headers=demo_headers)
+    assert answer.status_code == 200
+    report = vapi_payload("end-of-call-report")
+    report["message"]["call"]["id"] = "call-0698761234"
+    report["message"]["endedReason"] = "transferred-to-06-98-76-12-34"
+    answer = browser.post("/api/vapi/demo/webhook", json=report, headers=demo_headers)
+    assert answer.status_code == 200
+    page = browser.get("/console/tenants/demo").get_data(as_text=True)
+    assert "call-XX\u202fXX\u202fXX\u202fXX\u202f34" in page and "call-XXXXXXXX34" in page
+    assert "transferred-to-XX-XX-XX-XX-34" in page
     assert_no_full_number(page, "the tenant page")
 
 

@@ -28,6 +28,11 @@ IN_IDS = [
     "id/06/98/76/12/34",
     "(06)98761234",
     "tc-698761234",
+    # No-break spaces (as word processors and French typography write them), underscores, commas.
+    "06\u00a098\u00a076\u00a012\u00a034",
+    "tc06\u202f98\u202f76\u202f12\u202f34",
+    "06_98_76_12_34",
+    "tool:06,98,76,12,34",
 ]
 
 
@@ -99,4 +104,4 @@ def test_ids_holding_a_number_are_masked_in_every_line_a_call_logs(
     logged = {line.get("call_id") for line in lines} | {line.get("turn") for line in lines}
     logged |= {line.get("msg_type") for line in lines}
     assert mask_identifier(value) in logged
-    assert full_numbers_in(json.dumps(lines)) == []
+    assert full_numbers_in(json.dumps(lines, ensure_ascii=False)) == []

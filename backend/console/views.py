@@ -10,6 +10,7 @@ from backend.console import access, bp
 from backend.console.access import operator_required
 from backend.console.charts import draw
 from backend.console.status import catalog_problems, status_of, tenant_statuses
+from backend.log_mask import mask_identifier, mask_phone_shaped
 from backend.logs import log_event
 from backend.operators.contacts import COLUMNS, contact_rows, csv_line
 from backend.privacy.masking import mask_phone
@@ -96,15 +97,16 @@ def index():
 
 
 def shown_call(call, tenant):
-    """A call as the page shows it: numbers masked as the tenant's logs mask them."""
+    """A call as the page shows it: numbers masked as the tenant's logs mask them, and so is a
+    number a client put in its call id or ended reason (as the logs mask them)."""
     return {
         "created_at": call.created_at,
-        "call_id": call.call_id,
+        "call_id": mask_identifier(call.call_id),
         "caller": mask_phone(call.caller_number, tenant.logged_digits),
         "state": call.state,
         "contact": mask_phone(call.contact_number, tenant.logged_digits),
         "source": call.contact_source,
-        "ended_reason": call.ended_reason,
+        "ended_reason": mask_phone_shaped(call.ended_reason) if call.ended_reason else None,
         "outcome": call.contact_outcome,
         "turns": call.contact_turns,
     }
