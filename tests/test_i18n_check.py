@@ -59,14 +59,18 @@ def test_shipped_catalogs_pass(check):
     ("change", "message"),
     [
         (lambda s: s.replace("{last_two}", "vos chiffres"),
-         "placeholders differ: missing {last_two}, unknown none"),
+         "placeholders differ: missing {last_two} (this sentence takes {last_two})"),
         (lambda s: s.replace("{last_two}", "{derniers}"),
-         "placeholders differ: missing {last_two}, unknown {derniers}"),
+         "placeholders differ: missing {last_two}; unknown {derniers} (this sentence takes"),
         (lambda s: s.replace("{last_two}", "{last_two"),
          "broken placeholder"),
+        (lambda s: s.replace("{last_two}", "{last_two!r}"),
+         "write {last_two} alone: nothing after its name (no ! or :)"),
+        (lambda s: s.replace("{last_two}", "{last_two:>20}"),
+         "write {last_two} alone"),
         (lambda s: "", "empty translation"),
     ],
-    ids=["dropped", "renamed", "unbalanced", "empty"],
+    ids=["dropped", "renamed", "unbalanced", "conversion", "format", "empty"],
 )  # fmt: skip
 def test_a_broken_entry_fails_where_it_is(check, locales, change, message):
     short = locales / "fr" / "LC_MESSAGES" / "short.po"
@@ -138,15 +142,18 @@ def test_a_locale_without_its_standard_catalog_fails(check, locales):
     ],
     ids=["second-msgstr", "open-quote", "bare-text"],
 )
-def test_a_syntax_error_fails_with_its_line(check, locales, added, message):
-    short = locales / "fr" / "LC_MESSAGES" / "short.po"
-    lines = short.read_text(encoding="utf-8").splitlines()
-    line = entry_line(short, CONFIRM) + 2  # right after the entry's msgstr
+@pytest.mark.parametrize("name", ["short.po", "messages.po"], ids=["variant", "standard"])
+def test_a_syntax_error_fails_with_its_line_alone(check, locales, added, message, name):
+    catalog = locales / "fr" / "LC_MESSAGES" / name
+    lines = catalog.read_text(encoding="utf-8").splitlines()
+    line = entry_line(catalog, CONFIRM) + 2  # right after the entry's msgstr
     lines.insert(line - 1, added)
-    short.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    catalog.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = check(locales)
     assert result.exit_code == 1
-    assert f"{short}:{line}: (syntax): {message}" in result.output, result.output
+    assert f"{catalog}:{line}: (syntax): {message}" in result.output, result.output
+    # The file could not be read: its sentences are not reported missing one by one.
+    assert "missing" not in result.output and "1 problem(s)" in result.output, result.output
 
 
 def test_regional_catalog_overrides_one_sentence_then_falls_back():

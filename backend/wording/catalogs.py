@@ -37,6 +37,31 @@ def placeholders(text):
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
+def placeholder_problem(sentence, source):
+    """What is wrong with the placeholders of a translation of `source`, or None."""
+    try:
+        fields = [(n, s, c) for _, n, s, c in string.Formatter().parse(sentence) if n is not None]
+    except ValueError:
+        return "broken placeholder: a { or } without its pair"
+    for name, spec, conversion in fields:
+        if spec or conversion:
+            # {last_two!r} would be spoken with its quotes, {last_two:>9} with its spaces.
+            return f"write {{{name}}} alone: nothing after its name (no ! or :)"
+    expected, found = placeholders(source), {name for name, _, _ in fields}
+    if expected == found:
+        return None
+    parts = []
+    if expected - found:
+        parts.append(f"missing {_braced(expected - found)}")
+    if found - expected:
+        parts.append(f"unknown {_braced(found - expected)}")
+    return f"placeholders differ: {'; '.join(parts)} (this sentence takes {_braced(expected)})"
+
+
+def _braced(names):
+    return ", ".join(f"{{{name}}}" for name in sorted(names)) or "none"
+
+
 def catalog_name(locale, variant):
     """Where a (locale, variant) lives under locales/: `fr/warm.po`, `fr_BE/messages.po`."""
     return f"{locale}/{'messages' if variant == STANDARD else variant}.po"
@@ -99,20 +124,9 @@ def read_catalog_file(path):
         if not message.string:
             problems.append(Problem(name, line, key, "empty translation"))
             continue
-        try:
-            found = placeholders(message.string)
-        except ValueError:
-            problems.append(
-                Problem(name, line, key, "broken placeholder: a { or } without its pair")
-            )
-            continue
-        expected = placeholders(SOURCE_TEXT[key])
-        if expected != found:
-            missing = ", ".join(f"{{{p}}}" for p in sorted(expected - found)) or "none"
-            extra = ", ".join(f"{{{p}}}" for p in sorted(found - expected)) or "none"
-            problems.append(
-                Problem(name, line, key, f"placeholders differ: missing {missing}, unknown {extra}")
-            )
+        problem = placeholder_problem(message.string, SOURCE_TEXT[key])
+        if problem:
+            problems.append(Problem(name, line, key, problem))
             continue
         sentences[key] = message.string
     return sentences, problems
@@ -155,6 +169,11 @@ def missing_sentences(path, sentences, reported=()):
     ]
 
 
+def _unread(problems):
+    """True when a file could not be read at all: its sentences are not missing, unread."""
+    return any(problem.key in ("(syntax)", "(file)") for problem in problems)
+
+
 class Catalogs:
     """Every catalog of a locales folder, loaded once; `sentence()` applies the fallbacks."""
 
@@ -169,7 +188,7 @@ class Catalogs:
             sentences, problems = read_catalog_file(path)
             self.entries[(locale, variant)] = sentences
             self.problems += problems
-            if variant == STANDARD and "_" not in locale:
+            if variant == STANDARD and "_" not in locale and not _unread(problems):
                 reported = {problem.key for problem in problems}
                 self.gaps += missing_sentences(path, sentences, reported)
         self.gaps += completeness_problems(self.directory, files)
