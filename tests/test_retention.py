@@ -157,6 +157,19 @@ def erase_app(tenants_app):
     return tenants_app(SHORT, LONG, PLAIN)
 
 
+def test_erase_takes_an_overseas_number_as_the_caller_says_it(erase_app):
+    with erase_app.app_context():
+        reunion = add_call("short", caller_number="+262692341201")
+        add_call("plain", contact_number="+262692341201")
+        kept = add_call("short", caller_number=NUMBER)
+    result = invoke(erase_app, "erase", "--phone", "06 92 34 12 01")
+    assert result.exit_code == 0, result.output
+    assert "short: 1 call(s) deleted holding +262XXXXXXX01" in result.output
+    assert "plain: 1 call(s) deleted" in result.output
+    with erase_app.app_context():
+        assert remaining() == [("short", kept)] and reunion != kept
+
+
 def test_erase_deletes_every_call_holding_the_number(erase_app, no_full_number_in_logs):
     app = erase_app
     with app.app_context():

@@ -177,6 +177,13 @@ def test_web_call_has_no_number_even_with_a_customer(vapi_payload):
         ("0033536495614", "BE", CALLER),  # international prefix
         ("+330536495614", "FR", CALLER),  # trunk 0 kept after the country code
         ("+33 (0)5 36 49 56 14", "BE", CALLER),
+        # Overseas France written nationally, as the speech parser reads it.
+        ("0692123456", "FR", "+262692123456"),  # Réunion
+        ("06 90 12 34 56", "FR", "+590690123456"),  # Guadeloupe
+        ("0639012345", "FR", "+262639012345"),  # Mayotte
+        ("0594301234", "FR", "+594594301234"),  # Guyane, a landline
+        ("+33692123456", "FR", None),  # written with France's code: no such French number
+        ("0692123456", "BE", None),
     ],
 )
 def test_numbers_normalise_to_e164_with_the_tenant_region(raw, region, expected, vapi_payload):

@@ -144,7 +144,14 @@ def normalize_caller_number(raw, region="FR"):
 @functools.lru_cache(maxsize=4096)
 def _caller_e164(text, region):
     sip = _SIP_USER.match(text)
-    e164 = valid_e164(sip.group(1) if sip else text, region)
+    number = sip.group(1) if sip else text
+    e164 = valid_e164(number, region)
+    if e164 is None:
+        # Written nationally, a number of a region sharing the plan: 0692 is Réunion's (+262),
+        # as the speech parser reads it (backend/engine/nlu/dialing.py). Written in full, a
+        # number keeps its own country code (+33 692... stays invalid).
+        shared = (valid_e164(number, other) for other in OVERSEAS.get(region, ()))
+        e164 = next(filter(None, shared), None)
     return None if e164 in TWILIO_SENTINELS else e164
 
 
