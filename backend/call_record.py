@@ -46,12 +46,18 @@ def _complete_contact_step(tenant, message, catalogs):
         store_caller_id(tenant, message, message.type)
         return
     number, stored = store_caller_id_and_read(tenant, message, message.type)
-    replayed = _replayed(tenant, number, artifact_transcript(message.artifact), catalogs)
+    transcript = artifact_transcript(message.artifact)
+    replayed = _replayed(tenant, number, transcript, catalogs)
     held = Conversation.from_text(stored.text)
-    if replayed is None or (
-        held is not None and (held.memory.finished or len(held.turns) >= len(replayed.turns))
-    ):
-        return  # the step never ran, or the record already holds every turn
+    if replayed is None:
+        if held is None and transcript.assistant_said:
+            # Nothing of the step is stored and the transcript lacks its opening as the tenant
+            # words it now: the call ended before the step, or the wording changed since (then a
+            # contact confirmed while the database was away cannot be stored). Said, not silent.
+            log_event("CALL_RECORD_NO_CONTACT_STEP", assistant_turns=len(transcript.assistant_said))
+        return
+    if held is not None and (held.memory.finished or len(held.turns) >= len(replayed.turns)):
+        return  # the record already holds every turn
     ending = step_ending(replayed.memory)  # the held conversation is not finished
     replayed.seq = (held.seq if held else 0) + 1
     if store_conversation(tenant.id, message.call_id, stored.version, replayed, ending):

@@ -92,13 +92,36 @@ def test_a_whole_call_during_an_outage_is_stored_by_the_report(
     assert outcome(app, call_id) == (None, engine.CONTACT_CONFIRMED, SPOKEN, "spoken")
 
 
-def test_a_report_of_a_call_the_step_never_ran_stores_only_its_number(
-    app, client, demo_headers, vapi_payload
+def test_a_report_of_a_call_the_step_never_ran_stores_only_its_number_and_says_so(
+    app, client, demo_headers, vapi_payload, log_events
 ):
     call_id = random_id("rec")
     messages = [{"role": "user", "content": "oui"}, {"role": "assistant", "content": "Bonjour."}]
     assert report(client, demo_headers, vapi_payload, call_id, messages).status_code == 200
     assert outcome(app, call_id) == (CALLER, None, None, None)
+    (said,) = log_events("CALL_RECORD_NO_CONTACT_STEP")
+    assert said["assistant_turns"] == 1 and said["call_id"] == call_id
+
+
+def test_a_report_whose_opening_was_worded_otherwise_says_it_stored_no_step(
+    app, client, demo_headers, vapi_payload, llm_call, log_events
+):
+    call = llm_call()
+    call_id = call.body["call"]["id"]
+    with database_down(app):
+        assert call.start() == OPENING_KNOWN
+        assert call.say("oui") == NOTED
+    # The tenant's wording changed before the report: its opening is no longer the one said.
+    messages = [
+        {**m, "content": m["content"].replace("C'est bien", "Est-ce bien")}
+        if m["role"] == "assistant"
+        else m
+        for m in call.messages
+    ]
+    assert report(client, demo_headers, vapi_payload, call_id, messages).status_code == 200
+    assert outcome(app, call_id)[1] is None
+    (said,) = log_events("CALL_RECORD_NO_CONTACT_STEP")
+    assert said["assistant_turns"] == sum(m["role"] == "assistant" for m in messages)
 
 
 def test_tool_calls_during_an_outage_replay_the_earlier_ones(
