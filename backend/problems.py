@@ -21,14 +21,9 @@ class Problem:
         prefix = "warning: " if self.severity == "warning" else ""
         return f"{self.file}:{self.line}: {self.key}: {prefix}{self.message}"
 
-    def report(self, file, message=None):
+    def report(self, file):
         """What /readyz says of it: the file as the caller names it, line, key and problem."""
-        return {
-            "file": file,
-            "line": self.line,
-            "key": self.key,
-            "problem": self.message if message is None else message,
-        }
+        return {"file": file, "line": self.line, "key": self.key, "problem": self.message}
 
 
 def is_error(problem):

@@ -156,7 +156,8 @@ def cross_check(tenants):
                 what = {"id": "tenant id", "numbers": f"number {mask_phone(value, 2)}"}.get(
                     key, repr(value)
                 )
-                message = f"{what} is already claimed by {owner.source}"
+                # The file's name: tenant files share one folder, shown wherever the line is read.
+                message = f"{what} is already claimed by {Path(owner.source).name}"
                 problems.append(Problem(tenant.source, tenant.lines.get(key, 1), key, message))
     return problems
 

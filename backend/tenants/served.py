@@ -7,7 +7,6 @@ Nothing mutates a `Served` once published: its dicts are built fresh by each rel
 
 import base64
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,11 +46,7 @@ class Served:
         report = []
         for path, problems in sorted(self.refused.items()):
             first = problems[0]
-            # "already claimed by <file>": the file, not where the server keeps it.
-            message = first.message.replace(os.path.join(self.tenants_dir, ""), "")
-            report.append(
-                {"tenant": self.serving_refused(path), **first.report(Path(path).name, message)}
-            )
+            report.append({"tenant": self.serving_refused(path), **first.report(Path(path).name)})
         for problem in self.catalog_refusal:
             report.append(
                 {"catalogs": "edit refused", **problem.report(self._catalog_name(problem.file))}
