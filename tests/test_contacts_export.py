@@ -72,6 +72,21 @@ def test_csv_has_the_contacts_with_full_numbers(played, runner):
     assert datetime.fromisoformat(by_call["call-a"]["confirmed_at"]).tzinfo is not None
 
 
+def test_text_a_spreadsheet_would_run_is_quoted_in_csv_only(played, runner):
+    with played.app_context():
+        formula = '=HYPERLINK("http://evil.example","x")'
+        change = update(Call).where(Call.call_id == "call-c").values(ended_reason=formula)
+        db.session.execute(change)
+        db.session.commit()
+    rows = list(csv.DictReader(io.StringIO(export(runner, "--tenant", "demo"))))
+    by_call = {row["call_id"]: row for row in rows}
+    assert by_call["call-c"]["ended_reason"] == "'" + formula
+    assert by_call["call-a"]["contact_number"] == CALLER  # a number is data: left as it is
+    lines = export(runner, "--tenant", "demo", "--format", "jsonl").splitlines()
+    as_json = {row["call_id"]: row for row in map(json.loads, lines)}
+    assert as_json["call-c"]["ended_reason"] == formula
+
+
 def test_jsonl_one_object_per_call(played, runner):
     lines = export(runner, "--tenant", "plomberie-dupont", "--format", "jsonl").splitlines()
     (row,) = [json.loads(line) for line in lines]

@@ -7,6 +7,7 @@ for the business, on the operator's command. Logs still mask them.
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 import click
@@ -53,10 +54,26 @@ def contact_rows(tenant_id, since=None):
         }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection"):
+# text a client sent (a call id, Vapi's ended reason) could start so. A plain number, an E.164
+# number included, is data and stays as it is.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        if not _PLAIN_NUMBER.fullmatch(value):
+            return "'" + value  # shown as text, never run
+    return value
+
+
 def csv_line(values):
-    """One CSV line (RFC 4180 quoting, \\r\\n ends)."""
+    """One CSV line (RFC 4180 quoting, \\r\\n ends); text a spreadsheet would run is quoted."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    csv.writer(buffer).writerow([_cell(v) for v in values])
     return buffer.getvalue()
 
 
