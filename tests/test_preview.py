@@ -53,7 +53,8 @@ def test_demo_shows_every_sentence_in_standard(preview):
     assert "demo (Cabinet Démo): locale fr_FR, variant standard, reads 2 digit(s)" in result.output
     assert re.search(r"Example caller number: \+33X+\d\d\n", result.output)
     shown = sentences(result.output)
-    assert list(shown) == list(SOURCE_TEXT)  # every key, whatever others add
+    # Every key, whatever others add, but those only a tenant reading no digit says.
+    assert list(shown) == [key for key in SOURCE_TEXT if not key.endswith("_NO_DIGITS")]
     catalogs = Catalogs(ROOT / "locales")
     digits = example_digits("FR", 2)
     for key, (origin, sentence) in shown.items():
@@ -102,6 +103,13 @@ def test_no_digit_tenant(preview, tmp_path):
     assert result.exit_code == 0, result.output
     assert "reads 0 digit(s)" in result.output
     assert "{" not in result.output.split("Example caller number")[1]
+    # Only what the agent can say: each sentence reading digits gives way to its twin.
+    shown = sentences(result.output)
+    assert "VOCAL_CONTACT_CONFIRM_CALLER_ID_NO_DIGITS" in shown
+    assert "VOCAL_CONTACT_CONFIRM_CALLER_ID" not in shown
+    twins = [key for key in SOURCE_TEXT if key.endswith("_NO_DIGITS")]
+    assert len(twins) == 4 and all(key in shown for key in twins)
+    assert not any(key + "_NO_DIGITS" in SOURCE_TEXT for key in shown)
 
 
 def test_unknown_tenant_fails(preview):

@@ -47,16 +47,28 @@ def fill(template, values):
         return template
 
 
+NO_DIGITS = "_NO_DIGITS"  # a sentence's twin for a tenant that reads no digit (engine/contact.py)
+
+
+def said_by(tenant, key):
+    """False for a sentence the tenant's `masking.spoken_digits` rules out: the one reading
+    digits when it reads none, its `_NO_DIGITS` twin when it reads some."""
+    if key.endswith(NO_DIGITS):
+        return tenant.spoken_digits == 0
+    return tenant.spoken_digits != 0 or key + NO_DIGITS not in SOURCE_TEXT
+
+
 def preview(tenant, catalogs):
     """(example number masked as logs show it, [(key, catalog or None, sentence)]).
 
-    Every key of prompts.py, in the tenant's variant and locale, after the usual fallbacks;
-    the catalog is where the sentence comes from (`fr/warm.po`), None for the source text.
+    Every key of prompts.py the tenant's agent can say, in its variant and locale, after the
+    usual fallbacks; the catalog is where the sentence comes from (`fr/warm.po`), None for the
+    source text.
     """
     number = example_number(tenant.region)
     values = example_values(tenant, number)
     sentences = []
-    for key in SOURCE_TEXT:
+    for key in filter(lambda key: said_by(tenant, key), SOURCE_TEXT):
         template, origin = catalogs.lookup(key, tenant.locale, tenant.variant)
         sentences.append((key, origin, fill(template, values)))
     return mask_phone(number, tenant.logged_digits), sentences
