@@ -80,6 +80,26 @@ def test_a_broken_entry_fails_where_it_is(check, locales, change, message):
     assert f"{short}:{entry_line(short, CONFIRM)}: {CONFIRM}: {message}" in result.output
 
 
+def test_a_translation_of_an_older_source_text_fails_the_check_but_is_served(check, locales):
+    warm = locales / "fr" / "LC_MESSAGES" / "warm.po"
+    text = warm.read_text(encoding="utf-8")
+    source = SOURCE_TEXT[CONFIRM].replace('"', '\\"')
+    older = text.replace(
+        f'msgctxt "{CONFIRM}"\nmsgid "{source}"', f'msgctxt "{CONFIRM}"\nmsgid "Old."'
+    )
+    assert older != text
+    warm.write_text(older, encoding="utf-8")
+    result = check(locales)
+    assert result.exit_code == 1, result.output
+    line = entry_line(warm, CONFIRM)
+    assert f"{warm}:{line}: {CONFIRM}: the source text changed since this translation" in (
+        result.output
+    )
+    catalogs = Catalogs(locales)
+    assert catalogs.problems == []  # not refused: a running service serves it
+    assert catalogs.template(CONFIRM, "fr_FR", "warm") != SOURCE_TEXT[CONFIRM]
+
+
 @pytest.mark.parametrize("name", ["warm.po", "messages.po"], ids=["variant", "standard"])
 def test_a_fuzzy_entry_fails_where_it_is(check, locales, name):
     catalog = locales / "fr" / "LC_MESSAGES" / name

@@ -21,7 +21,8 @@ def check_command(directory):
     """Check every catalog of DIRECTORY (default: LOCALES_DIR); exit 1 on any problem.
 
     Fails on a dropped or renamed {placeholder}, a fuzzy or empty entry, an entry for a sentence
-    that no longer exists, and a sentence missing from a standard catalog (nothing to fall back on).
+    that no longer exists, a sentence missing from a standard catalog (nothing to fall back on),
+    and a translation of a source text that has changed since.
     """
     directory = directory or current_app.config["LOCALES_DIR"]
     # Every catalog problem is an error: a gap is served from the source text, but not shipped.

@@ -95,7 +95,10 @@ def po_syntax_problem(text, name):
 
 
 def read_catalog_file(path):
-    """One .po file: ({key: sentence} of its usable entries, [Problem])."""
+    """One .po file: ({key: sentence} of its usable entries, [Problem]).
+
+    Problems refuse the file, except a source text changed since its translation (key
+    `STALE`): the translation is served, and `i18n check` asks for a review."""
     name = str(path)
     try:
         with open(path, "rb") as handle:
@@ -128,8 +131,14 @@ def read_catalog_file(path):
         if problem:
             problems.append(Problem(name, line, key, problem))
             continue
+        if message.id != SOURCE_TEXT[key]:
+            # A variant's entry is copied by hand: it keeps the source text of its day.
+            problems.append(Problem(name, line, key, STALE))
         sentences[key] = message.string
     return sentences, problems
+
+
+STALE = "the source text changed since this translation: review it, then copy prompts.py's msgid"
 
 
 def catalog_files(directory):
@@ -180,13 +189,16 @@ class Catalogs:
     def __init__(self, directory):
         self.directory = Path(directory)
         self.entries = {}
-        # problems: an edit is refused; gaps: served with the source text, but `i18n check` fails.
+        # problems: an edit is refused; gaps: served (a translation to review, or the source
+        # text for one missing), but `i18n check` fails.
         self.problems, self.gaps = [], []
         files = catalog_files(self.directory)
         for path in files:
             locale, variant = path.parent.parent.name, variant_of_file(path)
             sentences, problems = read_catalog_file(path)
             self.entries[(locale, variant)] = sentences
+            self.gaps += [p for p in problems if p.message == STALE]
+            problems = [p for p in problems if p.message != STALE]
             self.problems += problems
             if variant == STANDARD and "_" not in locale and not _unread(problems):
                 reported = {problem.key for problem in problems}
