@@ -31,6 +31,16 @@ def is_error(problem):
     return problem.severity == "error"
 
 
+def unreadable_file(path, error):
+    """The Problem of a file that cannot be read; one not in UTF-8 at the line it stops at."""
+    if isinstance(error, UnicodeDecodeError):
+        line = error.object[: error.start].count(b"\n") + 1
+        byte = error.object[error.start]
+        message = f"not UTF-8 (byte 0x{byte:02x} on this line): save the file as UTF-8"
+        return Problem(str(path), line, "(file)", message)
+    return Problem(str(path), 1, "(file)", unreadable(error))
+
+
 def unreadable(error):
     """Why a file or folder cannot be read, without its path: that goes to /readyz, and the
     problem names the file already."""

@@ -100,6 +100,20 @@ def test_a_translation_of_an_older_source_text_fails_the_check_but_is_served(che
     assert catalogs.template(CONFIRM, "fr_FR", "warm") != SOURCE_TEXT[CONFIRM]
 
 
+def test_a_catalog_not_in_utf8_says_where_and_what_to_do(check, locales):
+    warm = locales / "fr" / "LC_MESSAGES" / "warm.po"
+    text = warm.read_text(encoding="utf-8")
+    warm.write_bytes(text.encode("latin-1", errors="replace"))
+    first = next(i for i, char in enumerate(text) if ord(char) > 127)  # its first accent
+    line = text[:first].count("\n") + 1
+    result = check(locales)
+    assert result.exit_code == 1
+    message = "(file): not UTF-8 (byte 0x"
+    assert f"{warm}:{line}: {message}" in result.output and "save the file as UTF-8" in (
+        result.output
+    )
+
+
 @pytest.mark.parametrize("name", ["warm.po", "messages.po"], ids=["variant", "standard"])
 def test_a_fuzzy_entry_fails_where_it_is(check, locales, name):
     catalog = locales / "fr" / "LC_MESSAGES" / name

@@ -106,6 +106,16 @@ def problems_of(tmp_path, text, name="acme.yaml"):
     return errors
 
 
+def test_a_file_not_in_utf8_says_where_and_what_to_do(tmp_path):
+    path = tmp_path / "acme.yaml"
+    path.write_bytes(VALID.replace("name: Acme", "name: Café Acme").encode("latin-1"))
+    tenant, problems = load_tenant_file(path, VARIANTS, knows_locale)
+    assert tenant is None
+    assert [str(p) for p in problems] == [
+        f"{path}:2: (file): not UTF-8 (byte 0xe9 on this line): save the file as UTF-8"
+    ]
+
+
 @pytest.fixture
 def acme_secret(monkeypatch):
     monkeypatch.setenv("VAPI_SECRET_ACME", "acme-secret")
@@ -132,7 +142,15 @@ def acme_secret(monkeypatch):
         ("  spoken_digits: 2", "  spoken_digits: true", 11, "masking.spoken_digits", "whole"),
         ("  spoken_digits: 2", "  spoken_digits: 2.5", 11, "masking.spoken_digits", "whole"),
         ('numbers: ["+33180009999"]', 'numbers: "+33180009999"', 5, "numbers", "a list"),
-        ('numbers: ["+33180009999"]', "numbers: [33180009999]", 5, "numbers", "of strings"),
+        ('numbers: ["+33180009999"]', "numbers: [33180009999]", 5, "numbers", "item 1 is not in"),
+        (
+            'numbers: ["+33180009999"]',
+            'numbers: ["+33180009999", "+33180009999"]',
+            5,
+            "numbers",
+            "item 2 repeats item 1",
+        ),
+        ("name: Acme", "name: 'Acme", 2, "(yaml)", "while scanning a quoted scalar"),
         ('numbers: ["+33180009999"]', 'numbers: ["0180009999"]', 5, "numbers", "E.164"),
         ('numbers: ["+33180009999"]', 'numbers: ["+33 1 80 00 99 99"]', 5, "numbers", "E.164"),
         ('numbers: ["+33180009999"]', 'numbers: ["+33000000000"]', 5, "numbers", "E.164"),

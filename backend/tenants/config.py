@@ -9,7 +9,7 @@ from backend.auth.signatures import HmacSettings, settings_problems
 from backend.config import secret
 from backend.engine.contact import DEFAULT_WAY_OUT
 from backend.privacy.masking import mask_phone
-from backend.problems import Problem, is_error, unreadable
+from backend.problems import Problem, is_error, unreadable_file
 from backend.tenants.schema import SCHEMA, TenantChecker
 
 
@@ -69,8 +69,12 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
             loader.dispose()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
         reason = getattr(error, "problem", None) or str(error)
+        start = getattr(error, "context_mark", None)
+        if start is not None and (mark is None or mark.line >= text.count("\n")):
+            # Past the last line (a quote or bracket never closed): where it was opened.
+            mark, reason = start, f"{error.context}, {reason}"
+        line = mark.line + 1 if mark else 1
         return None, [Problem(name, line, "(yaml)", f"YAML syntax error: {reason}")]
     if not isinstance(data, dict):
         return None, [Problem(name, 1, "(file)", "must be a mapping of keys, like id: demo")]
@@ -136,9 +140,9 @@ def tenant_files(directory):
 def load_tenant_file(path, known_variants=None, knows_locale=None):
     """Read and validate one tenant file: (Tenant or None, [Problem])."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_bytes().decode("utf-8")  # whole: an error says its line
     except (OSError, UnicodeDecodeError) as error:
-        return None, [Problem(str(path), 1, "(file)", unreadable(error))]
+        return None, [unreadable_file(path, error)]
     return parse_tenant_text(text, str(path), known_variants, knows_locale)
 
 

@@ -72,6 +72,8 @@ def _e164_list(values):
             return f"item {position} is not a valid phone number in E.164 (+ and country code)"
         if e164 != value:
             return f"item {position} must be written in E.164: + and digits, no spaces"
+        if value in values[: position - 1]:
+            return f"item {position} repeats item {values.index(value) + 1}"
     return None
 
 
@@ -217,7 +219,9 @@ class TenantChecker:
                 values[path] = None if default is REQUIRED else default
                 continue
             if kind is list and not all(isinstance(item, str) for item in value):
-                self.problem(path, "must be a list of strings")
+                position = next(i for i, item in enumerate(value, 1) if not isinstance(item, str))
+                # A number written without quotes is read as an integer: not quoted back.
+                self.problem(path, f"must be a list of strings: item {position} is not in quotes")
                 continue
             message = check(value) if check and value is not None else None
             if message:

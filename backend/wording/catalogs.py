@@ -12,7 +12,7 @@ from pathlib import Path
 
 from babel.messages.pofile import PoFileError, read_po
 
-from backend.problems import Problem, unreadable
+from backend.problems import Problem, unreadable_file
 from backend.prompts import SOURCE_TEXT
 
 STANDARD = "standard"
@@ -111,7 +111,7 @@ def read_catalog_file(path):
         # babel counts lines from 0
         return {}, [Problem(name, (error.lineno or 0) + 1, "(syntax)", str(error))]
     except (OSError, ValueError, UnicodeDecodeError) as error:
-        return {}, [Problem(name, 1, "(file)", unreadable(error))]
+        return {}, [unreadable_file(name, error)]
     sentences, problems = {}, []
     for message in catalog:
         key = message.context
