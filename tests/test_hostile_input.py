@@ -1,6 +1,7 @@
 """Hostile input: each bad request gets a clear 4xx JSON error and a log line, never a 500."""
 
 import copy
+import gzip
 import io
 import json
 import socket
@@ -84,6 +85,20 @@ def test_a_bom_and_escaped_emoji_are_fine(client, demo_headers, vapi_payload):
     payload["message"]["artifact"] = {"note": "\U0001f600"}
     body = b"\xef\xbb\xbf" + json.dumps(payload, ensure_ascii=True).encode()
     answer = post_raw(client, TENANT_URL, body, demo_headers, content_type="application/json")
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_a_compressed_body_is_a_415_json_and_identity_is_fine(
+    client, demo_headers, vapi_payload, url
+):
+    payload = vapi_payload("status-update.in-progress")
+    body = gzip.compress(json.dumps(payload).encode())
+    headers = {**demo_headers, "Content-Encoding": "gzip"}
+    error = assert_json_error(post_raw(client, url, body, headers), 415)
+    assert "Content-Encoding" in error
+    plain = {**demo_headers, "Content-Encoding": "identity"}
+    answer = post_raw(client, TENANT_URL, json.dumps(payload).encode(), plain)
     assert answer.status_code == 200
 
 

@@ -26,12 +26,15 @@ _ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)")
 def request_bytes(request):
     """The raw body; 413 past MAX_CONTENT_LENGTH, also when no Content-Length announced it.
 
-    408 when the body stops arriving (under gunicorn, whose socket the request names).
+    408 when the body stops arriving (under gunicorn, whose socket the request names); 415 for
+    a compressed body (Vapi sends plain JSON: gzip would be read as text that is not UTF-8).
     """
     if isinstance(request, LocalProxy):
         # Flask's `request`: each attribute read through the proxy costs about 1 µs, and
         # reading the body takes a dozen.
         request = request._get_current_object()
+    if request.environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() != "identity":
+        abort(415, description="a compressed body (Content-Encoding) is not accepted: send JSON")
     sock = request.environ.get("gunicorn.socket")
     if sock is None or "edge.body_read" in request.environ:
         return _read_body(request)
