@@ -17,6 +17,7 @@ from backend.console import language
 from backend.logs import LOGGER_NAME, JsonLineFormatter, unbind_request
 from backend.store import deadline
 from backend.store.db import db
+from backend.tenants.watcher import Watcher
 from backend.wording import catalogs
 from tests import servers
 from tests.browser import NO_CHROMIUM
@@ -233,6 +234,27 @@ def no_full_number_in_logs():
     unbind_request()
     for line in handler.lines:
         assert_no_full_number(line, "a log line")
+
+
+@pytest.fixture(autouse=True)
+def reload_threads_end_with_their_test(monkeypatch):
+    """A test's apps stop looking at their files when it ends.
+
+    An app lives on until the garbage collector finds it, and its reload thread with it: after
+    an edit it reads the files again for 2 s (backend/tenants/live.py SETTLE_NS), with the next
+    test's environment (a secret unset), and logs into the next test's lines.
+    """
+    watchers = []
+    init = Watcher.__init__
+
+    def recorded(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        watchers.append(self)
+
+    monkeypatch.setattr(Watcher, "__init__", recorded)
+    yield
+    for watcher in watchers:
+        watcher.stop()
 
 
 @pytest.fixture(autouse=True)

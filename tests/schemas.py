@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, create_mock_engine, text
 from sqlalchemy.schema import CreateTable
 
+import backend.store.models  # noqa: F401  (registers the tables in db.metadata)
 from backend.store.db import MIGRATIONS_DIR, db, migration_scripts
 
 

@@ -134,14 +134,21 @@ def test_edit_applies_then_a_broken_edit_keeps_the_last_good(
         "problem": "unknown key, did you mean masking?",
     }
     assert app.say() == expected(locales, "short")
-    rejected = [json.loads(line) for line in no_full_number_in_logs if "REJECTED" in line]
-    assert any(
-        r["event"] == "TENANT_CONFIG_REJECTED"
-        and r["file"] == str(tenants / "demo.yaml")
-        and r["line"] == 7
-        and r["problem"] == "unknown key, did you mean masking?"
-        for r in rejected
-    ), rejected
+
+    def logged_rejection(rejected):
+        return any(
+            r["event"] == "TENANT_CONFIG_REJECTED"
+            and r["file"] == str(tenants / "demo.yaml")
+            and r["line"] == 7
+            and r["problem"] == "unknown key, did you mean masking?"
+            for r in rejected
+        )
+
+    # The reload thread logs just after the swap /readyz saw: the line may come a moment later.
+    rejected = poll(
+        lambda: [json.loads(x) for x in no_full_number_in_logs if "REJECTED" in x], logged_rejection
+    )
+    assert logged_rejection(rejected), rejected
 
     # Fixed: the new version applies and the refusal is gone.
     edit(tenants / "demo.yaml", "maskng:", "masking:")
@@ -174,14 +181,18 @@ def test_removed_file_stops_its_tenant_and_a_new_broken_file_serves_nothing(
     assert isinstance(app.say("plomberie-dupont"), str)
     (tenants / "plomberie.yaml").unlink()
     assert poll(lambda: app.say("plomberie-dupont"), lambda s: s == 404) == 404
-    (tenants / "new.yaml").write_text("id: new\nname: New\n  region: FR\n", encoding="utf-8")
+    saving = tenants / "new.yaml.saving"  # saved whole, as edit() does
+    saving.write_text("id: new\nname: New\n  region: FR\n", encoding="utf-8")
+    os.replace(saving, tenants / "new.yaml")
     readyz = poll(app.ready, lambda r: r.get("refused"))
     assert readyz["refused"][0]["tenant"] is None and readyz["refused"][0]["file"] == "new.yaml"
     assert readyz["refused"][0]["key"] == "(yaml)" and readyz["refused"][0]["line"] == 3
 
     # The whole folder emptied, then gone (a deploy swapping it): the tenants stay as they
     # were, and readyz says why.
-    for path in tenants.iterdir():
+    # demo.yaml last: removed before new.yaml, it would stop demo (a removed file stops its
+    # tenant) and leave nothing to keep.
+    for path in sorted(tenants.iterdir(), key=lambda path: path.name == "demo.yaml"):
         path.unlink()
     readyz = poll(app.ready, folder_refusal)
     assert "no tenant file found" in folder_refusal(readyz)["problem"]
@@ -224,7 +235,10 @@ def test_catalog_edit_applies_and_a_broken_catalog_is_refused(
     assert refusal["catalogs"] == "edit refused" and refusal["file"] == "fr/LC_MESSAGES/messages.po"
     assert refusal["key"] == CONFIRM and "missing {last_two}" in refusal["problem"]
     assert app.say() == new
-    logged = [json.loads(line) for line in no_full_number_in_logs if "REJECTED" in line]
+    logged = poll(
+        lambda: [json.loads(line) for line in no_full_number_in_logs if "REJECTED" in line],
+        lambda lines: any(r["file"] == str(base) and r["key"] == CONFIRM for r in lines),
+    )
     assert any(r["file"] == str(base) and r["key"] == CONFIRM for r in logged), logged
 
     # Every catalog gone (a folder swapped mid-deploy): refused too. The base catalog goes last:
@@ -383,3 +397,16 @@ def test_an_emptied_folder_keeps_what_it_served_and_a_catalog_edit_still_applies
     assert ("(folder)", "no catalog found: the previous catalogs are kept") in [
         (p.key, p.message) for p in problems
     ]
+
+
+def test_reading_the_same_files_again_changes_nothing(folders):
+    """Each check in the two seconds after an edit reads the files again: one change only."""
+    tenants, locales = folders
+    live = LiveConfiguration(tenants, locales)
+    live.load()
+    edit(locales / "fr" / "LC_MESSAGES" / "short.po", "Oui ou non ?", "Exact ?")
+    edit(tenants / "demo.yaml", "variant: standard", "variant: short")
+    assert live.check()[1] is True  # the edit, just saved: not settled, read again next time
+    catalogs, fingerprint = live.catalogs, live.fingerprint
+    assert live.check() == ([], False)
+    assert live.catalogs is catalogs and live.fingerprint == fingerprint

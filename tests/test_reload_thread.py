@@ -81,7 +81,8 @@ def test_the_thread_reloads_with_no_request(live_app, folders, log_events):
     poll(lambda: store.live.directory.get("demo").variant, lambda v: v == "short")
     assert store.live.directory.get("demo").variant == "short"
     assert store.live.fingerprint != before
-    (reloaded, *_) = log_events("TENANT_CONFIG_RELOADED")
+    # Logged just after the swap the poll saw: wait for the line too.
+    (reloaded, *_) = poll(lambda: log_events("TENANT_CONFIG_RELOADED"), bool)
     assert reloaded["tenants"] == 2 and reloaded["duration_ms"] >= 0
 
     # A refused edit, still with no request: logged, shown, the last good version kept.
@@ -89,7 +90,7 @@ def test_the_thread_reloads_with_no_request(live_app, folders, log_events):
     poll(lambda: store.live.refusals(), bool)
     assert store.live.refusals()[0]["tenant"] == "demo"
     assert store.live.directory.get("demo").variant == "short"
-    (rejected,) = log_events("TENANT_CONFIG_REJECTED")
+    (rejected,) = poll(lambda: log_events("TENANT_CONFIG_REJECTED"), bool)
     assert rejected["key"] == "maskng" and rejected["still_serving"] == "demo"
 
 

@@ -96,7 +96,11 @@ class LiveConfiguration:
             # A folder emptied or swapped mid-deploy: not an edit to apply.
             message = "no catalog found: the previous catalogs are kept"
             catalog_problems.append(Problem(self.locales_dir, 1, "(folder)", message))
-        if catalog_problems and served.catalogs is not None:
+        if served.catalogs is not None and (
+            catalog_problems or catalogs.entries == served.catalogs.entries
+        ):
+            # Refused, or the same sentences read again (each check in the two seconds after
+            # an edit reads the files): what is served stays, and nothing is said to change.
             catalogs = served.catalogs
         # At start-up there is nothing to fall back on: the caller decides what errors mean.
         try:

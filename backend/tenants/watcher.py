@@ -40,6 +40,10 @@ class Watcher:
             self.thread.start()
             self._pid = current_pid()
 
+    def stop(self):
+        """End the thread at its next look, whether or not its app is gone."""
+        self._check = lambda: None
+
     def _run(self):
         """Check at once (a late-forked worker may hold an old copy), then every `interval`."""
         while (check := self._check()) is not None:
