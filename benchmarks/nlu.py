@@ -43,8 +43,8 @@ from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType  # noqa
 from text_to_num import alpha2digit  # noqa: E402  (dev-only dependency: text2num)
 
 from backend.engine.nlu import classify_answer, parse_phone  # noqa: E402
-from backend.engine.nlu.dialing import e164_if_valid  # noqa: E402  (only to clear its cache)
 from backend.phones import OVERSEAS  # noqa: E402
+from backend.phones.dialing import e164_if_valid  # noqa: E402  (only to clear its cache)
 
 CORPUS = ROOT / "tests" / "nlu_corpus"
 # The line that starts the held-out rows of a corpus file: every row below it is held out.

@@ -8,7 +8,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from backend.engine.nlu import PhoneProgress, continue_phone, parse_phone
-from backend.engine.nlu.dialing import e164_if_valid
+from backend.phones.dialing import e164_if_valid
 
 A = "+33612345678"  # 06 12 34 56 78
 B = "+33781234567"  # 07 81 23 45 67

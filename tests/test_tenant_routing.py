@@ -2,12 +2,14 @@
 
 import copy
 import json
+import random
 
 import pytest
 
 from backend.edge.errors import BadPayload
 from backend.edge.messages import parse_chat_completion, parse_server_message
 from backend.phones import TWILIO_SENTINELS, normalize_caller_number
+from backend.phones.dialing import e164_if_valid
 from backend.tenant_routing import (
     UnknownTenant,
     called_number_and_ids,
@@ -182,6 +184,8 @@ def test_web_call_has_no_number_even_with_a_customer(vapi_payload):
         ("06 90 12 34 56", "FR", "+590690123456"),  # Guadeloupe
         ("0639012345", "FR", "+262639012345"),  # Mayotte
         ("0594301234", "FR", "+594594301234"),  # Guyane, a landline
+        ("0596612345", "FR", "+596596612345"),  # Martinique: phonenumbers alone says +33
+        ("0269612345", "FR", "+262269612345"),  # Mayotte, a landline: the same
         ("+33692123456", "FR", None),  # written with France's code: no such French number
         ("0692123456", "BE", None),
     ],
@@ -190,6 +194,13 @@ def test_numbers_normalise_to_e164_with_the_tenant_region(raw, region, expected,
     body = with_number(vapi_payload("status-update.in-progress"), raw)
     assert caller(body, region) == expected
     assert normalize_caller_number(raw, region) == expected
+
+
+def test_a_national_caller_id_reads_as_the_speech_parser_reads_its_digits():
+    rng = random.Random(2026)
+    numbers = [f"0{prefix}{rng.randrange(10**6):06d}" for prefix in range(100, 1000)] * 3
+    for number in numbers:
+        assert normalize_caller_number(number, "FR") == e164_if_valid(number, "FR"), number
 
 
 @pytest.mark.parametrize("raw", [None, 33536495614, ["+33536495614"], {"n": 1}, True])

@@ -4,7 +4,7 @@ The one place that calls `phonenumbers` for capture, tenant files, masking, eras
 preview. Validity is read from each region's metadata compiled once (compiled.py), as
 `phonenumbers.is_valid_number` reads it, in a third of its time: the capture checks every new
 caller's number, the engine's phone parser many readings of an utterance
-(backend/engine/nlu/dialing.py). tests/test_phones.py checks the two agree.
+(dialing.py). tests/test_phones.py checks the two agree.
 """
 
 import functools
@@ -14,6 +14,8 @@ import phonenumbers
 from phonenumbers import phonenumberutil as _util
 
 from backend.phones.compiled import compiled_region
+from backend.phones.dialing import e164_if_valid
+from backend.phones.regions import OVERSEAS, split_country_code  # noqa: F401  (for callers)
 
 # What carriers and Vapi put in place of a withheld caller ID.
 WITHHELD_WORDS = frozenset(
@@ -21,10 +23,6 @@ WITHHELD_WORDS = frozenset(
 )
 # Twilio's keypad spellings: ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED, UNKNOWN.
 TWILIO_SENTINELS = frozenset({"+266696687", "+7378742833", "+86282452253", "+2562533", "+8656696"})
-# A national 0XXXXXXXXX may belong to an overseas department/collectivity sharing the
-# French 10-digit plan (Saint-Pierre-et-Miquelon is left out: its 6-digit national
-# numbers would make truncated French numbers look valid).
-OVERSEAS = {"FR": ("RE", "YT", "GP", "BL", "MF", "MQ", "GF")}
 
 _SIP_USER = re.compile(r"^sips?:([^@;]+)", re.IGNORECASE)
 # A SIP URI a call can be transferred to (RFC 3261's sip:user@host[:port][;params]), no spaces.
@@ -33,6 +31,8 @@ _SIP_URI = re.compile(
     re.IGNORECASE,
 )
 _E164 = phonenumbers.PhoneNumberFormat.E164
+_FORMATTING = re.compile(r"[\s.\-]")  # what separates the digits of a number written out
+_NATIONAL = re.compile(r"0[1-9][0-9]+")  # a trunk 0, then the number: no 00 (international)
 _PLUS_DIGITS = re.compile(r"\+([1-9][0-9]{1,16})")
 _NOT_STRIPPED = frozenset(
     {
@@ -145,13 +145,13 @@ def normalize_caller_number(raw, region="FR"):
 def _caller_e164(text, region):
     sip = _SIP_USER.match(text)
     number = sip.group(1) if sip else text
-    e164 = valid_e164(number, region)
-    if e164 is None:
-        # Written nationally, a number of a region sharing the plan: 0692 is Réunion's (+262),
-        # as the speech parser reads it (backend/engine/nlu/dialing.py). Written in full, a
-        # number keeps its own country code (+33 692... stays invalid).
-        shared = (valid_e164(number, other) for other in OVERSEAS.get(region, ()))
-        e164 = next(filter(None, shared), None)
+    # Written nationally, it is read as the speech parser reads the same digits (dialing.py):
+    # a region sharing the plan comes first for its ranges (0692 is Réunion's +262, 0596
+    # Martinique's +596, where phonenumbers alone gives +33 or nothing). Any other way of
+    # writing it (+, 00, (0), tel:) is phonenumbers' to read.
+    digits = _FORMATTING.sub("", number)
+    national = e164_if_valid(digits, region) if _NATIONAL.fullmatch(digits) else None
+    e164 = national or valid_e164(number, region)
     return None if e164 in TWILIO_SENTINELS else e164
 
 
@@ -175,15 +175,6 @@ def is_whole_number(digits, plus=False, bare=True, loose=False):
     if digits.startswith("0") or loose:
         return any(valid_e164(digits, region) is not None for region in _NATIONAL_REGIONS)
     return False
-
-
-def split_country_code(digits):
-    """(country code, its regions, the rest) of the digits after "+", or None without a code."""
-    for size in (1, 2, 3):
-        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size] or 0))
-        if regions:
-            return digits[:size], regions, digits[size:]
-    return None
 
 
 def country_and_national(text):

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.engine.nlu.dialing import MAX_DIGITS, e164_if_valid, plan
 from backend.engine.nlu.numbers import Graph, number_graph, usual_reading
 from backend.engine.nlu.runs import after_last_correction, number_runs
 from backend.engine.nlu.words import tokenize
+from backend.phones.dialing import MAX_DIGITS, e164_if_valid, plan
 
 # Longer utterances are no number dictation (and would cost time): no number.
 MAX_TOKENS = 300

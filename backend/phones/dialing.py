@@ -18,8 +18,8 @@ from functools import lru_cache
 
 import phonenumbers
 
-from backend.phones import OVERSEAS, split_country_code
 from backend.phones.compiled import CompiledRegion, compiled_region
+from backend.phones.regions import OVERSEAS, split_country_code
 
 # Longest digit string that can become a number: "00" then the 15 digits E.164 allows.
 MAX_DIGITS = 17
