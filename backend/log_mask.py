@@ -11,19 +11,24 @@ import re
 from backend.phones import is_whole_number
 
 # What people and programs write between a number's digits: spaces (the no-break ones French
-# typography and word processors put there too), dots, hyphens, underscores and commas.
-_SEPARATORS = " \u00a0\u202f\u2009.-_,"
-_SEPARATOR_CLASS = re.escape(_SEPARATORS)  # "-" escaped too: no range
+# typography and word processors put there too), dots and hyphens; underscores and commas too,
+# but only right between two digits (06_12_34_56_78), not in a list ("5432, 12345, 6789").
+_SPACES = " \u00a0\u202f\u2009"
+_SEPARATORS = _SPACES + ".-_,"
+_LOOSE = re.escape(_SPACES + ".-")  # "-" escaped too: no range
 # Digits with separators between, from the first digit of a run to its last: a plain scan, fast
 # on the text of most lines. _masked_run then counts the digits (8 or more is phone-shaped) and
 # tells a phone number from what only looks like one.
-_DIGIT_RUN = re.compile(rf"(?<!\d)\d[\d{_SEPARATOR_CLASS}]{{6,}}\d(?!\d)")
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:[\d{_LOOSE}]|[_,](?=\d)){{6,}}\d(?!\d)")
+_DECIMAL = re.compile(r"\d+[.,]\d+$")  # a decimal number: 1795686124.938, a duration
 _NOT_NUMBERS = (
-    re.compile(r"\d{4}-\d\d-\d\d(?=$|[ T])"),  # a date, of a timestamp: 2026-11-24 16:28:12
+    # A date, of a timestamp (2026-11-24 16:28:12) or a name (backup_2026_11_24).
+    re.compile(r"\d{4}([-_])\d\d\1\d\d(?=$|[ T,_])"),
     re.compile(r"\d{1,3}(?:\.\d{1,3}){3}$"),  # an IPv4 address
-    re.compile(r"\d+\.\d+$"),  # a decimal number: 1795686124.938, a duration
+    _DECIMAL,
     re.compile(r"\d{8}-\d{4}-\d{4}-\d{4}-\d{12}$"),  # a uuid of digits alone
 )
+_DIGIT_GROUP = re.compile(r"\d+")
 _DIGIT = re.compile(r"\d")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _UUID_AROUND = 36  # characters of a uuid on either side of a run inside it
@@ -102,19 +107,38 @@ def _masked_run(match):
     if _digit_count(run) < 8:
         return run
     for shape in _NOT_NUMBERS:
+        if shape is _DECIMAL and _joined(text, start - 1, -1, ".-+"):
+            continue  # not a decimal but a piece of an id: call.0612345678.2
         seen = shape.match(run)
         if seen:  # a date may be followed by more: look at the rest alone
             return run[: seen.end()] + mask_phone_shaped(run[seen.end() :])
     if _joined(text, start - 1, -1, ".-+") or _joined(text, end, 1, "-"):
         # Inside a word or an id (call-0612345678, CA8d91...159545062ee3, a uuid): masked only
-        # when it is a whole number as written, and not a part of a uuid.
-        head, space, tail = run.rpartition(" ")
-        if space and not _joined(text, start - 1, -1, ".-+"):
+        # when it holds a whole number as written, and not as a part of a uuid.
+        last_space = max(map(run.rfind, _SPACES))
+        if last_space > 0 and not _joined(text, start - 1, -1, ".-+"):
             # "06 12 34 56 78 9ab": a number may stand before the id the run ends in.
-            return mask_phone_shaped(head) + space + tail
-        if not _number_in_id(text, start, end):
-            return run
+            head, tail = run[:last_space], run[last_space:]
+            return mask_phone_shaped(head) + tail
+        return _with_number_masked(text, start, end)
     return _masked(run)
+
+
+def _with_number_masked(text, start, end, identifier=False):
+    """text[start:end], a run inside an id or a word, with the longest whole number it holds
+    masked: the run itself, or some of its digit groups (call_0612345678_2: a counter after
+    the number). As it is when it holds none."""
+    run = text[start:end]
+    groups = [(m.start() + start, m.end() + start) for m in _DIGIT_GROUP.finditer(run)]
+    for size in range(len(groups), 0, -1):
+        for first in range(len(groups) - size + 1):
+            span_start, span_end = groups[first][0], groups[first + size - 1][1]
+            if _digit_count(text[span_start:span_end]) < 8:
+                continue
+            if _number_in_id(text, span_start, span_end, identifier):
+                a, b = span_start - start, span_end - start
+                return run[:a] + _masked(run[a:b]) + run[b:]
+    return run
 
 
 def mask_phone_shaped(text):
@@ -129,7 +153,7 @@ def mask_phone_shaped(text):
 
 
 # Digits with at most one separator between each: a number inside an id.
-_ID_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:[{_SEPARATOR_CLASS}/()]?\d){{7,}}(?!\d)")
+_ID_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:[{re.escape(_SEPARATORS)}/()]?\d){{7,}}(?!\d)")
 
 
 def mask_identifier(value):
@@ -143,8 +167,7 @@ def mask_identifier(value):
         return value
 
     def masked(match):
-        whole = _number_in_id(value, match.start(), match.end(), identifier=True)
-        return _masked(match.group()) if whole else match.group()
+        return _with_number_masked(value, match.start(), match.end(), identifier=True)
 
     return mask_phone_shaped(_ID_DIGIT_RUN.sub(masked, value))
 

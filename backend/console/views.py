@@ -10,7 +10,7 @@ from backend.console import access, bp
 from backend.console.access import operator_required
 from backend.console.charts import draw
 from backend.console.status import catalog_problems, status_of, tenant_statuses
-from backend.log_mask import mask_identifier, mask_phone_shaped
+from backend.log_mask import mask_identifier
 from backend.logs import log_event
 from backend.operators.contacts import COLUMNS, contact_rows, csv_line
 from backend.privacy.masking import mask_phone
@@ -106,7 +106,7 @@ def shown_call(call, tenant):
         "state": call.state,
         "contact": mask_phone(call.contact_number, tenant.logged_digits),
         "source": call.contact_source,
-        "ended_reason": mask_phone_shaped(call.ended_reason) if call.ended_reason else None,
+        "ended_reason": mask_identifier(call.ended_reason) if call.ended_reason else None,
         "outcome": call.contact_outcome,
         "turns": call.contact_turns,
     }
