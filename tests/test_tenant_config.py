@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from backend import PROJECT_ROOT, create_app
-from backend.tenants.config import Tenant, load_tenant_file, load_tenants_dir
+from backend.tenants.config import Tenant, load_tenant_file, load_tenants_dir, parse_tenant_text
 from backend.tenants.store import TenantConfigError
 from tests.leaks import assert_no_full_number
 
@@ -106,6 +106,21 @@ def problems_of(tmp_path, text, name="acme.yaml"):
     return errors
 
 
+def test_a_yaml_error_on_the_last_line_without_a_newline_is_on_that_line():
+    text = "id: acme\nname: Acme\nvapi:\n  secret_env: VAPI_SECRET_ACME\n bad: indent"
+    (problem,) = parse_tenant_text(text, "acme.yaml")[1]
+    assert (problem.line, problem.key) == (5, "(yaml)")
+
+
+def test_a_number_listed_twice_is_a_warning_and_the_tenant_serves(tmp_path, acme_secret):
+    path = tmp_path / "acme.yaml"
+    twice = 'numbers: ["+33180009999", "+33180009999"]'
+    path.write_text(VALID.replace('numbers: ["+33180009999"]', twice), encoding="utf-8")
+    tenant, problems = load_tenant_file(path, VARIANTS, knows_locale)
+    assert tenant is not None and tenant.numbers == ("+33180009999", "+33180009999")
+    assert [str(p) for p in problems] == [f"{path}:5: numbers: warning: item 2 repeats item 1"]
+
+
 def test_a_file_not_in_utf8_says_where_and_what_to_do(tmp_path):
     path = tmp_path / "acme.yaml"
     path.write_bytes(VALID.replace("name: Acme", "name: Café Acme").encode("latin-1"))
@@ -143,13 +158,7 @@ def acme_secret(monkeypatch):
         ("  spoken_digits: 2", "  spoken_digits: 2.5", 11, "masking.spoken_digits", "whole"),
         ('numbers: ["+33180009999"]', 'numbers: "+33180009999"', 5, "numbers", "a list"),
         ('numbers: ["+33180009999"]', "numbers: [33180009999]", 5, "numbers", "item 1 is not in"),
-        (
-            'numbers: ["+33180009999"]',
-            'numbers: ["+33180009999", "+33180009999"]',
-            5,
-            "numbers",
-            "item 2 repeats item 1",
-        ),
+        ('numbers: ["+33180009999"]', "numbers: [null]", 5, "numbers", "item 1 is not a string"),
         ("name: Acme", "name: 'Acme", 2, "(yaml)", "while scanning a quoted scalar"),
         ('numbers: ["+33180009999"]', 'numbers: ["0180009999"]', 5, "numbers", "E.164"),
         ('numbers: ["+33180009999"]', 'numbers: ["+33 1 80 00 99 99"]', 5, "numbers", "E.164"),

@@ -71,8 +71,8 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
         mark = getattr(error, "problem_mark", None)
         reason = getattr(error, "problem", None) or str(error)
         start = getattr(error, "context_mark", None)
-        if start is not None and (mark is None or mark.line >= text.count("\n")):
-            # Past the last line (a quote or bracket never closed): where it was opened.
+        if start is not None and (mark is None or mark.index >= len(text)):
+            # At the end of the file (a quote or bracket never closed): where it was opened.
             mark, reason = start, f"{error.context}, {reason}"
         line = mark.line + 1 if mark else 1
         return None, [Problem(name, line, "(yaml)", f"YAML syntax error: {reason}")]

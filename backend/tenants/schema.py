@@ -64,6 +64,14 @@ def _header_name(value):
     return None if _HEADER_NAME.match(value) else "must be an HTTP header name, like x-signature"
 
 
+def _not_text(items):
+    """Which item of a list is not a string, and why, without quoting it (it may be a number)."""
+    position, item = next((i, x) for i, x in enumerate(items, 1) if not isinstance(x, str))
+    if isinstance(item, int | float) and not isinstance(item, bool):
+        return f"item {position} is not in quotes"
+    return f"item {position} is not a string"
+
+
 def _e164_list(values):
     # Items are named by position: a full number never goes into a message or a log line.
     for position, value in enumerate(values, start=1):
@@ -72,8 +80,6 @@ def _e164_list(values):
             return f"item {position} is not a valid phone number in E.164 (+ and country code)"
         if e164 != value:
             return f"item {position} must be written in E.164: + and digits, no spaces"
-        if value in values[: position - 1]:
-            return f"item {position} repeats item {values.index(value) + 1}"
     return None
 
 
@@ -219,12 +225,15 @@ class TenantChecker:
                 values[path] = None if default is REQUIRED else default
                 continue
             if kind is list and not all(isinstance(item, str) for item in value):
-                position = next(i for i, item in enumerate(value, 1) if not isinstance(item, str))
-                # A number written without quotes is read as an integer: not quoted back.
-                self.problem(path, f"must be a list of strings: item {position} is not in quotes")
+                self.problem(path, f"must be a list of strings: {_not_text(value)}")
                 continue
             message = check(value) if check and value is not None else None
             if message:
                 self.problem(path, message)
+            elif kind is list and len(set(value)) < len(value):
+                # Harmless, and a file that served before must not stop a server: a warning.
+                again = next(i for i, item in enumerate(value) if item in value[:i])
+                first = value.index(value[again]) + 1
+                self.problem(path, f"item {again + 1} repeats item {first}", severity="warning")
             values[path] = value
         return values
