@@ -16,6 +16,7 @@ import requests
 
 from backend import create_app
 from backend.store.db import db, init_db
+from backend.tenants import live as live_module
 from backend.tenants.live import LiveConfiguration
 from backend.wording.catalogs import Catalogs
 from tests.leaks import assert_no_full_number, random_id
@@ -410,3 +411,25 @@ def test_reading_the_same_files_again_changes_nothing(folders):
     catalogs, fingerprint = live.catalogs, live.fingerprint
     assert live.load() == ([], False)  # as a check does while an edit settles
     assert live.catalogs is catalogs and live.fingerprint == fingerprint
+
+
+def test_a_removed_file_stops_its_tenant_once_it_stays_away(folders, monkeypatch):
+    """A deploy deletes the files, then copies the new ones: no tenant stops in between."""
+    tenants, locales = folders
+    clock = [10**12]
+    monkeypatch.setattr(live_module, "monotonic_ns", lambda: clock[0])
+    live = LiveConfiguration(tenants, locales)
+    live.load()
+    plomberie = tenants / "plomberie.yaml"
+    saved = plomberie.read_text(encoding="utf-8")
+    plomberie.unlink()
+    assert live.load() == ([], False) and live.directory.get("plomberie-dupont") is not None
+    clock[0] += live_module.SETTLE_NS // 2
+    plomberie.write_text(saved, encoding="utf-8")  # back in time: it never stopped
+    assert live.load()[1] is False and live.directory.get("plomberie-dupont") is not None
+
+    plomberie.unlink()
+    live.load()
+    clock[0] += live_module.SETTLE_NS
+    assert live.load()[1] is True and live.directory.get("plomberie-dupont") is None
+    assert live.directory.get("demo") is not None

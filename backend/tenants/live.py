@@ -10,6 +10,7 @@ server: a thread of its own, backend/tenants/watcher.py, never a request).
 import os
 import threading
 import time
+from time import monotonic_ns
 
 from backend.problems import Problem, is_error, unreadable
 from backend.tenants.config import TenantDirectory, cross_check, load_tenant_file, tenant_files
@@ -63,6 +64,7 @@ class LiveConfiguration:
         self.served = Served(self.tenants_dir, self.locales_dir)
         self._logged = {}  # file -> problems already reported, so each is reported once
         self._signature = None
+        self._missing = {}  # served file -> when it was first found gone (monotonic ns)
         self._lock = threading.Lock()  # one load at a time: they compare with the last one
 
     def check(self):
@@ -122,6 +124,7 @@ class LiveConfiguration:
                 refused[path] = [p for p in problems if is_error(p)]
                 if path in served.tenants:
                     candidates[path] = served.tenants[path]
+        self._keep_the_recently_removed(served.tenants, paths, candidates)
         self._settle_claims(served.tenants, candidates, refused, found)
         changed = candidates != served.tenants or catalogs is not served.catalogs
         self.served = Served(
@@ -135,6 +138,17 @@ class LiveConfiguration:
             fingerprint(candidates, catalogs),
         )
         return self._report(found, catalog_problems), changed
+
+    def _keep_the_recently_removed(self, previous, paths, candidates):
+        """A removed file stops its tenant once it has stayed away SETTLE_NS: a deploy that
+        deletes the files, then copies the new ones, stops no tenant in between."""
+        now = monotonic_ns()
+        present = set(paths)
+        self._missing = {p: self._missing.get(p, now) for p in previous if p not in present}
+        for path, since in self._missing.items():
+            if now - since < SETTLE_NS:
+                candidates[path] = previous[path]
+                self._signature = None  # look again at the next check
 
     def _keep_tenants(self, catalogs, catalog_problems, message):
         """Serve the same tenants, saying in the refusals why the folder was not applied."""
