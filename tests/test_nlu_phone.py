@@ -192,6 +192,20 @@ def test_continue_over_three_turns():
     assert turn == PhoneProgress(number=A, pending_digits="", corrected=False)
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "zéro sept douze trente-quatre cinquante-six soixante-dix-huit",  # 07 12: no such range
+        "zéro six quatre-vingt-quatorze cinquante trente-deux cinquante-six",  # 0694 50
+    ],
+)
+def test_a_whole_length_that_is_no_number_waits_for_no_more_digits(said):
+    assert continue_phone("", said) == PhoneProgress(None, "", False)
+    first, rest = said.split(" ", 3)[:3], said.split(" ", 3)[3]
+    pending = continue_phone("", " ".join(first)).pending_digits
+    assert pending and continue_phone(pending, rest) == PhoneProgress(None, "", False)
+
+
 def test_continue_without_digits_keeps_pending():
     assert continue_phone("0612", "euh attendez") == PhoneProgress(None, "0612", False)
 

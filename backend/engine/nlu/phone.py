@@ -219,6 +219,7 @@ def continue_phone(pending_digits: str, text: str, region: str = "FR") -> PhoneP
         groups = groups[start:]
     new = "".join(groups)
     combined = pending + new
-    if len(combined) > home.max_length(combined):
-        combined = new if len(new) <= home.max_length(new) else ""
+    # At its longest without being a number (0712345678), no digit to come can make it one.
+    if len(combined) >= home.max_length(combined):
+        combined = new if len(new) < home.max_length(new) else ""
     return PhoneProgress(None, _clean_pending(combined), corrected)
