@@ -116,8 +116,12 @@ def test_the_way_out_tools_and_messages(config_app):
     assert {"type": "transferCall", "destinations": []} in transfer["model"]["tools"]
     assert TRANSFER_CALL_TOOL == "transferCall"
     assert "transfer-destination-request" in transfer["serverMessages"]
+    # Custom LLM mode: the answers end the call once the step is over, whatever the way out.
     callback = printed(config_app, "signe")["assistant"]
-    assert callback["model"]["tools"] == []
+    assert callback["model"]["tools"] == [{"type": "endCall"}]
+    assert printed(config_app, "signe", "--mode", "tool")["assistant"]["model"]["tools"][1:] == []
+    relais = printed(config_app, "relais")["assistant"]["model"]["tools"]
+    assert relais == [{"type": "endCall"}, {"type": "transferCall", "destinations": []}]
 
 
 def test_the_contact_tool_carries_the_caller_number_as_a_static_parameter(config_app):

@@ -9,7 +9,7 @@ import pytest
 import requests
 import yaml
 
-from tests.contact_play import OPENING_UNKNOWN
+from tests.contact_play import CALLER, NOTED, OPENING_KNOWN, OPENING_UNKNOWN
 from tests.leaks import random_id
 from tests.schemas import database_at_head
 from tests.servers import Gunicorn
@@ -75,6 +75,36 @@ def test_custom_llm_end_says_the_sentence_then_calls_end_call(way_out_app, secre
         ("function", "endCall", "{}")
     ]
     assert tool_calls[0].id
+
+
+@pytest.mark.parametrize("tenant_id", ["fin", "relais", "signe"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
+def test_custom_llm_ends_the_call_once_the_contact_is_confirmed(
+    tenants_app, secrets, stream, tenant_id
+):
+    """The backend is the whole model here: nothing can follow the step, whatever its way out."""
+    app = tenants_app(*way_out_tenants(), tenant("signe", "callback_without_number"))
+    client = openai_client(app, tenant_id, secrets["VAPI_SECRET_DEMO"])
+    extra = {"call": {"id": random_id("llm-ok"), "customer": {"number": CALLER}}}
+    history = [{"role": "user", "content": "Bonjour"}]
+    said = []
+    for utterance in (None, "oui", "merci, au revoir"):
+        if utterance:
+            history.append({"role": "user", "content": utterance})
+        if stream:
+            with client.chat.completions.stream(
+                model="backend", messages=history, extra_body=extra
+            ) as events:
+                message = events.get_final_completion().choices[0].message
+        else:
+            message = (
+                client.chat.completions.create(model="backend", messages=history, extra_body=extra)
+                .choices[0]
+                .message
+            )
+        said.append((message.content, [t.function.name for t in message.tool_calls or []]))
+        history.append({"role": "assistant", "content": message.content or ""})
+    assert said == [(OPENING_KNOWN, []), (NOTED, ["endCall"]), (NOTED, ["endCall"])]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])

@@ -154,12 +154,14 @@ def assistant(tenant, catalogs, base, secret, mode="custom-llm", safety_net=True
         messages.append("tool-calls")
         model = {**TOOL_MODE_MODEL, "tools": [contact_tool(tenant, webhook), *tools]}
     else:
+        # The step's answers end the call once it is over (routes/way_out.py): endCall always.
+        ends = [] if {"type": "endCall"} in tools else [{"type": "endCall"}]
         model = {
             "provider": "custom-llm",
             "model": MODEL,
             "url": llm_url,
             "metadataSendMode": "variable",
-            "tools": tools,
+            "tools": [*ends, *tools],
         }
     prompt = system_prompt(tenant, catalogs, mode, safety_net)
     if prompt:

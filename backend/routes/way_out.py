@@ -21,7 +21,7 @@ import json
 import uuid
 
 from backend import prompts
-from backend.engine.contact import CALL_ACTIONS, END_CALL, TRANSFER_CALL
+from backend.engine.contact import CALL_ACTIONS, CLOSING, END_CALL, TRANSFER_CALL
 from backend.logs import log_event
 from backend.tenants.store import tenant_store
 
@@ -52,8 +52,13 @@ def tool_answer(base, state, sentence):
 
 
 def llm_tool_call(state):
-    """The OpenAI tool call a Custom LLM answer in `state` ends with, or None."""
-    action = call_action(state)
+    """The OpenAI tool call a Custom LLM answer in `state` ends with, or None.
+
+    In this mode the backend is the assistant's whole model: once the step is over (a contact
+    confirmed, a callback kept without a number), nothing else can follow its sentence, so the
+    call ends after it, as the way out `end` does; a transfer transfers it.
+    """
+    action = call_action(state) or (END_CALL if state in CLOSING else None)
     if action is None:
         return None
     return {
