@@ -40,29 +40,35 @@ def openai_client(app, tenant_id, secret):
     )
 
 
-def llm_turns(client, call_id, stream):
-    """Open the step, then one unusable answer: (opening, final content, final tool calls)."""
-    extra = {"call": {"id": call_id}}
+def answer(client, history, extra, stream):
+    """The assistant's message for `history`, streamed or not, as Vapi asks for it."""
+    if stream:
+        with client.chat.completions.stream(
+            model="backend", messages=history, extra_body=extra
+        ) as events:
+            return events.get_final_completion().choices[0].message
+    completion = client.chat.completions.create(model="backend", messages=history, extra_body=extra)
+    message, finish = completion.choices[0].message, completion.choices[0].finish_reason
+    assert finish == ("tool_calls" if message.tool_calls else "stop")
+    return message
+
+
+def conversation(client, extra, stream, utterances):
+    """The assistant's messages: the opening (after « Bonjour »), then one per utterance."""
     history = [{"role": "user", "content": "Bonjour, je voudrais un rendez-vous."}]
     answers = []
-    for utterance in (None, "je ne sais pas"):
+    for utterance in (None, *utterances):
         if utterance:
             history.append({"role": "user", "content": utterance})
-        if stream:
-            with client.chat.completions.stream(
-                model="backend", messages=history, extra_body=extra
-            ) as events:
-                message = events.get_final_completion().choices[0].message
-        else:
-            completion = client.chat.completions.create(
-                model="backend", messages=history, extra_body=extra
-            )
-            message = completion.choices[0].message
-            finish = completion.choices[0].finish_reason
-            assert finish == ("tool_calls" if message.tool_calls else "stop")
-        answers.append(message)
-        history.append({"role": "assistant", "content": message.content or ""})
-    return answers[0].content, answers[1].content, answers[1].tool_calls
+        answers.append(answer(client, history, extra, stream))
+        history.append({"role": "assistant", "content": answers[-1].content or ""})
+    return answers
+
+
+def llm_turns(client, call_id, stream):
+    """Open the step, then one unusable answer: (opening, final content, final tool calls)."""
+    opening, last = conversation(client, {"call": {"id": call_id}}, stream, ["je ne sais pas"])
+    return opening.content, last.content, last.tool_calls
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
@@ -86,24 +92,10 @@ def test_custom_llm_ends_the_call_once_the_contact_is_confirmed(
     app = tenants_app(*way_out_tenants(), tenant("signe", "callback_without_number"))
     client = openai_client(app, tenant_id, secrets["VAPI_SECRET_DEMO"])
     extra = {"call": {"id": random_id("llm-ok"), "customer": {"number": CALLER}}}
-    history = [{"role": "user", "content": "Bonjour"}]
-    said = []
-    for utterance in (None, "oui", "merci, au revoir"):
-        if utterance:
-            history.append({"role": "user", "content": utterance})
-        if stream:
-            with client.chat.completions.stream(
-                model="backend", messages=history, extra_body=extra
-            ) as events:
-                message = events.get_final_completion().choices[0].message
-        else:
-            message = (
-                client.chat.completions.create(model="backend", messages=history, extra_body=extra)
-                .choices[0]
-                .message
-            )
-        said.append((message.content, [t.function.name for t in message.tool_calls or []]))
-        history.append({"role": "assistant", "content": message.content or ""})
+    said = [
+        (message.content, [t.function.name for t in message.tool_calls or []])
+        for message in conversation(client, extra, stream, ["oui", "merci, au revoir"])
+    ]
     assert said == [(OPENING_KNOWN, []), (NOTED, ["endCall"]), (NOTED, ["endCall"])]
 
 
