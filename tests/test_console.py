@@ -69,7 +69,8 @@ def test_pages_send_who_is_not_signed_in_to_the_sign_in_page(console):
         answer = client.get(path)
         assert (answer.status_code, answer.headers["Location"]) == (302, "/console/sign-in")
     answer = client.post("/console/tenants/demo/contacts.csv", data={})
-    assert answer.status_code == 400  # no form token: refused before anything else
+    # No form token: refused before anything else, and sent to sign in.
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/console/sign-in")
 
 
 def test_the_right_token_signs_in_and_the_page_names_the_operator(console, log_events):
@@ -223,11 +224,31 @@ def test_every_form_without_its_token_is_refused(console, browser, log_events):
             {"csrf_token": form_token(console.test_client())},
         ):
             answer = browser.post(path, data={**data, "token": ALICE_TOKEN})
+            if path == "/console/sign-in":
+                # Signed in already (from another tab): to the console, nothing done.
+                assert answer.status_code == 302 and answer.location.endswith("/console/")
+                continue
             assert answer.status_code == 400, (path, data)
             assert "Formulaire refusé" in answer.get_data(as_text=True)
     assert browser.get("/console/").status_code == 200  # still signed in: sign-out was refused
     assert not log_events("CONTACTS_EXPORTED")
     assert len(log_events("CONSOLE_FORM_REFUSED")) == 9
+
+
+def test_a_form_left_open_while_the_session_changed_says_what_to_do(console, browser, log_events):
+    stale = form_token(console.test_client())  # a sign-in page opened in another browser tab
+    visitor = console.test_client()
+    answer = visitor.post("/console/sign-in", data={"csrf_token": stale, "token": ALICE_TOKEN})
+    assert answer.status_code == 400
+    assert "Ce formulaire avait expiré" in answer.get_data(as_text=True)
+    assert visitor.get("/console/").status_code == 302  # not signed in by it
+    # A download from a page left open after signing out in another tab: to the sign-in page.
+    page = browser.get("/console/tenants/demo").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    browser.post("/console/sign-out", data={"csrf_token": token})
+    answer = browser.post("/console/tenants/demo/contacts.csv", data={"csrf_token": token})
+    assert answer.status_code == 302 and answer.location.endswith("/console/sign-in")
+    assert not log_events("CONTACTS_EXPORTED")
 
 
 # --- the pages -----------------------------------------------------------------------------

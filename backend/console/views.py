@@ -47,8 +47,21 @@ def console_headers(response):
 
 @bp.errorhandler(CSRFError)
 def form_refused(error):
-    """A form without its token (or with another session's): 400, said in the page."""
+    """A form without its token (or with another session's): nothing done, and said.
+
+    Mostly a page left open while the session changed in another tab: a sign-in form of an
+    operator who signed in meanwhile goes to the console, one from before the session began
+    asks for the token again, any other form of a signed-out browser goes to the sign-in page.
+    """
     log_event("CONSOLE_FORM_REFUSED", level=30, status=400, reason=error.description)
+    signed_in = access.current_operator() is not None
+    if request.endpoint == "console.sign_in":
+        if signed_in:
+            return redirect(url_for("console.index"))
+        configured = bool(current_app.config["CONSOLE_OPERATORS"])
+        return render_template("console/sign_in.html", expired=True, configured=configured), 400
+    if not signed_in:
+        return redirect(url_for("console.sign_in"))
     return render_template("console/error.html", reason="csrf"), 400
 
 
