@@ -165,14 +165,18 @@ def test_credentials_match_the_tenant_file(config_app, secrets):
 
 
 def test_the_safety_net_uses_the_number_only_when_present_in_the_tenant_s_wording(config_app):
-    warm = printed(config_app, "fin")["assistant"]["model"]["messages"][0]["content"]
-    standard = printed(config_app, "relais")["assistant"]["model"]["messages"][0]["content"]
+    def prompt(*args):
+        return printed(config_app, *args, "--mode", "tool")["assistant"]["model"]["messages"][0]
+
+    warm = prompt("fin")["content"].splitlines()[-1]
+    standard = prompt("relais")["content"].splitlines()[-1]
     for line in (warm, standard):
         assert line.startswith("{% if customer.number %}") and line.endswith("{% endif %}")
         assert "{{customer.number}}" in line
     assert warm != standard and "Par discrétion" in warm
-    bare = printed(config_app, "fin", "--no-safety-net")["assistant"]["model"]
-    assert "messages" not in bare
+    assert "customer.number" not in prompt("fin", "--no-safety-net")["content"]
+    # Custom LLM mode: the backend is the model, no line carries the number.
+    assert "messages" not in printed(config_app, "fin")["assistant"]["model"]
 
 
 def test_errors_are_said_on_stderr(config_app, tenants_app, monkeypatch):

@@ -30,7 +30,7 @@ vapi_group = AppGroup("vapi", help="What to set in Vapi for a tenant.")
 @click.option(
     "--no-safety-net",
     is_flag=True,
-    help="Leave out the system-prompt line that gives the model the caller's number.",
+    help="Tool mode: leave out the system-prompt line that gives the model the caller's number.",
 )
 def config_command(tenant_id, mode, with_secret, no_safety_net):
     """Print, as JSON, what to create in Vapi for TENANT_ID: credential, phone number, assistant.

@@ -138,7 +138,9 @@ def system_prompt(tenant, catalogs, mode, safety_net):
                 f"Quand le résultat de {tenant.tool_name} le demande, appelez {TRANSFER_CALL_TOOL}"
                 " sans rien dire."
             )
-    if safety_net:
+    if safety_net and mode == "tool":
+        # In Custom LLM mode the backend is the model: no other model could use the number,
+        # and the line would only carry it, whole, in every request and in Vapi's transcript.
         lines.append(safety_net_line(tenant, catalogs))
     return "\n".join(lines)
 
