@@ -249,6 +249,7 @@ def test_a_form_left_open_while_the_session_changed_says_what_to_do(console, bro
     answer = browser.post("/console/tenants/demo/contacts.csv", data={"csrf_token": token})
     assert answer.status_code == 302 and answer.location.endswith("/console/sign-in")
     assert not log_events("CONTACTS_EXPORTED")
+    assert [line["status"] for line in log_events("CONSOLE_FORM_REFUSED")] == [400, 302]
 
 
 # --- the pages -----------------------------------------------------------------------------

@@ -53,16 +53,17 @@ def form_refused(error):
     operator who signed in meanwhile goes to the console, one from before the session began
     asks for the token again, any other form of a signed-out browser goes to the sign-in page.
     """
-    log_event("CONSOLE_FORM_REFUSED", level=30, status=400, reason=error.description)
     signed_in = access.current_operator() is not None
-    if request.endpoint == "console.sign_in":
-        if signed_in:
-            return redirect(url_for("console.index"))
+    if request.endpoint == "console.sign_in" and not signed_in:
         configured = bool(current_app.config["CONSOLE_OPERATORS"])
-        return render_template("console/sign_in.html", expired=True, configured=configured), 400
-    if not signed_in:
-        return redirect(url_for("console.sign_in"))
-    return render_template("console/error.html", reason="csrf"), 400
+        answer = render_template("console/sign_in.html", expired=True, configured=configured), 400
+    elif request.endpoint == "console.sign_in" or not signed_in:
+        answer = redirect(url_for("console.index" if signed_in else "console.sign_in"))
+    else:
+        answer = render_template("console/error.html", reason="csrf"), 400
+    status = answer[1] if isinstance(answer, tuple) else answer.status_code
+    log_event("CONSOLE_FORM_REFUSED", level=30, status=status, reason=error.description)
+    return answer
 
 
 @bp.errorhandler(400)
@@ -110,8 +111,8 @@ def index():
 
 
 def shown_call(call, tenant):
-    """A call as the page shows it: numbers masked as the tenant's logs mask them, and so is a
-    number a client put in its call id or ended reason (as the logs mask them)."""
+    """A call as the page shows it, numbers masked as the tenant's logs mask them: a number a
+    client put in its call id or ended reason too."""
     return {
         "created_at": call.created_at,
         "call_id": mask_identifier(call.call_id),
