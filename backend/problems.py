@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong in a file; `severity` is "error" (refused) or "warning" (served)."""
+    """One thing wrong in a file; `severity` is "error" (refused), "review" (served, but the
+    `check` commands fail: a translation of a source text changed since) or "warning" (served)."""
 
     file: str
     line: int
@@ -27,8 +28,13 @@ class Problem:
 
 
 def is_error(problem):
-    """Errors refuse a file; warnings (a secret variable not set) are served."""
+    """Errors refuse a file; the others are served."""
     return problem.severity == "error"
+
+
+def fails_check(problem):
+    """What a `check` command exits 1 on: all but warnings (a secret variable not set)."""
+    return problem.severity != "warning"
 
 
 def unreadable_file(path, error):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from backend.problems import is_error
+from backend.problems import fails_check
 
 
 def shown(path):
@@ -33,7 +33,7 @@ def check_folder(directory, holding, validate, tally):
     for problem in sorted(problems, key=lambda p: (p.file, p.line)):
         click.echo(show(problem))
     click.echo(f"{validated} in {shown(directory)}: {tally(problems)}")
-    if any(is_error(p) for p in problems):
+    if any(fails_check(p) for p in problems):
         raise SystemExit(1)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from babel.messages.pofile import PoFileError, read_po
 
-from backend.problems import Problem, unreadable_file
+from backend.problems import Problem, is_error, unreadable_file
 from backend.prompts import SOURCE_TEXT
 
 STANDARD = "standard"
@@ -97,8 +97,8 @@ def po_syntax_problem(text, name):
 def read_catalog_file(path):
     """One .po file: ({key: sentence} of its usable entries, [Problem]).
 
-    Problems refuse the file, except a source text changed since its translation (key
-    `STALE`): the translation is served, and `i18n check` asks for a review."""
+    Problems refuse the file, except a source text changed since its translation (severity
+    "review"): the translation is served, and `i18n check` asks for a review."""
     name = str(path)
     try:
         with open(path, "rb") as handle:
@@ -133,12 +133,12 @@ def read_catalog_file(path):
             continue
         if message.id != SOURCE_TEXT[key]:
             # A variant's entry is copied by hand: it keeps the source text of its day.
-            problems.append(Problem(name, line, key, STALE))
+            stale = (
+                "the source text changed since this translation: review it, then copy the new msgid"
+            )
+            problems.append(Problem(name, line, key, stale, severity="review"))
         sentences[key] = message.string
     return sentences, problems
-
-
-STALE = "the source text changed since this translation: review it, then copy prompts.py's msgid"
 
 
 def catalog_files(directory):
@@ -197,8 +197,8 @@ class Catalogs:
             locale, variant = path.parent.parent.name, variant_of_file(path)
             sentences, problems = read_catalog_file(path)
             self.entries[(locale, variant)] = sentences
-            self.gaps += [p for p in problems if p.message == STALE]
-            problems = [p for p in problems if p.message != STALE]
+            self.gaps += [p for p in problems if not is_error(p)]
+            problems = [p for p in problems if is_error(p)]
             self.problems += problems
             if variant == STANDARD and "_" not in locale and not _unread(problems):
                 reported = {problem.key for problem in problems}
