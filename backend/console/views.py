@@ -3,7 +3,17 @@
 from datetime import UTC, date, datetime, timedelta
 
 from babel.numbers import format_decimal
-from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 
 from backend.console import access, bp
@@ -56,13 +66,13 @@ def form_refused(error):
     signed_in = access.current_operator() is not None
     if request.endpoint == "console.sign_in" and not signed_in:
         configured = bool(current_app.config["CONSOLE_OPERATORS"])
-        answer = render_template("console/sign_in.html", expired=True, configured=configured), 400
+        page = render_template("console/sign_in.html", expired=True, configured=configured)
+        answer = make_response(page, 400)
     elif request.endpoint == "console.sign_in" or not signed_in:
         answer = redirect(url_for("console.index" if signed_in else "console.sign_in"))
     else:
-        answer = render_template("console/error.html", reason="csrf"), 400
-    status = answer[1] if isinstance(answer, tuple) else answer.status_code
-    log_event("CONSOLE_FORM_REFUSED", level=30, status=status, reason=error.description)
+        answer = make_response(render_template("console/error.html", reason="csrf"), 400)
+    log_event("CONSOLE_FORM_REFUSED", level=30, status=answer.status_code, reason=error.description)
     return answer
 
 
