@@ -166,6 +166,43 @@ def test_no_number_when_absent_ambiguous_or_invalid(text):
     assert parse_phone(text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        # Belgian mobiles said in hundreds: 0478, not 0 4 178.
+        (
+            "zéro quatre cent septante-huit, douze, trente-quatre, cinquante-six",
+            "BE",
+            "+32478123456",
+        ),
+        ("zéro quatre cent nonante-six, douze, trente-quatre, cinquante-six", "BE", "+32496123456"),
+        (
+            "zéro quatre cent soixante-dix-huit douze trente-quatre cinquante-six",
+            "FR",
+            "+33478123456",
+        ),
+        # « plus » before a 0 is no country code: « je n'en ai plus, 06… ».
+        ("j'en ai plus, 06 23 45 67 89", "FR", "+33623456789"),
+        # Courtesy after a whole number is no correction.
+        ("le 06 23 45 67 89 excusez-moi", "FR", "+33623456789"),
+        ("c'est le 06 23 45 67 89, enfin mon portable", "FR", "+33623456789"),
+        ("06 23 45 67 89 désolé je parle vite", "FR", "+33623456789"),
+        # ... but it is when digits follow, as « mince » and « je veux dire » are.
+        ("06 23 45 67 89 ah zut c'est 06 23 45 67 98", "FR", "+33623456798"),
+        ("06 23 45 67 89, je veux dire 98", "FR", None),
+        (
+            "zéro six vingt-trois quarante-cinq soixante-sept quatre-vingt-neuf, ah mince, "
+            "quatre-vingt-dix-huit",
+            "FR",
+            None,
+        ),
+    ],
+)
+def test_review_cases(text, region, expected):
+    """Cases a review found wrong (a number lost, or the corrected-away one kept)."""
+    assert parse_phone(text, region=region) == expected
+
+
 def test_region_parameter():
     assert parse_phone("0470 12 34 56", region="BE") == "+32470123456"
     assert parse_phone("0470 12 34 56") == "+33470123456"  # a French fixed line from FR

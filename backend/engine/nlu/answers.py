@@ -17,6 +17,7 @@ from typing import Literal
 from backend.engine.nlu.answer_phrases import (
     BUT,
     HOLD,
+    NEUTRAL,
     NO,
     PHRASES,
     PICKUP,
@@ -39,7 +40,7 @@ for _kind, _phrases in PHRASES.items():
 
 # Spelling variants STT produces for oui/ouais and non/nan (« ouiii », « ouai », « nooon »).
 _YES_WORD = re.compile(r"ou+i+s?|ou+a+i+[sp]?|ou+e+p|wai+s?|ouep|ouip")
-_NO_WORD = re.compile(r"no+n+|na+n+|nope?")
+_NO_WORD = re.compile(r"no+n*|na+n+|nope?")
 # Contractions STT writes glued or misspelled.
 _REWRITES = {"cest": ("c", "est"), "sa": ("ca",), "ces": ("c", "est"), "nest": ("n", "est")}
 # Words, and "?" as a word of its own: everything else separates.
@@ -66,13 +67,18 @@ def _signals(words: list[str]) -> list[str]:
             if None in node:
                 kind, end = node[None], j + 1
         kind = kind or _spelling(words[i])
-        if kind:
-            # « pas exactement », « pas tout à fait »: a negated yes is a no.
-            if kind == YES and signals and signals[-1] == NO and words[i - 1] == "pas":
+        if kind and kind != NEUTRAL:
+            # « pas exactement », « plus le bon », « pas du tout le bon »: a negated yes is a no.
+            if kind == YES and signals and signals[-1] == NO and _negated(words, i):
                 kind = NO
             signals.append(kind)
         i = end
     return signals
+
+
+def _negated(words: list[str], i: int) -> bool:
+    """Whether words[i] comes right after « pas », « plus » or « pas du tout »."""
+    return words[i - 1] in ("pas", "plus") or words[max(i - 2, 0) : i] == ["du", "tout"]
 
 
 @lru_cache(maxsize=4096)

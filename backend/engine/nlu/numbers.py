@@ -187,7 +187,11 @@ def number_graph(tokens: Sequence[str]) -> tuple[Graph, bool]:
                 doubtful = doubtful or bool(shorter)
                 kept = kept + shorter
         elif word == "quatre" and (i + 1, 4) in options[1:] and _after_single_zero(words, i):
-            kept = [(i + 1, 4)]  # a caller says « zéro » then one digit: 0 4 20, not 0 80
+            if i + 1 < n and words[i + 1] in HUNDRED:
+                # « zéro quatre cent septante-huit »: 0478, a Belgian mobile, or 0 4 178.
+                kept = kept + [(i + 1, 4)]
+            else:
+                kept = [(i + 1, 4)]  # a caller says « zéro » then one digit: 0 4 20, not 0 80
         if splits_pairs:
             # The text marks these splits (pause, missing hyphen): they come first.
             kept[:0] = [

@@ -32,8 +32,15 @@ CORRECTION_MARKERS = frozenset(
         "trompee",
         "corrige",
         "rectifie",
+        "mince",
+        "zut",
     }
 )
+# « je veux dire 98 »: « dire » after these starts over too.
+_SAY_AGAIN = frozenset({"veux", "voulais", "voulait"})
+# Courtesy after a whole number (« … 89, excusez-moi », « …, enfin mon portable »): a
+# correction only when digits follow it.
+_COURTESY = frozenset({"excusez", "excuse", "desole", "desolee", "enfin"})
 # Words said while dictating that do not interrupt the number.
 FILLERS = frozenset(
     {
@@ -65,15 +72,24 @@ _SKIPPED = FILLERS | SEPARATORS
 
 def after_last_correction(tokens: list[str]) -> tuple[bool, list[str]]:
     """(whether a correction was made, the tokens after the last correction marker)."""
+    digits_after = False
     for i in range(len(tokens) - 1, -1, -1):
-        if tokens[i] in CORRECTION_MARKERS:
-            return True, tokens[i + 1 :]
+        tok = tokens[i]
+        if tok in CORRECTION_MARKERS or (tok == "dire" and i and tokens[i - 1] in _SAY_AGAIN):
+            if digits_after or tok not in _COURTESY:
+                return True, tokens[i + 1 :]
+        digits_after = digits_after or is_number_token(tok)
     return False, tokens
 
 
 def is_number_token(tok: str) -> bool:
     """A digit run or a French number word."""
     return "0" <= tok[0] <= "9" or tok in NUMBER_WORDS  # ASCII digits only: not « ² »
+
+
+def _country_code_follows(tok: str | None) -> bool:
+    """Whether `tok` may start a country code: a number, not a zero (« j'en ai plus, 06… »)."""
+    return tok is not None and is_number_token(tok) and tok[0] != "0" and tok != "zero"
 
 
 def number_runs(tokens: list[str]) -> list[list[str]]:
@@ -105,7 +121,7 @@ def number_runs(tokens: list[str]) -> list[list[str]]:
                 run.append(tok)  # « soixante-dix-huit » is one number
         elif tok in PAUSES and run and run[-1] in NUMBER_WORDS:
             run.append(PAUSE)  # « soixante, dix » may be two pairs
-        elif tok in PLUS and is_number_token(following(k) or "?"):
+        elif tok in PLUS and _country_code_follows(following(k)):
             run.append("+")  # « plus trente-trois », but not « je n'ai plus de... »
         elif tok == "et" and run:
             # « soixante et onze », « ... cinquante-six et soixante-dix-huit », or a cut
