@@ -91,6 +91,53 @@ def test_a_yes_with_another_number_is_read_back_not_confirmed():
     assert decision.state == CONTACT_COLLECT_CONFIRM and decision.memory.candidate == SPOKEN
 
 
+@pytest.mark.parametrize(
+    "answer",
+    ["oui ça finit par 41", "oui c'est 41 à la fin", "oui, enfin c'est quarante et un"],
+)
+def test_a_yes_naming_other_last_digits_is_asked_again_not_confirmed(answer):
+    """The caller ID ends in 14: a yes that says 41 is no yes (never a stranger's number)."""
+    decision = last([answer])
+    assert (decision.state, decision.prompt) == (
+        CONTACT_CONFIRM,
+        prompts.VOCAL_CONTACT_CONFIRM_AGAIN,
+    )
+    assert decision.memory.contact_number is None
+    read_back_state = last([SPOKEN_WORDS, "oui ça finit par 87"], caller=None)
+    assert read_back_state.memory.contact_number is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "oui 14",
+        "oui, quatorze",
+        "oui ça finit bien par 14",
+        "oui c'est un portable",
+        "oui c'est mon numéro, je l'ai depuis 10 ans",
+    ],
+)
+def test_a_yes_naming_the_same_last_digits_confirms(answer):
+    """The digits read back, a lone « un » (an article) or a quantity leave a yes a yes."""
+    decision = last([answer])
+    assert decision.state == CONTACT_CONFIRMED
+    assert decision.memory.contact_number == CALLER
+    assert last([SPOKEN_WORDS, "oui ça finit par 78"], caller=None).state == CONTACT_CONFIRMED
+
+
+@pytest.mark.parametrize("pause", ["attendez je regarde", "euh", "vous avez noté ?"])
+def test_a_turn_without_digits_mid_number_keeps_the_digits_heard(pause):
+    """« zéro six douze », « attendez je regarde », then the rest: one number, no failed try."""
+    decisions = play(
+        ["zéro six douze", pause, "trente-quatre cinquante-six soixante-dix-huit", "oui"],
+        caller=None,
+    )
+    assert decisions[2].prompt == prompts.VOCAL_CONTACT_COLLECT_CONTINUE
+    assert decisions[2].memory.pending_digits == "0612"
+    final = decisions[-1].memory
+    assert (final.state, final.contact_number, final.failures) == (CONTACT_CONFIRMED, SPOKEN, 0)
+
+
 def test_spoken_number_confirmed_after_its_read_back():
     decisions = play(["non", SPOKEN_WORDS, "oui"])
     assert decisions[2].params == {"last_two": "78"}

@@ -33,7 +33,7 @@ from backend.engine.contact_state import (
     ContactPolicy,
     Decision,
 )
-from backend.engine.nlu import classify_answer, continue_phone, parse_phone
+from backend.engine.nlu import classify_answer, continue_phone, digits_said, parse_phone
 from backend.privacy.masking import spoken_digits
 
 # The step's whole interface, its states and values included (contact_state.py holds those).
@@ -162,9 +162,22 @@ def _start_of_number(text, region):
     return pending if len(pending) >= 2 and pending[0] in "0+" else ""
 
 
-def _answer_to_caller_id(memory, text, policy):
+def _answer(text, number, policy):
+    """(yes, no or unclear, the whole number heard or None) for an answer about `number`.
+
+    A yes that names other last digits (« oui, ça finit par 41 » to « …14 ») is unclear.
+    """
     answer = classify_answer(text)
     heard = parse_phone(text, policy.region)
+    if answer == "yes" and heard is None:
+        ending = number.lstrip("+")
+        if any(not ending.endswith(digits) for digits in digits_said(text)):
+            answer = "unclear"
+    return answer, heard
+
+
+def _answer_to_caller_id(memory, text, policy):
+    answer, heard = _answer(text, memory.caller_number, policy)
     if answer == "yes" and heard in (None, memory.caller_number):
         return _confirmed(memory, memory.caller_number, SOURCE_CALLER_ID)
     if heard:  # « non, c'est le 06… », or a number instead of a yes: read that one back
@@ -199,15 +212,16 @@ def _digits_heard(memory, text, policy):
     grew = progress.corrected or (
         len(pending) > len(memory.pending_digits) and pending.startswith(memory.pending_digits)
     )
-    if pending and grew and memory.partial_turns < MAX_PARTIAL_TURNS:
+    # « attendez, je regarde » halfway through: no digit this turn, the ones heard wait.
+    waited = pending == memory.pending_digits and not progress.corrected
+    if pending and (grew or waited) and memory.partial_turns < MAX_PARTIAL_TURNS:
         memory = replace(memory, pending_digits=pending, partial_turns=memory.partial_turns + 1)
         return _decide(memory, prompts.VOCAL_CONTACT_COLLECT_CONTINUE)
     return _failed_try(memory, policy, prompts.VOCAL_CONTACT_COLLECT_HINT)
 
 
 def _answer_to_read_back(memory, text, policy):
-    answer = classify_answer(text)
-    heard = parse_phone(text, policy.region)
+    answer, heard = _answer(text, memory.candidate, policy)
     if answer == "yes" and heard in (None, memory.candidate):
         return _confirmed(memory, memory.candidate, SOURCE_SPOKEN)
     if heard and heard != memory.candidate:

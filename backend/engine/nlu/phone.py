@@ -15,12 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.engine.nlu.numbers import Graph, number_graph, usual_reading
-from backend.engine.nlu.runs import after_last_correction, number_runs
+from backend.engine.nlu.runs import after_last_correction, is_number_token, number_runs
 from backend.engine.nlu.words import tokenize
 from backend.phones.dialing import MAX_DIGITS, e164_if_valid, plan
 
 # Longer utterances are no number dictation (and would cost time): no number.
 MAX_TOKENS = 300
+# Words after a number that make it a quantity, not digits of a phone number.
+_QUANTITY_UNITS = frozenset(
+    {"an", "ans", "heure", "heures", "h", "minute", "minutes", "jour", "jours", "mois", "fois"}
+    | {"semaine", "semaines", "euro", "euros"}
+)
 # Reading steps explored per run start before giving up as too ambiguous.
 _MAX_PATHS = 5000
 # The first characters of a piece tell what it may become: "0" national, "00" or "+"
@@ -166,6 +171,22 @@ def parse_phone(text: str, region: str = "FR") -> str | None:
     except _TooAmbiguous:
         return None
     return numbers.pop() if len(numbers) == 1 else None
+
+
+def digits_said(text: str) -> list[str]:
+    """The digits of each number said in `text` that has two or more, in their usual
+    reading (« oui, ça finit par quarante et un » -> ["41"]).
+
+    A lone digit is left out: « un » and « deux » are words of most sentences.
+    """
+    tokens: list[str] = []
+    for tok in tokenize(text)[:MAX_TOKENS]:
+        if tok in _QUANTITY_UNITS:  # « je l'ai depuis 10 ans »: a quantity, not digits
+            while tokens and (is_number_token(tokens[-1]) or tokens[-1] in ("-", "et")):
+                tokens.pop()
+        tokens.append(tok)
+    readings = ("".join(usual_reading(run)).lstrip("+") for run in number_runs(tokens))
+    return [digits for digits in readings if len(digits) >= 2]
 
 
 def _clean_pending(pending: str) -> str:
