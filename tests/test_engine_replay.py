@@ -104,3 +104,46 @@ def test_a_request_without_the_opening_opens_the_step():
     turn = replay_llm_turn(["allô", "oui"], [(0, FIRST_MESSAGE)], POLICY, opening, "jamais dit")
     assert turn.answer == answer_of(opening)
     assert turn.conversation.opened_after == 2
+
+
+def test_a_last_message_sent_again_grown_is_answered_once_from_before_it():
+    """Vapi sends the caller's turn again with more text: « zéro six », then « zéro six douze
+    trente-quatre » at the same position. The digits are those of the grown text, once, and
+    the stored conversation ends where the replay of the final request ends."""
+    opening, stored = open_contact_step(None), None
+    hello = "Je voudrais être rappelé."  # said before the step opened
+    requests = [
+        [hello],
+        [hello, "zéro six"],
+        [hello, "zéro six douze trente-quatre"],
+        [hello, "zéro six douze trente-quatre", "cinquante-six soixante-dix-huit"],
+    ]
+    for user_texts in requests:
+        turn = plan_llm_turn(Conversation.from_text(stored), user_texts, POLICY, opening)
+        stored = turn.conversation.to_text() if turn.conversation is not None else stored
+    memory = Conversation.from_text(stored).memory
+    assert (memory.candidate, memory.failures) == ("+33612345678", 0)
+    assistant = [(1, said(answer_of(opening)))]
+    replayed = replay_llm_turn(requests[-1], assistant, POLICY, opening, said(answer_of(opening)))
+    assert replayed.conversation.memory == memory
+
+
+def test_a_hesitation_sent_again_grown_counts_once():
+    opening = open_contact_step(None)
+    first = plan_llm_turn(Conversation.opened(opening, 0), ["euh"], POLICY, opening)
+    stored = Conversation.from_text(first.conversation.to_text())
+    again = plan_llm_turn(stored, ["euh attendez"], POLICY, opening)
+    assert again.conversation.memory.failures == first.conversation.memory.failures == 1
+
+
+def test_silence_asks_the_question_again_and_never_ends_the_call():
+    """Empty transcripts (a caller who says nothing) repeat the question, as a tool call does."""
+    opening, stored = open_contact_step(CALLER), None
+    answers = []
+    for count in range(1, 6):
+        turn = plan_llm_turn(Conversation.from_text(stored), [""] * count, POLICY, opening)
+        stored = turn.conversation.to_text() if turn.conversation is not None else stored
+        answers.append(turn.answer)
+    memory = Conversation.from_text(stored).memory
+    assert not memory.finished and memory.failures == 0
+    assert all(answer == answer_of(opening) for answer in answers)

@@ -4,6 +4,10 @@ A conversation is the engine's memory plus every answer already given, keyed by 
 answers: a Custom LLM user message by its position among the user messages and a hash of its
 text, a tool call by its id. A turn already answered gets the same answer again and does not
 move the step; the engine is deterministic, so two workers that answer one turn agree.
+
+The last user message may come again with more text (the caller went on talking, and Vapi
+sends the turn's whole transcript): it is answered again from the memory before its first
+answer, not on top of it, as the replay from the request (replay.py) reads it.
 """
 
 import hashlib
@@ -56,6 +60,8 @@ class Conversation:
     opened_after: int | None = None  # user messages heard before the step opened (Custom LLM)
     turns: dict = field(default_factory=dict)
     seq: int = 0
+    # The last Custom LLM user message answered: its position, and the memory before it.
+    redo: dict | None = None
 
     @classmethod
     def opened(cls, decision, opened_after=None):
@@ -69,9 +75,14 @@ class Conversation:
             return None
         try:
             data = json.loads(text)
-            opened_after = data.get("opened_after")
+            opened_after, redo = data.get("opened_after"), data.get("redo")
             if data.get("format") != FORMAT or not isinstance(opened_after, int | None):
                 return None
+            if redo is not None:
+                redo = {
+                    "position": int(redo["position"]),
+                    "memory": engine.ContactMemory.from_dict(redo["memory"]).to_dict(),
+                }
             return cls(
                 memory=engine.ContactMemory.from_dict(data["memory"]),
                 opening=_checked_answer(data["opening"]),
@@ -79,6 +90,7 @@ class Conversation:
                 opened_after=opened_after,
                 turns={k: _checked_answer(v) for k, v in dict(data.get("turns", {})).items()},
                 seq=int(data.get("seq", 0)),
+                redo=redo,
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
@@ -94,6 +106,7 @@ class Conversation:
                 "opening": self.opening,
                 "last": self.last,
                 "turns": self.turns,
+                "redo": self.redo,
             }
         )
 
@@ -149,6 +162,10 @@ def plan_llm_turn(conversation, user_texts, policy, opening):
     if conversation.memory.finished:
         return Turn(conversation.last)
     answered = {int(key.partition(":")[0]) for key in conversation.turns if key[0].isdigit()}
+    redo = conversation.redo
+    if redo is not None and redo["position"] == count - 1 and count - 1 in answered:
+        # The last message again, grown: « zéro six » then « zéro six douze trente-quatre ».
+        conversation.memory = engine.ContactMemory.from_dict(redo["memory"])
     turn = Turn(conversation.last, conversation)
     # Messages Vapi sent while no request reached us are answered in order; the caller
     # hears the answer to the last one.
@@ -156,6 +173,12 @@ def plan_llm_turn(conversation, user_texts, policy, opening):
         key = llm_turn_key(position, user_texts[position])
         if position < count - 1 and position in answered:
             continue
+        if not user_texts[position].strip():
+            # Silence (an empty transcript) asks the same question again, as a tool call does.
+            if not conversation.memory.finished and len(conversation.turns) < MAX_TURNS:
+                conversation.turns[key] = conversation.last
+            continue
+        conversation.redo = {"position": position, "memory": conversation.memory.to_dict()}
         turn.steps.append((key, *conversation.answer(key, user_texts[position], policy)))
     turn.answer = conversation.last
     return turn
