@@ -12,6 +12,7 @@ from gunicorn import glogging
 
 from backend.config import ConfigError, from_environment, metrics_folder, stop
 from backend.logs import JsonLineFormatter, MaskedTextFormatter
+from backend.tenants.boot import TenantConfigError, check_at_start
 
 # A wrong setting stops the master before it binds or starts a worker: one line, not one per
 # worker (wsgi.py stops a worker the same way when this file is not used).
@@ -31,11 +32,26 @@ _metrics_dir = Path(_metrics_folder)
 
 
 def on_starting(server):
-    """A new server starts from zero: the last run's files would add their counts to its own.
+    """A new server starts: its tenant files and catalogs checked, its metrics from zero.
 
-    Only here, in the master, once: workers that gunicorn replaces (crash, max_requests, HUP)
-    keep their files, so counters summed over the folder never go back.
+    Only here, in the master, once (a HUP reads this file again, but runs no on_starting):
+
+    - An invalid tenant file or catalog stops the server before it binds or forks a worker,
+      with one message listing each `file:line: key: problem`. The workers gunicorn starts
+      later (crash, max_requests, HUP) load as a live reload does instead, from what this
+      check loaded: a file refused since costs that file, not every tenant
+      (backend/tenants/boot.py).
+    - The last run's metric files would add their counts to this one's; workers that gunicorn
+      replaces keep their files, so counters summed over the folder never go back.
     """
+    try:
+        check_at_start(_settings["TENANTS_DIR"], _settings["LOCALES_DIR"])
+    except TenantConfigError as error:
+        # Stopped before gunicorn's own exit path: what it would remove, removed here.
+        on_exit(server)
+        if server.pidfile is not None:
+            server.pidfile.unlink()
+        stop(error)
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink(missing_ok=True)
 

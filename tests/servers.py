@@ -12,6 +12,7 @@
     init_db({"DATABASE_URL": url})  # `flask db upgrade` in its own process
     free_port()                     # a loopback port nothing listens on, safe from other workers
     wait_http(url, deadline)        # poll a URL until it answers below 500 (or `ok(status)`)
+    workers_of(server.process.pid)  # the pids of a gunicorn master's workers
 
 Everything binds 127.0.0.1 only, is stopped on exit, and leaves no temp files behind.
 """
@@ -106,6 +107,19 @@ def wait_http(url, deadline, alive=lambda: True, ok=lambda status: status < 500)
             return True
         time.sleep(0.05)
     return False
+
+
+def workers_of(master_pid):
+    """The pids of a gunicorn master's workers, read from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:
+            pids.append(int(stat.parent.name))
+    return pids
 
 
 class Gunicorn:

@@ -13,14 +13,13 @@ import json
 import os
 import signal
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.leaks import random_id, watch
 from tests.schemas import database_at_head
-from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
+from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn, workers_of
 
 CONNECTIONS = 8
 BURST = 480  # status-updates in all
@@ -32,19 +31,6 @@ def caller(index):
 
 
 watch(*(caller(i) for i in range(BURST)))
-
-
-def workers_of(master_pid):
-    """The pids of a gunicorn master's workers, read from /proc."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:
-            pids.append(int(stat.parent.name))
-    return pids
 
 
 def status_update(call_id, number):

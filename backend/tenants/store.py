@@ -4,7 +4,9 @@ Start-up stops on an invalid file, except when the Flask CLI builds the app (`fl
 ...` sets FLASK_RUN_FROM_CLI before it imports wsgi.py): then the valid tenants load and the
 refused files are logged, so `tenants check`, `i18n check` and the other commands can run and
 say what is wrong (`flask run` too: the development server serves the valid tenants).
-`TENANTS_STRICT` in the config overrides that choice.
+`TENANTS_STRICT` in the config overrides that choice. Under gunicorn the server's start is
+checked once, in its master, and its workers load as a live reload does
+(backend/tenants/boot.py).
 """
 
 import logging
@@ -17,15 +19,12 @@ from flask import current_app, g, has_request_context
 from backend.logs import log_event
 from backend.metrics.families import count_reload
 from backend.problems import is_error
+from backend.tenants.boot import TenantConfigError, checked_at_start
 from backend.tenants.live import LiveConfiguration
 from backend.tenants.watcher import Watcher
 
 # How often each process looks at the files' metadata: a saved edit applies within this delay.
 RELOAD_INTERVAL_S = 1.0
-
-
-class TenantConfigError(RuntimeError):
-    """A tenant file or catalog is invalid; the message lists each `file:line: key: problem`."""
 
 
 class TenantStore:
@@ -45,15 +44,18 @@ class TenantStore:
     def init_app(self, app):
         """Load the tenants and catalogs, and reload them on change."""
         self.live = LiveConfiguration(app.config["TENANTS_DIR"], app.config["LOCALES_DIR"])
+        # A gunicorn worker: its master checked the server's start. What the master loaded is
+        # the last good version, and this load refuses what broke since, as a reload does.
+        started = checked_at_start(self.live.tenants_dir, self.live.locales_dir)
+        if started is not None:
+            self.live.served = started
         problems, _ = self.live.load()
         strict = app.config["TENANTS_STRICT"]
         errors = [p for p in problems if is_error(p)]
-        if strict and errors:
+        if strict and errors and started is None:
             for problem in errors:
                 log_event("TENANT_CONFIG_PROBLEM", level=logging.ERROR, problem=str(problem))
-            raise TenantConfigError(
-                "invalid configuration:\n" + "\n".join(f"  {p}" for p in errors)
-            )
+            raise TenantConfigError(errors)
         # Built by the Flask CLI, the app runs a command: a warning about serving (an unset
         # secret) would precede every command's output, and `tenants check` says it. Under
         # `flask run`, which serves, it is said at the first request.
