@@ -107,6 +107,25 @@ def test_claims_between_files_are_refused(cli, tmp_path):
     assert "+33180009999" not in out  # a number in a message is masked
 
 
+def test_a_clash_blames_the_file_changed_last_whatever_its_name(cli, tmp_path):
+    """An operator adds `0-new.yaml` claiming `z-old.yaml`'s number: the newcomer is refused,
+    as the running server refuses it, though its name sorts first."""
+    folder = tmp_path / "tenants"
+    write(folder, "z-old.yaml", VALID)
+    newcomer = VALID.replace("id: acme", "id: newcomer").replace('"pn-acme"', '"pn-new"')
+    write(folder, "0-new.yaml", newcomer)
+    old = (folder / "z-old.yaml").stat().st_mtime_ns
+    os.utime(folder / "0-new.yaml", ns=(old + 10**9, old + 10**9))
+    result = cli("check", folder)
+    assert result.exit_code == 1
+    assert (
+        f"{folder / '0-new.yaml'}:5: numbers: number +33XXXXXXX99 is already claimed by z-old"
+        in (result.output)
+    )
+    assert "z-old.yaml:5" not in result.output
+    assert "1 tenant(s) valid" in result.output
+
+
 def test_unset_secret_is_a_warning_only(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("VAPI_SECRET_DEMO")
     path, result = check_one(cli, tmp_path, VALID)

@@ -146,8 +146,21 @@ def load_tenant_file(path, known_variants=None, knows_locale=None):
     return parse_tenant_text(text, str(path), known_variants, knows_locale)
 
 
+def oldest_first(path):
+    """A sort key: a file's last change, then its path. Where two files claim one number and
+    nothing served decides, the file changed last is the newcomer: its claim is the refused one."""
+    try:
+        changed = Path(path).stat().st_mtime_ns
+    except OSError:  # removed meanwhile: its claim goes last
+        changed = float("inf")
+    return changed, str(path)
+
+
 def cross_check(tenants):
-    """Problems between files: duplicate ids, a number or phone-number id claimed twice."""
+    """Problems between files: duplicate ids, a number or phone-number id claimed twice.
+
+    The first tenant of `tenants` to claim a value keeps it: the others' claims are the problems.
+    """
     problems = []
     claimed = {}
     for tenant in tenants:
@@ -199,6 +212,6 @@ def load_tenants_dir(directory, known_variants=None, knows_locale=None):
         problems += found
         if tenant:
             tenants.append(tenant)
-    crossed = cross_check(tenants)
+    crossed = cross_check(sorted(tenants, key=lambda t: oldest_first(t.source)))
     refused = {p.file for p in crossed}
     return TenantDirectory([t for t in tenants if t.source not in refused]), problems + crossed

@@ -13,7 +13,13 @@ import time
 from time import monotonic_ns
 
 from backend.problems import Problem, is_error, unreadable
-from backend.tenants.config import TenantDirectory, cross_check, load_tenant_file, tenant_files
+from backend.tenants.config import (
+    TenantDirectory,
+    cross_check,
+    load_tenant_file,
+    oldest_first,
+    tenant_files,
+)
 from backend.tenants.served import Served, fingerprint
 from backend.wording.catalogs import Catalogs, catalog_files
 
@@ -171,8 +177,11 @@ class LiveConfiguration:
     def _settle_claims(previous, candidates, refused, found):
         """Two files may not claim one id, number or phone-number id: the file serving it wins."""
         while True:
-            # Files serving what they served before come first, so they keep their claims.
-            ordered = sorted(candidates, key=lambda p: (candidates[p] != previous.get(p), p))
+            # Files serving what they served before come first, so they keep their claims;
+            # then the file changed longest ago (a newcomer's claim is refused).
+            ordered = sorted(
+                candidates, key=lambda p: (candidates[p] != previous.get(p), oldest_first(p))
+            )
             crossed = cross_check([candidates[p] for p in ordered])
             if not crossed:
                 return
