@@ -251,3 +251,19 @@ def test_babel_workflow_runs_on_a_copy(locales, check, tmp_path):
     result = check(locales)
     new_keys = set(SOURCE_TEXT) - set(before)
     assert (result.exit_code == 0) == (not new_keys), result.output
+
+
+@pytest.mark.parametrize("name", ["short.po", "messages.po"], ids=["variant", "standard"])
+def test_a_sentence_entered_twice_fails_at_its_second_entry(check, locales, name):
+    """babel keeps one of the two: a translator editing the other would see no effect."""
+    catalog = locales / "fr" / "LC_MESSAGES" / name
+    text = catalog.read_text(encoding="utf-8")
+    start = text.index(f'msgctxt "{CONFIRM}"')
+    entry = text[start : text.index("\n\n", start) + 2]
+    catalog.write_text(text + "\n" + entry.replace("oui ou non", "oui ou bien non"), "utf-8")
+    second = text.count("\n") + 2
+    result = check(locales)
+    assert result.exit_code == 1
+    assert f"{catalog}:{second}: {CONFIRM}: this sentence is in the file twice (also line" in (
+        result.output
+    ), result.output

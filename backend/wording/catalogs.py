@@ -72,8 +72,9 @@ _PO_STRING = re.compile(r'^"(?:[^"\\]|\\.)*"$')
 
 
 def po_syntax_problem(text, name):
-    """The first line babel would read wrongly (it accepts an open quote or a second msgstr)."""
-    last = None
+    """The first line babel would read wrongly (it accepts an open quote, a second msgstr, and a
+    sentence entered twice, of which it keeps one: editing the other would change nothing)."""
+    last, contexts = None, {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -90,6 +91,11 @@ def po_syntax_problem(text, name):
             word = keyword.group(1)
             if word.startswith("msgstr") and last is not None and last.startswith("msgstr"):
                 return Problem(name, number, "(syntax)", "a second msgstr in one entry")
+            if word == "msgctxt" and quoted != '""':
+                first = contexts.setdefault(quoted, number)
+                if first != number:
+                    reason = f"this sentence is in the file twice (also line {first}): keep one"
+                    return Problem(name, number, quoted.strip('"'), reason)
             last = word
     return None
 
