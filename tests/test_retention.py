@@ -17,7 +17,8 @@ from tests.leaks import assert_no_full_number, random_id, watch
 NUMBER = "+33612345614"  # a caller's mobile
 OTHER = "+33698765432"
 BELGIAN = "+32470123456"
-watch(NUMBER, OTHER, BELGIAN)
+FRENCH_0470 = "+33470123456"  # the same digits written nationally, read in France
+watch(NUMBER, OTHER, BELGIAN, FRENCH_0470)
 
 SHORT = {"id": "short", "name": "Court", "vapi": {"secret_env": "VAPI_SECRET_DEMO"}}
 SHORT["retention"] = {"days": 7}
@@ -46,6 +47,13 @@ def remaining(tenant_id=None):
     query = select(Call.tenant_id, Call.call_id).order_by(Call.tenant_id, Call.call_id)
     if tenant_id:
         query = query.where(Call.tenant_id == tenant_id)
+    rows = db.session.execute(query).all()
+    db.session.commit()
+    return rows
+
+
+def remaining_numbers():
+    query = select(Call.tenant_id, Call.caller_number)
     rows = db.session.execute(query).all()
     db.session.commit()
     return rows
@@ -233,16 +241,49 @@ def test_erase_matches_the_number_in_any_format(erase_app, typed):
         assert [c for _, c in remaining()] == [kept]
 
 
-def test_a_national_number_is_read_in_each_tenants_region(erase_app):
+def test_a_national_number_is_read_in_every_region_served(erase_app, no_full_number_in_logs):
     with erase_app.app_context():
-        french = add_call("plain", caller_number="+33470123456")
+        french = add_call("plain", caller_number=FRENCH_0470)
         belgian = add_call("long", caller_number=BELGIAN)
-    # « 0470 12 34 56 » is a Belgian mobile for the Belgian tenant, a French number elsewhere.
-    result = invoke(erase_app, "erase", "--phone", "0470 12 34 56", "--tenant", "long")
-    assert result.exit_code == 0
+        # The same French caller wrote to in the Belgian tenant: its region reads 0470 as +32.
+        french_at_belgian = add_call("long", contact_number=FRENCH_0470)
+        kept = add_call("short", caller_number=OTHER)
+    # « 0470 12 34 56 » is a Belgian mobile in BE, a French number in FR: both are erased,
+    # in every tenant, rather than one missed.
+    result = invoke(erase_app, "erase", "--phone", "0470 12 34 56")
+    assert result.exit_code == 0, result.output
     with erase_app.app_context():
-        assert [c for _, c in remaining()] == [french]
-    assert belgian not in result.output
+        assert [c for _, c in remaining()] == [kept]
+    assert "erase: read as +32XXXXXXX56 (BE), +33XXXXXXX56 (FR)" in result.output
+    assert "long: 1 call(s) deleted holding +32XXXXXXX56" in result.output
+    assert "long: 1 call(s) deleted holding +33XXXXXXX56" in result.output
+    assert "plain: 1 call(s) deleted holding +33XXXXXXX56" in result.output
+    assert "erase: 3 call(s) deleted" in result.output
+    assert not {french, belgian, french_at_belgian} & set(result.output.split())
+    erased = [json.loads(line) for line in no_full_number_in_logs if "ERASURE_DONE" in line]
+    assert {(e["tenant"], e["phone_masked"]) for e in erased} == {
+        ("long", "+32XXXXXXX56"),
+        ("long", "+33XXXXXXX56"),
+        ("plain", "+33XXXXXXX56"),
+    }
+
+
+@pytest.mark.parametrize("only", [None, "long"])
+def test_a_national_number_reaches_a_tenant_of_another_region(erase_app, only):
+    """06 12 34 56 14 is no Belgian number: the Belgian tenant's French caller is erased too."""
+    with erase_app.app_context():
+        add_call("plain", caller_number=NUMBER)
+        add_call("long", caller_number=NUMBER)
+        add_call("long", caller_number=BELGIAN)
+    result = invoke(
+        erase_app, "erase", "--phone", "06 12 34 56 14", *(["--tenant", only] * bool(only))
+    )
+    assert result.exit_code == 0, result.output
+    assert "erase: read as +33XXXXXXX14 (FR)" in result.output
+    assert "long: 1 call(s) deleted holding +33XXXXXXX14" in result.output
+    with erase_app.app_context():
+        left = {(tenant, number) for tenant, number in remaining_numbers()}
+    assert left == {("long", BELGIAN)} | ({("plain", NUMBER)} if only else set())
 
 
 def test_erase_reaches_what_the_caller_said_in_the_conversation(erase_app, secrets, vapi_payload):

@@ -73,24 +73,38 @@ def _said_in(conversation, e164):
     return False
 
 
-def erase_number(directory, e164_for, only_tenant=None):
-    """Delete every call holding a number: {tenant id: (masked, by column, by conversation)}.
+def readings(phone, regions):
+    """How `phone` reads in each of `regions`: {E.164: [regions reading it so]}, sorted.
 
-    `e164_for(region)` is the number read in a tenant's region (None: not a number there).
+    Written nationally, the same digits are different numbers in different regions (« 0470 12
+    34 56 » is French +33 4... and Belgian +32 470...), and a caller of one region may call a
+    tenant of another: erasure looks for every reading, not only the tenant's own.
     """
-    report = {}
+    found = {}
+    for region in sorted(regions):
+        e164 = normalize_caller_number(phone, region)
+        if e164 is not None:
+            found.setdefault(e164, []).append(region)
+    return dict(sorted(found.items()))
+
+
+def erase_number(numbers, only_tenant=None):
+    """Delete every call holding any of `numbers` (E.164) in any tenant (`only_tenant`: that
+    one): [(tenant id, masked number, by column, by conversation)], rows that deleted calls.
+
+    Every number is looked for in every tenant, whatever its region: an erasure request errs
+    on the side of erasing, never silently missing a row kept by a tenant of another region.
+    """
+    report = []
     with erasure.transaction():
         for tenant_id in erasure.tenant_ids(only_tenant):
-            tenant = directory.get(tenant_id)
-            e164 = e164_for(tenant.region if tenant else DEFAULT_REGION)
-            if e164 is None:
-                continue
-            by_column = erasure.delete_calls_with_number(tenant_id, e164)
-            said = erasure.delete_calls_where_conversation(
-                tenant_id, lambda conversation, e164=e164: _said_in(conversation, e164)
-            )
-            if by_column or said:
-                report[tenant_id] = (mask_phone(e164, 2), by_column, said)
+            for e164 in numbers:
+                by_column = erasure.delete_calls_with_number(tenant_id, e164)
+                said = erasure.delete_calls_where_conversation(
+                    tenant_id, lambda conversation, e164=e164: _said_in(conversation, e164)
+                )
+                if by_column or said:
+                    report.append((tenant_id, mask_phone(e164, 2), by_column, said))
     return report
 
 
@@ -140,15 +154,18 @@ def erase_command(phone, tenant_id):
                 f"{client_identifier(tenant_id)!r} is not configured and holds no call",
                 param_hint="--tenant",
             )
-        click.echo(f"{tenant_id}: not configured, its rows are read with region {DEFAULT_REGION}")
+        click.echo(f"{tenant_id}: not configured, its calls are searched all the same")
+    # Every region served, whichever tenant is named: its calls may come from any of them.
     regions = {t.region for t in directory.by_id.values()} | {DEFAULT_REGION}
-    if not any(normalize_caller_number(phone, r) for r in ({tenant.region} if tenant else regions)):
+    numbers = readings(phone, regions)
+    if not numbers:
         # Never echo the value: it may be a real number with a typo.
         raise click.BadParameter("not a valid phone number", param_hint="--phone")
-    report = erase_number(
-        directory, lambda region: normalize_caller_number(phone, region), tenant_id
-    )
-    for erased_tenant, (masked, by_column, by_conversation) in sorted(report.items()):
+    # Which numbers were looked for, masked: an operator sees what a national number was read as.
+    read_as = ", ".join(f"{mask_phone(e164, 2)} ({'/'.join(rs)})" for e164, rs in numbers.items())
+    click.echo(f"erase: read as {read_as}")
+    report = erase_number(list(numbers), tenant_id)
+    for erased_tenant, masked, by_column, by_conversation in report:
         click.echo(
             f"{erased_tenant}: {by_column + by_conversation} call(s) deleted holding {masked}"
             f" ({by_column} by caller ID or contact number, {by_conversation} by conversation)"
@@ -160,7 +177,7 @@ def erase_command(phone, tenant_id):
             by_number=by_column,
             by_conversation=by_conversation,
         )
-    total = sum(by_column + by_conversation for _, by_column, by_conversation in report.values())
+    total = sum(by_column + by_conversation for *_, by_column, by_conversation in report)
     click.echo(f"erase: {total} call(s) deleted")
     if not report:
         log_event("ERASURE_DONE", tenant=tenant_id, by_number=0, by_conversation=0)
