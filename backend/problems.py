@@ -6,6 +6,8 @@ alike, as `file:line: key: problem`.
 
 from dataclasses import dataclass
 
+from backend.log_mask import mask_phone_shaped
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -17,6 +19,13 @@ class Problem:
     key: str
     message: str
     severity: str = "error"
+
+    def __post_init__(self):
+        # /readyz (unauthenticated), the check commands and the console show key and message as
+        # they are: a phone number typed in a file (as a key, a value quoted back, a .po line
+        # babel cites) is masked here, once for every reader, as a log line masks it.
+        for name in ("key", "message"):
+            object.__setattr__(self, name, mask_phone_shaped(str(getattr(self, name))))
 
     def __str__(self):
         prefix = "warning: " if self.severity == "warning" else ""

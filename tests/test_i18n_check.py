@@ -12,6 +12,7 @@ from babel.messages.pofile import read_po
 from backend import create_app
 from backend.prompts import SOURCE_TEXT
 from backend.wording.catalogs import Catalogs
+from tests.leaks import assert_no_full_number
 from tests.paths import ROOT
 
 CONFIRM = "VOCAL_CONTACT_CONFIRM_CALLER_ID"
@@ -134,6 +135,17 @@ def test_an_entry_for_a_removed_sentence_fails(check, locales):
     assert result.exit_code == 1
     line = entry_line(regional, "VOCAL_GONE")
     assert f"{regional}:{line}: VOCAL_GONE: no such sentence in prompts.py" in result.output
+
+
+def test_a_number_in_a_catalog_problem_is_masked(check, locales):
+    regional = locales / "fr_BE" / "LC_MESSAGES" / "messages.po"
+    with regional.open("a", encoding="utf-8") as handle:
+        handle.write('\nmsgctxt "+33612345670"\nmsgid "Au revoir."\nmsgstr "Salut."\n')
+    result = check(locales)
+    assert result.exit_code == 1
+    line = entry_line(regional, "+33612345670")
+    assert f"{regional}:{line}: +XXXXXXXXX70: no such sentence" in result.output, result.output
+    assert_no_full_number(result.output, "`flask i18n check` output")
 
 
 def test_a_sentence_missing_from_the_standard_catalog_fails(check, locales):

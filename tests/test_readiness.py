@@ -113,6 +113,28 @@ def test_readyz_refusals_name_files_not_where_the_server_keeps_them(bare_app, tm
     assert folder and folder[0]["problem"] == "cannot be read: No such file or directory"
 
 
+def test_readyz_masks_a_number_typed_in_a_file_and_gives_its_line(bare_app, tmp_path):
+    """/readyz answers anyone: a number pasted as a key in a tenant file or as a catalog
+    entry's key is masked there, and the tenant's problem names the key's own line."""
+    with bare_app.app_context():
+        upgrade_database()
+    demo = tmp_path / "tenants" / "demo.yaml"
+    text = demo.read_text(encoding="utf-8").rstrip("\n") + "\n+33612345670: 1\n"
+    demo.write_text(text, encoding="utf-8")
+    regional = tmp_path / "locales" / "fr_BE" / "LC_MESSAGES" / "messages.po"
+    with regional.open("a", encoding="utf-8") as handle:
+        handle.write('\nmsgctxt "0612345670"\nmsgid "Au revoir."\nmsgstr "Salut."\n')
+    bare_app.extensions["tenants"].live.load()
+    response = bare_app.test_client().get("/readyz")
+    assert_no_full_number(response.get_data(as_text=True), "/readyz")
+    refused = response.get_json()["refused"]
+    tenant = next(r for r in refused if r.get("tenant") == "demo")
+    assert (tenant["key"], tenant["line"]) == ("XXXXXXXXX70", text.count("\n"))
+    assert tenant["problem"] == "unknown key"
+    catalog = next(r for r in refused if r.get("catalogs"))
+    assert (catalog["file"], catalog["key"]) == ("fr_BE/LC_MESSAGES/messages.po", "XXXXXXXX70")
+
+
 def post(client, path, body, headers):
     response = client.post(path, json=body, headers=headers)
     assert_no_full_number(response.get_data(as_text=True), "an HTTP answer")

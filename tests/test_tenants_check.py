@@ -9,7 +9,11 @@ import pytest
 from backend import create_app
 from backend.tenants.schema import SCHEMA
 from backend.tenants.store import TenantConfigError
+from tests.leaks import assert_no_full_number, watch
 from tests.paths import ROOT
+
+TYPED = "+33612345670"  # a caller's number pasted into a tenant file as a key
+watch(TYPED)
 
 VALID = """\
 id: acme
@@ -124,6 +128,24 @@ def test_a_clash_blames_the_file_changed_last_whatever_its_name(cli, tmp_path):
     )
     assert "z-old.yaml:5" not in result.output
     assert "1 tenant(s) valid" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        (VALID + f"{TYPED}: 1\n", 13, "XXXXXXXXX70"),  # YAML reads it as an int
+        (VALID.replace("  spoken_digits: 2", f"  spoken_digits: 2\n  {TYPED}: 1"), 11,
+         "masking.XXXXXXXXX70"),
+        (VALID + "'06 12 34 56 70': 1\n", 13, "XX XX XX XX 70"),
+        (VALID + f"id2: {TYPED}\n{TYPED}: 1\n", 14, "XXXXXXXXX70"),
+    ],
+    ids=["int-key", "nested-int-key", "spaced-key", "after-a-value"],
+)  # fmt: skip
+def test_a_number_typed_as_a_key_is_masked_at_its_line(cli, tmp_path, text, line, key):
+    path, result = check_one(cli, tmp_path, text)
+    assert result.exit_code == 1, result.output
+    assert f"{path}:{line}: {key}: unknown key" in result.output, result.output
+    assert_no_full_number(result.output, "`flask tenants check` output")
 
 
 def test_unset_secret_is_a_warning_only(cli, tmp_path, monkeypatch):

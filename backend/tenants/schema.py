@@ -167,6 +167,16 @@ def _is_instance(value, kind):
     return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
 
 
+def _key_as_parsed(key_node, constructor):
+    """A key as the parsed data holds it, which `section` names problems by: YAML reads
+    `+33612345670:` as the int 33612345670, `0x10:` as 16. Its text when it cannot be built
+    alone (a merge key, `<<`)."""
+    try:
+        return constructor.construct_object(key_node)
+    except yaml.YAMLError:
+        return key_node.value
+
+
 class TenantChecker:
     """Walks one parsed file against SCHEMA, collecting problems with their lines."""
 
@@ -179,9 +189,9 @@ class TenantChecker:
     def _index(self, node, prefix):
         if not isinstance(node, yaml.MappingNode):
             return
-        seen = set()
+        seen, constructor = set(), yaml.constructor.SafeConstructor()
         for key_node, value_node in node.value:
-            path = f"{prefix}{key_node.value}"
+            path = f"{prefix}{_key_as_parsed(key_node, constructor)}"
             if path in seen:
                 self.problem(path, "duplicate key", line=key_node.start_mark.line + 1)
             seen.add(path)
