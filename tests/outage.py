@@ -226,12 +226,13 @@ class FaultProxy:
 
 
 @contextmanager
-def sqlite_write_locked(path):
-    """Another connection holds the SQLite file's write lock (BEGIN IMMEDIATE) until the block
-    ends, as a long write of another process would; readers go on (WAL)."""
+def sqlite_write_locked(path, mode="IMMEDIATE"):
+    """Another connection holds the SQLite file's write lock (BEGIN IMMEDIATE, or `mode`:
+    EXCLUSIVE) until the block ends, as a long write of another process would; readers go on
+    (WAL)."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(f"BEGIN {mode}")
         yield
     finally:
         connection.close()  # rolls the open transaction back

@@ -7,6 +7,7 @@ import pytest
 
 from tests.contact_play import CALLER, stored_call
 from tests.leaks import random_id
+from tests.outage import database_down
 from tests.vapi_sdk import problems_as, sdk_type
 
 pytestmark = pytest.mark.vapi_sdk
@@ -91,3 +92,17 @@ def test_the_answers_say_what_was_chosen(client, demo_headers, vapi_payload):
     assert answer("call.endpointing.request") == {"timeoutSeconds": 1.5}
     handoff = answer("handoff-destination-request")
     assert handoff["destination"] == {} and "handoff" in handoff["error"]
+
+
+@pytest.mark.parametrize("msg_type", sorted(MESSAGE_MODELS))
+def test_a_message_without_a_number_is_answered_with_the_database_away(
+    app, client, demo_headers, vapi_payload, msg_type
+):
+    """Nothing to store: the answer does not ask the database (a transfer still goes through).
+    One that carries a number is refused until it is stored (tests/test_sqlite_lock.py)."""
+    body = message_of(vapi_payload, msg_type, random_id("away"))
+    body["message"].pop("customer")
+    body["message"]["call"].pop("customer")
+    with database_down(app):
+        response = client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers)
+    assert response.status_code == 200, response.get_data(as_text=True)

@@ -52,14 +52,18 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
         return heard, UNREACHABLE
 
 
-def store_caller_id(tenant, body, msg_type):
+def store_caller_id(tenant, body, msg_type, numberless_row=True):
     """Store the caller number of a parsed body if the call has none, for a message answered `{}`.
 
     Nothing is read back: the answer does not depend on it. A database error propagates, so
-    the message is not acknowledged.
+    the message is not acknowledged. `numberless_row=False`: a body without a number leaves
+    the database alone (the call's row without a number is not made), so its answer cannot
+    wait on it.
     """
     call_id, heard = _heard(tenant, body)
-    if call_id is not None and offer_caller_number(tenant.id, call_id, heard, msg_type):
+    if call_id is None or (heard is None and not numberless_row):
+        return
+    if offer_caller_number(tenant.id, call_id, heard, msg_type):
         _log_persisted(tenant, heard, msg_type)
 
 

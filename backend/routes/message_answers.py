@@ -3,7 +3,8 @@
 Each shape is one `vapi-server-sdk` 3.0 accepts for the message (ServerMessageResponse...).
 What this service does not serve gets a documented choice, and one log line per call and
 message type (per worker: each process remembers the calls it has logged, a bounded set).
-The caller ID the message carries is stored before the answer, as for every message.
+The caller ID the message carries is stored before the answer, as for every message; one that
+carries none has nothing to store and is answered without the database.
 """
 
 from collections import OrderedDict
@@ -55,6 +56,11 @@ def answer_call_endpointing_request(tenant, message):
     return {"timeoutSeconds": ENDPOINTING_TIMEOUT_S}
 
 
+def answer_knowledge_base_request(tenant, message):
+    """No documents: the backend holds none. Nothing logged, as for `{}` to any message."""
+    return {}
+
+
 def answer_voice_request(tenant, message):
     """Not served: Vapi expects raw PCM audio from a custom voice server. No bytes is silence,
     never noise (a JSON body would be played as sound); the log line says what to fix."""
@@ -66,8 +72,11 @@ def answer_voice_request(tenant, message):
 
 def _storing_first(answer):
     def handler(tenant, message):
-        # Stored before the answer: a 200 means stored (a database error is a 503).
-        store_caller_id(tenant, message, message.type)
+        # A number the message carries is stored before the answer: a 200 means stored (a
+        # database error is a 503, which Vapi sends again). Without a number there is nothing
+        # to store, and the call waits on these answers (a transfer, the end of a turn, a
+        # campaign's dial): a locked or unreachable database must not refuse them.
+        store_caller_id(tenant, message, message.type, numberless_row=False)
         return answer(tenant, message)
 
     handler.__doc__ = answer.__doc__
@@ -80,4 +89,6 @@ ANSWERS = {
     "campaign.predial": _storing_first(answer_campaign_predial),
     "call.endpointing.request": _storing_first(answer_call_endpointing_request),
     "voice-request": _storing_first(answer_voice_request),
+    # The model waits on its documents: answered as the others, not as a message acknowledged.
+    "knowledge-base-request": _storing_first(answer_knowledge_base_request),
 }
