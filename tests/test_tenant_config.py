@@ -369,3 +369,22 @@ def test_a_transfer_destination_is_a_number_or_a_sip_uri(tmp_path, acme_secret, 
     path.write_text(text, encoding="utf-8")
     tenant, problems = load_tenant_file(path, VARIANTS, knows_locale)
     assert problems == [] and tenant.transfer_to == destination
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            VALID + "contact:\n  way_out: transfer\n  transfer_to: 0612345670\n",
+            "contact.transfer_to",
+        ),
+        (VALID.replace("name: Acme", "name: 12"), "name"),
+    ],
+    ids=["unquoted-number", "unquoted-name"],
+)
+def test_a_number_where_text_goes_is_told_to_go_in_quotes_once(tmp_path, acme_secret, text, key):
+    """YAML reads `transfer_to: 0612345670` as a number: one problem, saying what to do."""
+    errors = problems_of(tmp_path, text)
+    assert [e for e in errors if f"{key}: " in e and "put it in quotes" in e], errors
+    assert not any("transfer needs" in e for e in errors), errors
+    assert not any("12345670" in e for e in errors), errors

@@ -94,7 +94,12 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
     if _hmac_settings(data, values) is not None:
         for key, message in settings_problems(values):
             checker.problem(key, message)
-    if values["contact.way_out"] == "transfer" and not values["contact.transfer_to"]:
+    said = {p.key for p in checker.problems}  # a transfer_to refused already says what to fix
+    if (
+        values["contact.way_out"] == "transfer"
+        and "contact.transfer_to" not in said
+        and not (values["contact.transfer_to"])
+    ):
         checker.problem(
             "contact.way_out",
             "transfer needs contact.transfer_to: a phone number in E.164 or a SIP URI",

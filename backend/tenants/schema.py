@@ -147,19 +147,18 @@ SCHEMA = {
     },
 }
 
-_TYPE_NAMES = {
-    str: "a string",
-    int: "a whole number",
-    list: "a list",
-    dict: "a mapping",
-    bool: "true or false",
-}
+_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a mapping"}
+_TYPE_NAMES[bool] = "true or false"
 
 
-def _type_name(kind):
-    if isinstance(kind, tuple):
-        return " or ".join("null" if k is type(None) else _TYPE_NAMES[k] for k in kind)
-    return _TYPE_NAMES[kind]
+def _wrong_type(kind, value):
+    """Why `value` is not `kind`. A number where text goes is told to go in quotes, not quoted
+    back: YAML reads `transfer_to: 0612345670` as a number, and it may be a phone number."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    expected = " or ".join("null" if k is type(None) else _TYPE_NAMES[k] for k in kinds)
+    if str in kinds and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"must be {expected}: put it in quotes, YAML reads it as a number"
+    return f"must be {expected}, got {type(value).__name__}"
 
 
 def _is_instance(value, kind):
@@ -231,7 +230,7 @@ class TenantChecker:
                 values[path] = None if default is REQUIRED else default
                 continue
             if not _is_instance(value, kind):
-                self.problem(path, f"must be {_type_name(kind)}, got {type(value).__name__}")
+                self.problem(path, _wrong_type(kind, value))
                 values[path] = None if default is REQUIRED else default
                 continue
             if kind is list and not all(isinstance(item, str) for item in value):
