@@ -33,6 +33,7 @@ VOCAL_CONTACT_WAY_OUT_END = "VOCAL_CONTACT_WAY_OUT_END"
 VOCAL_CONTACT_PLEASE_REPEAT = "VOCAL_CONTACT_PLEASE_REPEAT"
 # Not said to the caller: a line of the assistant's system prompt (`flask vapi config`).
 PROMPT_CALLER_NUMBER_SAFETY_NET = "PROMPT_CALLER_NUMBER_SAFETY_NET"
+PROMPT_CALLER_NUMBER_SAFETY_NET_NO_DIGITS = "PROMPT_CALLER_NUMBER_SAFETY_NET_NO_DIGITS"
 
 SOURCE_TEXT = dict(
     [
@@ -140,6 +141,13 @@ SOURCE_TEXT = dict(
             "PROMPT_CALLER_NUMBER_SAFETY_NET",
             "Numéro de l'appelant : {caller_number}. Pour le confirmer, ne lisez que ses "
             "derniers chiffres, jamais le numéro en entier.",
+        ),
+        # TRANSLATORS: as above, for a tenant that reads no digit aloud (spoken_digits: 0).
+        # Keep {caller_number} as is; the line must forbid reading any of its digits.
+        N_(
+            "PROMPT_CALLER_NUMBER_SAFETY_NET_NO_DIGITS",
+            "Numéro de l'appelant : {caller_number}. Ne lisez aucun de ses chiffres : pour le "
+            "confirmer, demandez si c'est bien le numéro qui s'affiche.",
         ),
     ]
 )

@@ -108,7 +108,7 @@ def test_no_digit_tenant(preview, tmp_path):
     assert "VOCAL_CONTACT_CONFIRM_CALLER_ID_NO_DIGITS" in shown
     assert "VOCAL_CONTACT_CONFIRM_CALLER_ID" not in shown
     twins = [key for key in SOURCE_TEXT if key.endswith("_NO_DIGITS")]
-    assert len(twins) == 4 and all(key in shown for key in twins)
+    assert len(twins) == 5 and all(key in shown for key in twins)
     assert not any(key + "_NO_DIGITS" in SOURCE_TEXT for key in shown)
 
 

@@ -47,6 +47,7 @@ TENANTS = [
         },
         contact={"way_out": "callback_without_number"},
     ),
+    tenant("muet", vapi={"secret_env": "VAPI_SECRET_DEMO"}, masking={"spoken_digits": 0}),
 ]
 
 
@@ -174,6 +175,9 @@ def test_the_safety_net_uses_the_number_only_when_present_in_the_tenant_s_wordin
         assert line.startswith("{% if customer.number %}") and line.endswith("{% endif %}")
         assert "{{customer.number}}" in line
     assert warm != standard and "Par discrétion" in warm
+    # A tenant whose agent reads no digit: the model is told to read none either.
+    silent = prompt("muet")["content"].splitlines()[-1]
+    assert "Ne lisez aucun de ses chiffres" in silent and "derniers chiffres" not in silent
     assert "customer.number" not in prompt("fin", "--no-safety-net")["content"]
     # Custom LLM mode: the backend is the model, no line carries the number.
     assert "messages" not in printed(config_app, "fin")["assistant"]["model"]

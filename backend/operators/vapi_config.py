@@ -71,9 +71,13 @@ def phone_number(tenant, webhook):
 
 
 def safety_net_line(tenant, catalogs):
-    """The optional system-prompt line with the caller's number, in the tenant's wording."""
+    """The optional system-prompt line with the caller's number, in the tenant's wording: it
+    reads as many of its digits as the tenant's agent does (none for spoken_digits: 0)."""
+    key = prompts.PROMPT_CALLER_NUMBER_SAFETY_NET
+    if tenant.spoken_digits == 0:
+        key = prompts.PROMPT_CALLER_NUMBER_SAFETY_NET_NO_DIGITS
     line = catalogs.sentence(
-        prompts.PROMPT_CALLER_NUMBER_SAFETY_NET,
+        key,
         tenant.locale,
         tenant.variant,
         caller_number="{{customer.number}}",
