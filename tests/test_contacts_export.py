@@ -135,7 +135,7 @@ def test_the_export_is_logged_without_numbers(played, runner, no_full_number_in_
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--tenant", "nobody"], "no tenant 'nobody'"),
+        (["--tenant", "nobody"], "no tenant 'nobody' in the tenants folder, nor any call"),
         (["--tenant", "demo", "--since", "yesterday"], "ISO date"),
         (["--tenant", "demo", "--format", "xml"], "xml"),
         ([], "--tenant"),
@@ -150,3 +150,22 @@ def test_help_says_it_holds_personal_data(app, runner):
     result = runner.invoke(args=["contacts", "export", "--help"])
     assert result.exit_code == 0
     assert "FULL PHONE NUMBERS" in result.output and "personal data" in result.output
+
+
+def test_a_tenant_removed_from_the_folder_keeps_its_stored_calls_exportable(played, runner):
+    """Its business may still need them until they are purged; an unknown id stays refused."""
+    with played.app_context():
+        db.session.execute(
+            update(Call).where(Call.call_id == "call-x").values(tenant_id="ancien-cabinet")
+        )
+        db.session.commit()
+    result = runner.invoke(args=["contacts", "export", "--tenant", "ancien-cabinet"])
+    assert result.exit_code == 0, result.output
+    assert "no longer in the tenants folder" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(row["call_id"], row["contact_number"]) for row in rows] == [("call-x", "+32470123456")]
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    later = runner.invoke(
+        args=["contacts", "export", "--tenant", "ancien-cabinet", "--since", tomorrow]
+    )
+    assert later.exit_code == 0 and later.stdout.splitlines() == [",".join(COLUMNS)]

@@ -6,6 +6,7 @@ for the business, on the operator's command. Logs still mask them.
 
 import csv
 import io
+import itertools
 import json
 import re
 from datetime import datetime
@@ -116,15 +117,26 @@ def export_command(tenant_id, since, output_format):
     The output is personal data (RGPD): sending it only to the business it belongs to, and
     keeping or deleting it safely, is the operator's job.
     """
-    if tenant_store().directory.get(tenant_id) is None:
-        raise click.BadParameter(
-            f"no tenant {tenant_id!r} in the tenants folder", param_hint="--tenant"
-        )
     since_moment = parse_since(since) if since else None
+    rows = contact_rows(tenant_id, since_moment)
+    if tenant_store().directory.get(tenant_id) is None:
+        # A tenant removed from the folder keeps its stored calls until they are purged: its
+        # business may still need them. An id that never stored any is a typo.
+        first = next(rows, None)
+        if first is None and not any(contact_rows(tenant_id)):
+            raise click.BadParameter(
+                f"no tenant {tenant_id!r} in the tenants folder, nor any call stored for it",
+                param_hint="--tenant",
+            )
+        click.echo(
+            f"tenant {tenant_id!r} is no longer in the tenants folder: its stored calls follow",
+            err=True,
+        )
+        rows = itertools.chain([first] if first else [], rows)
     if output_format == "csv":
         click.echo(csv_line(COLUMNS), nl=False)
     count = 0
-    for row in contact_rows(tenant_id, since_moment):
+    for row in rows:
         if output_format == "csv":
             click.echo(csv_line(row[c] for c in COLUMNS), nl=False)
         else:
