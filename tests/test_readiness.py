@@ -105,6 +105,15 @@ def test_readyz_refusals_name_files_not_where_the_server_keeps_them(bare_app, tm
     assert status == 200
     (refusal,) = body["refused"]
     assert refusal["problem"] == "tenant id is already claimed by demo.yaml"
+    assert "more" not in refusal  # one problem: said once
+
+    # A file with several problems lists them all, not the first alone.
+    edited = edited.replace("spoken_digits: 4", "spoken_digits: 9").replace("name:", "nam:")
+    plomberie.write_text(edited, encoding="utf-8")
+    bare_app.extensions["tenants"].live.load()
+    (refusal,) = readyz(bare_app, tmp_path)[1]["refused"]
+    keys = [refusal["key"], *(more["key"] for more in refusal.get("more", []))]
+    assert {"nam", "name", "masking.spoken_digits"} <= set(keys), refusal
 
     shutil.rmtree(tenants)  # a folder gone (a deploy swapping it)
     bare_app.extensions["tenants"].live.load()

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from backend.tenants.config import TenantDirectory
 
+# A refused file's problems /readyz lists beyond its first (it answers anyone: bounded).
+MORE_SHOWN = 9
+
 
 def fingerprint(tenants, catalogs):
     """A short digest of what is served: workers serving the same configuration show the same."""
@@ -45,8 +48,14 @@ class Served:
         """The refused edits, for /readyz: which tenant each still serves, where, and why."""
         report = []
         for path, problems in sorted(self.refused.items()):
-            first = problems[0]
-            report.append({"tenant": self.serving_refused(path), **first.report(Path(path).name)})
+            first, *others = problems
+            entry = {"tenant": self.serving_refused(path), **first.report(Path(path).name)}
+            if others:  # the same file's other problems, so that one fix is not one reload
+                entry["more"] = [
+                    {"line": p.line, "key": p.key, "problem": p.message}
+                    for p in others[:MORE_SHOWN]
+                ]
+            report.append(entry)
         for problem in self.catalog_refusal:
             report.append(
                 {"catalogs": "edit refused", **problem.report(self._catalog_name(problem.file))}
