@@ -147,3 +147,72 @@ def test_silence_asks_the_question_again_and_never_ends_the_call():
     memory = Conversation.from_text(stored).memory
     assert not memory.finished and memory.failures == 0
     assert all(answer == answer_of(opening) for answer in answers)
+
+
+def plan_all(requests, caller=None):
+    """Each request planned on what the previous stored: (answers, last stored conversation)."""
+    opening, stored, answers = open_contact_step(caller), None, []
+    for user_texts in requests:
+        turn = plan_llm_turn(Conversation.from_text(stored), user_texts, POLICY, opening)
+        stored = turn.conversation.to_text() if turn.conversation is not None else stored
+        answers.append(turn.answer)
+    return answers, Conversation.from_text(stored)
+
+
+def test_a_shorter_version_arriving_late_changes_nothing():
+    """Two workers: the grown « oui enfin non… » is stored first; the request with « oui »
+    alone, sent before it, must not confirm the caller ID (nor move the step)."""
+    hello = "Je voudrais être rappelé."
+    answers, stored = plan_all(
+        [[hello], [hello, "oui enfin non c'est le numéro de ma femme"], [hello, "oui"]],
+        caller=CALLER,
+    )
+    assert stored.memory.contact_number is None and stored.memory.state == "CONTACT_COLLECT"
+    assert answers[2] == answers[1]
+    _, digits = plan_all(
+        [[hello], [hello, "zéro six douze trente-quatre"], [hello, "zéro six"], [hello, ""]]
+    )
+    assert digits.memory.pending_digits == "061234"
+
+
+def test_an_earlier_message_grown_is_answered_again_before_the_new_one():
+    hello = "Je voudrais être rappelé."
+    _, stored = plan_all(
+        [
+            [hello],
+            [hello, "zéro six"],
+            [hello, "zéro six douze trente-quatre", "cinquante-six soixante-dix-huit"],
+        ]
+    )
+    assert stored.memory.candidate == "+33612345678"
+
+
+GROWN_BY = ["attendez", "douze", "cinquante-six soixante-dix-huit", "non", "oui", "enfin non"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    caller=callers,
+    steps=st.lists(st.tuples(st.booleans(), st.integers(0, 59)), max_size=8),
+)
+def test_grown_last_messages_are_answered_as_the_replay_reads_them(caller, steps):
+    """Requests as Vapi sends them while the caller goes on talking: each step adds a message
+    or grows the last one. The stored path answers what the replay of each request answers,
+    until the step finishes (then a grown message changes nothing: the conversation docstring)."""
+    opening = open_contact_step(caller)
+    opening_said = said(answer_of(opening))
+    texts = ["Je voudrais être rappelé."]
+    stored = plan_llm_turn(None, texts, POLICY, opening).conversation.to_text()  # the opening
+    for grow, pick in steps:
+        if Conversation.from_text(stored).memory.finished:
+            break
+        if grow and len(texts) > 1:
+            texts[-1] = f"{texts[-1]} {GROWN_BY[pick % len(GROWN_BY)]}".strip()
+        else:
+            texts.append(UTTERANCES[pick % len(UTTERANCES)])
+        turn = plan_llm_turn(Conversation.from_text(stored), texts, POLICY, opening)
+        stored = turn.conversation.to_text() if turn.conversation is not None else stored
+        assistant = [(0, FIRST_MESSAGE), (1, opening_said)]  # users before each: as Vapi sends
+        replayed = replay_llm_turn(texts, assistant, POLICY, opening, opening_said)
+        assert said(turn.answer) == said(replayed.answer), texts
+        assert Conversation.from_text(stored).memory == replayed.conversation.memory, texts

@@ -5,13 +5,17 @@ answers: a Custom LLM user message by its position among the user messages and a
 text, a tool call by its id. A turn already answered gets the same answer again and does not
 move the step; the engine is deterministic, so two workers that answer one turn agree.
 
-The last user message may come again with more text (the caller went on talking, and Vapi
-sends the turn's whole transcript): it is answered again from the memory before its first
-answer, not on top of it, as the replay from the request (replay.py) reads it.
+The last user message answered may come again with more words (the caller went on talking, and
+Vapi sends the turn's whole transcript): it is answered again from the memory before its first
+answer, not on top of it, as the replay from the request (replay.py) reads it. With as many
+words or fewer, it is a request sent before the one answered, arriving late (another worker's),
+or a rewording: the answer given stands. Once the step has finished, a grown message changes
+nothing: the contact is recorded, and the caller was told so.
 """
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from backend import prompts
@@ -20,6 +24,7 @@ from backend.engine import contact as engine
 FORMAT = 1
 # Answered turns kept per call; the engine's own bounds keep real calls far below this.
 MAX_TURNS = 400
+_WORD = re.compile(r"\w+")
 # The stored text's encoder, made once (json.dumps with options makes one per call).
 _stored_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
@@ -60,7 +65,7 @@ class Conversation:
     opened_after: int | None = None  # user messages heard before the step opened (Custom LLM)
     turns: dict = field(default_factory=dict)
     seq: int = 0
-    # The last Custom LLM user message answered: its position, and the memory before it.
+    # The last Custom LLM user message answered: its position, its words, the memory before it.
     redo: dict | None = None
 
     @classmethod
@@ -81,6 +86,7 @@ class Conversation:
             if redo is not None:
                 redo = {
                     "position": int(redo["position"]),
+                    "words": int(redo["words"]),
                     "memory": engine.ContactMemory.from_dict(redo["memory"]).to_dict(),
                 }
             return cls(
@@ -157,28 +163,38 @@ def plan_llm_turn(conversation, user_texts, policy, opening):
         # No user message after the opening: the request that opened it, sent again.
         return Turn(conversation.opening if first is not None else conversation.last)
     last_key = llm_turn_key(count - 1, user_texts[-1])
-    if last_key in conversation.turns:
+    redo, again = conversation.redo, None
+    if redo is not None and first <= redo["position"] < count:
+        said = len(_WORD.findall(user_texts[redo["position"]]))
+        if said > redo["words"] and not conversation.memory.finished:
+            again = redo["position"]  # grown: « zéro six », then « zéro six douze trente-quatre »
+        elif redo["position"] == count - 1 and last_key not in conversation.turns:
+            return Turn(conversation.last)  # shorter or reworded, late: the answer given stands
+    if last_key in conversation.turns and again is None:
         return Turn(conversation.turns[last_key])
     if conversation.memory.finished:
         return Turn(conversation.last)
     answered = {int(key.partition(":")[0]) for key in conversation.turns if key[0].isdigit()}
-    redo = conversation.redo
-    if redo is not None and redo["position"] == count - 1 and count - 1 in answered:
-        # The last message again, grown: « zéro six » then « zéro six douze trente-quatre ».
+    if again is not None:
         conversation.memory = engine.ContactMemory.from_dict(redo["memory"])
     turn = Turn(conversation.last, conversation)
     # Messages Vapi sent while no request reached us are answered in order; the caller
     # hears the answer to the last one.
     for position in range(first, count):
         key = llm_turn_key(position, user_texts[position])
-        if position < count - 1 and position in answered:
+        if position < count - 1 and position in answered and position != again:
             continue
         if not user_texts[position].strip():
             # Silence (an empty transcript) asks the same question again, as a tool call does.
             if not conversation.memory.finished and len(conversation.turns) < MAX_TURNS:
                 conversation.turns[key] = conversation.last
             continue
-        conversation.redo = {"position": position, "memory": conversation.memory.to_dict()}
+        words = len(_WORD.findall(user_texts[position]))
+        conversation.redo = {
+            "position": position,
+            "words": words,
+            "memory": conversation.memory.to_dict(),
+        }
         turn.steps.append((key, *conversation.answer(key, user_texts[position], policy)))
     turn.answer = conversation.last
     return turn
