@@ -129,3 +129,19 @@ def test_any_negation_or_doubt_blocks_yes(words):
     assert answer in ("yes", "no", "unclear")
     if answer == "yes":
         assert not {"non", "pas", "?", "femme"} & set(words), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "c'est sur mon fixe qu'il faut rappeler",  # « sûr » without its accent is « sur »
+        "c'est sur internet que vous l'avez trouvé",
+        "et comment vous avez eu mon numéro",  # a question whose « ? » the STT dropped
+        "ça change pas, c'est un numéro masqué",
+        "il a pas changé de propriétaire",
+        "je ne change pas de numéro",
+    ],
+)
+def test_phrases_that_only_look_like_a_yes_are_none(text):
+    """A review's finds: phrases once added as yes that also open other sentences."""
+    assert classify_answer(text) != "yes"

@@ -83,14 +83,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "c est cela",
         "c est tout bon",
         "tout bon",
-        "c est sur",
-        "et comment",
         "si si",
         "ca joue",
-        # A negated change: « il n'a pas changé », « je n'en ai pas d'autre ».
-        "pas change",
-        "change pas",
-        "n en ai pas d autre",
     ),
     NO: (
         "negatif",
@@ -316,11 +310,15 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "a moitie",
     ),
     PICKUP: ("allo",),
-    # Said with a yes, they carry a « pas » that is no refusal: « ne vous inquiétez pas ».
+    # Said with a yes, they carry a « pas » that is no refusal: « ne vous inquiétez pas », « oui,
+    # il n'a pas changé ». Neutral, not yes: alone, or with a no, they confirm nothing.
     NEUTRAL: (
         "inquietez pas",
         "pas d inquietude",
         "hesitez pas",
         "pas dispo",
+        "pas change",
+        "change pas",
+        "n en ai pas d autre",
     ),
 }
