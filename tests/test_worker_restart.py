@@ -39,8 +39,18 @@ def break_catalog(_tenants, locales):
     return "fr/LC_MESSAGES/messages.po"
 
 
+def break_with_a_date(tenants, _locales):
+    """A value YAML reads as a date that does not exist: no parser error, yet no value."""
+    saving = tenants / "dated.yaml.saving"
+    saving.write_text("id: dated\nname: Daté\nsince: 2024-02-30\n", encoding="utf-8")
+    os.replace(saving, tenants / "dated.yaml")
+    return "dated.yaml"
+
+
 BREAKS = pytest.mark.parametrize(
-    "breaks", [break_tenants, break_catalog], ids=["tenant", "catalog"]
+    "breaks",
+    [break_tenants, break_catalog, break_with_a_date],
+    ids=["tenant", "catalog", "date"],
 )
 
 
@@ -198,3 +208,21 @@ def test_an_app_built_under_a_checked_start_loads_leniently(
     assert answer["tenants"] == 2 and refuses(answer, name)
     # Only for the folders the master checked: others start under the strict rule.
     assert boot.checked_at_start(tenants / "elsewhere", locales) is None
+
+
+def test_a_worker_whose_load_fails_outright_serves_what_its_master_loaded(
+    build_app, folders, monkeypatch
+):
+    """Whatever the load raises in a worker of a checking master, the worker boots on the
+    master's version (a worker that cannot boot stops the whole server) and says why."""
+    tenants, locales = folders
+    monkeypatch.setattr(boot, "_checked_at_start", None)
+    boot.check_at_start(tenants, locales)
+
+    def fails(_self):
+        raise RuntimeError("a load that fails outright")
+
+    monkeypatch.setattr("backend.tenants.live.LiveConfiguration.load", fails)
+    config = {"TENANTS_DIR": str(tenants), "LOCALES_DIR": str(locales), "TENANTS_RELOAD": False}
+    answer = build_app(**config).test_client().get("/readyz").get_json()
+    assert answer["tenants"] == 2

@@ -76,6 +76,10 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
             mark, reason = start, f"{error.context}, {reason}"
         line = mark.line + 1 if mark else 1
         return None, [Problem(name, line, "(yaml)", f"YAML syntax error: {reason}")]
+    except (ValueError, OverflowError) as error:  # `2024-02-30` is a date to YAML, and no date
+        line = _unbuildable_line(yaml.compose(text, Loader=yaml.SafeLoader))
+        message = f"YAML reads a value as a date, and no such date exists ({error}): quote it"
+        return None, [Problem(name, line, "(yaml)", message)]
     if not isinstance(data, dict):
         return None, [Problem(name, 1, "(file)", "must be a mapping of keys, like id: demo")]
     checker = TenantChecker(name, node)
@@ -140,6 +144,23 @@ def tenant_files(directory):
         for p in folder.iterdir()
         if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
     )
+
+
+def _unbuildable_line(node):
+    """The line of the first value in `node` YAML cannot build (a date that does not exist)."""
+    stack = [node]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node)
+            except (ValueError, OverflowError):
+                return node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            stack += [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return 1
 
 
 def load_tenant_file(path, known_variants=None, knows_locale=None):

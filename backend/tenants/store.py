@@ -49,7 +49,7 @@ class TenantStore:
         started = checked_at_start(self.live.tenants_dir, self.live.locales_dir)
         if started is not None:
             self.live.served = started
-        problems, _ = self.live.load()
+        problems = self._first_load(started)
         strict = app.config["TENANTS_STRICT"]
         errors = [p for p in problems if is_error(p)]
         if strict and errors and started is None:
@@ -71,6 +71,20 @@ class TenantStore:
             # Started by a request, not here: a thread started before gunicorn forks its
             # workers (--preload) would not run in them.
             app.before_request(self.watcher.ensure_started)
+
+    def _first_load(self, started):
+        """The problems of the first load. In a worker of a checking master, a load that fails
+        outright keeps what the master loaded: a worker that cannot boot stops the whole server."""
+        if started is None:
+            return self.live.load()[0]
+        try:
+            return self.live.load()[0]
+        except Exception as error:  # noqa: BLE001  (as a failed reload: serve the last good)
+            self.live.served = started
+            log_event(
+                "TENANT_CONFIG_RELOAD_FAILED", level=logging.ERROR, exception=type(error).__name__
+            )
+            return []
 
     def _say_serving_warnings(self):
         unsaid, self._unsaid = self._unsaid, []
