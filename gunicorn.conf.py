@@ -12,7 +12,12 @@ from gunicorn import glogging
 
 from backend.config import ConfigError, from_environment, metrics_folder, stop
 from backend.logs import JsonLineFormatter, MaskedTextFormatter
-from backend.tenants.boot import TenantConfigError, check_at_start
+from backend.tenants.boot import (
+    TenantConfigError,
+    check_at_start,
+    refresh_before_fork,
+    watch_in_master,
+)
 
 # A wrong setting stops the master before it binds or starts a worker: one line, not one per
 # worker (wsgi.py stops a worker the same way when this file is not used).
@@ -39,8 +44,8 @@ def on_starting(server):
     - An invalid tenant file or catalog stops the server before it binds or forks a worker,
       with one message listing each `file:line: key: problem`. The workers gunicorn starts
       later (crash, max_requests, HUP) load as a live reload does instead, from what this
-      check loaded: a file refused since costs that file, not every tenant
-      (backend/tenants/boot.py).
+      check loaded, brought up to date before each fork (pre_fork): a file refused since
+      costs that file, not every tenant (backend/tenants/boot.py).
     - The last run's metric files would add their counts to this one's; workers that gunicorn
       replaces keep their files, so counters summed over the folder never go back.
     """
@@ -54,6 +59,18 @@ def on_starting(server):
         stop(error)
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink(missing_ok=True)
+
+
+def when_ready(server):
+    """Listening, workers starting: the master keeps its tenant files and catalogs up to date
+    from now on, as the workers do, for the workers it forks later (backend/tenants/boot.py)."""
+    watch_in_master(_settings["CONFIG_RELOAD_INTERVAL_S"])
+
+
+def pre_fork(server, worker):
+    """A worker is about to start: the tenant files and catalogs it inherits, brought up to
+    date (backend/tenants/boot.py), so that it serves what the running workers serve."""
+    refresh_before_fork()
 
 
 def child_exit(server, worker):

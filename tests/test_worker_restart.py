@@ -127,11 +127,19 @@ def test_a_worker_started_after_a_refused_edit_serves_the_rest(
             until(probe)
             return answers
 
-        before = {tenant: say(tenant) for tenant in GOOD_TENANTS}
-        name = breaks(*folders)
         master = server.process.pid
         first = workers_of(master)
         assert len(first) == 2
+        # A valid edit after the start, served by every worker: a worker started later must
+        # start from it, not from the server's start (the master reloads before each fork).
+        started = requests.get(f"{server.url}/readyz", timeout=30).json()["config"]
+        edit(folders[0] / "plomberie.yaml", "spoken_digits: 4", "spoken_digits: 3")
+        edited = readyz_of_each(first, lambda r: r["config"] != started)
+        assert set(edited) == set(first), "the valid edit was not applied by every worker"
+        before = {tenant: say(tenant) for tenant in GOOD_TENANTS}
+        name = breaks(*folders)
+        # ... and the same file broken since: its last good version is the edit, not the start.
+        edit(folders[0] / "plomberie.yaml", "spoken_digits: 3", "spoken_digits: 9")
         refused_live = readyz_of_each(first, lambda r: refuses(r, name))
         assert set(refused_live) == set(first), "the edit was not refused live by every worker"
 

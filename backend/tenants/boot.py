@@ -2,16 +2,21 @@
 
 A deploy with a broken tenant file or catalog must not come up half-configured: a server's start
 stops on one. Under gunicorn that start is the master's: gunicorn.conf.py's `on_starting` calls
-`check_at_start` once, before the master binds or forks, and keeps what it loaded. Each worker
-it forks, at start or later (one killed, out of memory, past max_requests, after a HUP), inherits
-that and loads the folders from it as a live reload does (backend/tenants/store.py): a file that
-broke since is refused, logged and listed in /readyz, and every other tenant is served. Were a
+`check_at_start` once, before the master binds or forks, and keeps what it loaded, brought up to
+date as a live reload would: every reload interval (`when_ready` starts a thread) and before each
+fork (`pre_fork`). Each worker it forks, at start or
+later (one killed, out of memory, past max_requests, after a HUP), inherits that and loads the
+folders from it as a live reload does (backend/tenants/store.py): a file that broke since is
+refused, logged and listed in /readyz, and every other tenant is served. Were a
 later worker to apply the strict rule itself, a file the running workers already refuse would
 stop every tenant: gunicorn shuts the whole server down when a worker fails to boot.
 
 Without gunicorn.conf.py's master (an app built by tests, another server), create_app applies
 the strict rule itself; the Flask CLI is lenient (TENANTS_STRICT).
 """
+
+import threading
+import time
 
 from backend.problems import is_error
 from backend.tenants.live import LiveConfiguration
@@ -25,9 +30,11 @@ class TenantConfigError(RuntimeError):
         self.errors = errors
 
 
-# What gunicorn's master loaded when the server started (a Served): the last good version the
-# workers it forks start from. Inherited by fork only, so no other process ever sees it.
+# What gunicorn's master loaded (a Served): the last good version the workers it forks start
+# from, brought up to date before each fork. Inherited by fork only: no other process sees it.
 _checked_at_start = None
+_live = None  # the master's LiveConfiguration, which keeps it up to date
+_watching = threading.Event()
 
 
 def check_at_start(tenants_dir, locales_dir):
@@ -35,13 +42,28 @@ def check_at_start(tenants_dir, locales_dir):
 
     Warnings (a secret variable not set) are left to the workers, which log them as they boot.
     """
-    global _checked_at_start
+    global _checked_at_start, _live
     live = LiveConfiguration(tenants_dir, locales_dir)
     problems, _ = live.load()
     errors = [p for p in problems if is_error(p)]
     if errors:
         raise TenantConfigError(errors)
-    _checked_at_start = live.served
+    _checked_at_start, _live = live.served, live
+
+
+def refresh_before_fork():
+    """In gunicorn's master, before it forks a worker: the edits since, applied as a live reload
+    applies them (a file broken since keeps its last good version), so that a new worker starts
+    from what the running ones serve, not from the server's start. Files are read only when
+    their metadata changed; a reload that fails keeps what the master had."""
+    global _checked_at_start
+    if _live is None:
+        return
+    try:
+        _live.check()
+    except Exception:  # noqa: BLE001  (the worker's own load says what is wrong)
+        return
+    _checked_at_start = _live.served
 
 
 def checked_at_start(tenants_dir, locales_dir):
@@ -56,3 +78,22 @@ def checked_at_start(tenants_dir, locales_dir):
     ):
         return None
     return served
+
+
+def watch_in_master(interval_s):
+    """In gunicorn's master once it is ready: the same refresh every `interval_s`, as each worker
+    reloads, so that a file edited, then broken, is forked at its edit, not at the start.
+
+    A daemon thread that reads files only: a worker forked while it runs uses none of its locks
+    (each worker loads with its own LiveConfiguration, from the Served this one publishes).
+    """
+    if _live is None or _watching.is_set():
+        return
+    _watching.set()
+
+    def watch():
+        while True:
+            time.sleep(interval_s)
+            refresh_before_fork()
+
+    threading.Thread(target=watch, name="tenants-watch-master", daemon=True).start()
