@@ -6,6 +6,8 @@ JSON text), once from the request alone (backend/engine/replay.py). Every answer
 the conversation the replay ends with must be the one stored.
 """
 
+import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,8 @@ from backend.engine.contact import ContactPolicy, open_contact_step
 from backend.engine.conversation import Conversation, answer_of, plan_llm_turn, plan_tool_turn
 from backend.engine.replay import opening_position, replay_llm_turn, replay_tool_turns
 from tests.contact_play import CALLER
+
+SPOKEN_WORDS = "zéro six douze trente-quatre cinquante-six soixante-dix-huit"
 
 POLICY = ContactPolicy()
 FIRST_MESSAGE = "Bonjour, Cabinet Démo, que puis-je pour vous ?"
@@ -216,3 +220,41 @@ def test_grown_last_messages_are_answered_as_the_replay_reads_them(caller, steps
         replayed = replay_llm_turn(texts, assistant, POLICY, opening, opening_said)
         assert said(turn.answer) == said(replayed.answer), texts
         assert Conversation.from_text(stored).memory == replayed.conversation.memory, texts
+
+
+def test_a_late_request_after_a_newer_message_changes_nothing():
+    """A request held up (a worker that lost its compare-and-set, a stalled connection) while
+    the caller went on: it ends before a message already answered, so it moves nothing."""
+    hello = "Je voudrais être rappelé."
+    refused = "oui enfin non c'est le numéro de ma femme"
+    answers, stored = plan_all(
+        [[hello], [hello, refused], [hello, refused, SPOKEN_WORDS], [hello, "oui"]],
+        caller=CALLER,
+    )
+    assert stored.memory.contact_number is None and answers[3] == answers[2]
+    _, stored = plan_all(
+        [
+            [hello],
+            [hello, "zéro six douze trente-quatre"],
+            [hello, "zéro six douze trente-quatre", "cinquante-six"],
+            [hello, "zéro six"],
+        ]
+    )
+    assert stored.memory.pending_digits == "06123456"
+
+
+def test_a_message_grown_into_digits_is_answered_again():
+    """STT writes the digits once the caller has said them all: « zéro six », then the number."""
+    hello = "Je voudrais être rappelé."
+    _, stored = plan_all([[hello], [hello, "zéro six"], [hello, "06 12 34 56 78"]])
+    assert stored.memory.candidate == "+33612345678"
+
+
+def test_a_stored_conversation_with_a_redo_it_cannot_read_is_read_without_it():
+    """A row written by another version: the conversation is kept, only the redo dropped."""
+    hello = "Je voudrais être rappelé."
+    _, stored = plan_all([[hello], [hello, "zéro six"]])
+    data = json.loads(stored.to_text())
+    data["redo"] = {"position": 1, "words": 2, "memory": data["memory"]}
+    again = Conversation.from_text(json.dumps(data))
+    assert again is not None and again.redo is None and again.memory == stored.memory

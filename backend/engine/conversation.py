@@ -5,12 +5,13 @@ answers: a Custom LLM user message by its position among the user messages and a
 text, a tool call by its id. A turn already answered gets the same answer again and does not
 move the step; the engine is deterministic, so two workers that answer one turn agree.
 
-The last user message answered may come again with more words (the caller went on talking, and
-Vapi sends the turn's whole transcript): it is answered again from the memory before its first
-answer, not on top of it, as the replay from the request (replay.py) reads it. With as many
-words or fewer, it is a request sent before the one answered, arriving late (another worker's),
-or a rewording: the answer given stands. Once the step has finished, a grown message changes
-nothing: the contact is recorded, and the caller was told so.
+The last user message answered may come again longer (the caller went on talking, and Vapi
+sends the turn's whole transcript): it is answered again from the memory before its first
+answer, not on top of it, as the replay from the request (replay.py) reads it. A request whose
+last message is not longer than one already answered at its position or after it was sent
+before that one and arrives late (another worker's), or rewords it: the answers given stand,
+nothing moves. Once the step has finished, a grown message changes nothing: the contact is
+recorded, and the caller was told so.
 """
 
 import hashlib
@@ -24,7 +25,14 @@ from backend.engine import contact as engine
 FORMAT = 1
 # Answered turns kept per call; the engine's own bounds keep real calls far below this.
 MAX_TURNS = 400
-_WORD = re.compile(r"\w+")
+_NOT_SPOKEN = re.compile(r"\W|_")
+
+
+def _size(text):
+    """How much a message says: its letters and digits (« zéro six » grows into « 0612345678 »)."""
+    return len(_NOT_SPOKEN.sub("", text))
+
+
 # The stored text's encoder, made once (json.dumps with options makes one per call).
 _stored_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
@@ -65,7 +73,7 @@ class Conversation:
     opened_after: int | None = None  # user messages heard before the step opened (Custom LLM)
     turns: dict = field(default_factory=dict)
     seq: int = 0
-    # The last Custom LLM user message answered: its position, its words, the memory before it.
+    # The last Custom LLM user message answered: its position, its size, the memory before it.
     redo: dict | None = None
 
     @classmethod
@@ -80,15 +88,9 @@ class Conversation:
             return None
         try:
             data = json.loads(text)
-            opened_after, redo = data.get("opened_after"), data.get("redo")
+            opened_after = data.get("opened_after")
             if data.get("format") != FORMAT or not isinstance(opened_after, int | None):
                 return None
-            if redo is not None:
-                redo = {
-                    "position": int(redo["position"]),
-                    "words": int(redo["words"]),
-                    "memory": engine.ContactMemory.from_dict(redo["memory"]).to_dict(),
-                }
             return cls(
                 memory=engine.ContactMemory.from_dict(data["memory"]),
                 opening=_checked_answer(data["opening"]),
@@ -96,7 +98,7 @@ class Conversation:
                 opened_after=opened_after,
                 turns={k: _checked_answer(v) for k, v in dict(data.get("turns", {})).items()},
                 seq=int(data.get("seq", 0)),
-                redo=redo,
+                redo=_checked_redo(data.get("redo")),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
@@ -126,6 +128,18 @@ class Conversation:
         if not before.finished and len(self.turns) < MAX_TURNS:
             self.turns[key] = answer
         return before, decision
+
+
+def _checked_redo(data):
+    """The stored `redo`, or None: without it a grown message is answered on top, as before."""
+    try:
+        return {
+            "position": int(data["position"]),
+            "size": int(data["size"]),
+            "memory": engine.ContactMemory.from_dict(data["memory"]).to_dict(),
+        }
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _checked_answer(data):
@@ -163,20 +177,23 @@ def plan_llm_turn(conversation, user_texts, policy, opening):
         # No user message after the opening: the request that opened it, sent again.
         return Turn(conversation.opening if first is not None else conversation.last)
     last_key = llm_turn_key(count - 1, user_texts[-1])
-    redo, again = conversation.redo, None
-    if redo is not None and first <= redo["position"] < count:
-        said = len(_WORD.findall(user_texts[redo["position"]]))
-        if said > redo["words"] and not conversation.memory.finished:
-            again = redo["position"]  # grown: « zéro six », then « zéro six douze trente-quatre »
-        elif redo["position"] == count - 1 and last_key not in conversation.turns:
-            return Turn(conversation.last)  # shorter or reworded, late: the answer given stands
-    if last_key in conversation.turns and again is None:
-        return Turn(conversation.turns[last_key])
-    if conversation.memory.finished:
-        return Turn(conversation.last)
     answered = {int(key.partition(":")[0]) for key in conversation.turns if key[0].isdigit()}
+    redo, again = conversation.redo, None
+    finished = conversation.memory.finished
+    if redo is not None and first <= redo["position"] < count and not finished:
+        if _size(user_texts[redo["position"]]) > redo["size"]:
+            again = redo["position"]  # grown: « zéro six », then « zéro six douze trente-quatre »
     if again is not None:
         conversation.memory = engine.ContactMemory.from_dict(redo["memory"])
+    elif last_key in conversation.turns:
+        return Turn(conversation.turns[last_key])  # sent again: the same answer
+    elif finished:
+        return Turn(conversation.last)
+    elif answered and count - 1 <= max(answered):
+        if llm_turn_key(count - 1, "") not in conversation.turns:  # not a silence, now said
+            # Sent before a message already answered, late (another worker's), or a rewording
+            # of the last one: the answers given stand, nothing moves.
+            return Turn(conversation.last)
     turn = Turn(conversation.last, conversation)
     # Messages Vapi sent while no request reached us are answered in order; the caller
     # hears the answer to the last one.
@@ -189,10 +206,9 @@ def plan_llm_turn(conversation, user_texts, policy, opening):
             if not conversation.memory.finished and len(conversation.turns) < MAX_TURNS:
                 conversation.turns[key] = conversation.last
             continue
-        words = len(_WORD.findall(user_texts[position]))
         conversation.redo = {
             "position": position,
-            "words": words,
+            "size": _size(user_texts[position]),
             "memory": conversation.memory.to_dict(),
         }
         turn.steps.append((key, *conversation.answer(key, user_texts[position], policy)))
