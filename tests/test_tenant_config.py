@@ -142,6 +142,8 @@ def acme_secret(monkeypatch):
         ("name: Acme", "name: [Acme", 3, "(yaml)", "YAML syntax error"),
         ("  variant: short", "  variant: short\n   bad: indent", 15, "(yaml)", "YAML syntax error"),
         ("name: Acme", "name: Acme\nsince: 2024-02-30", 3, "(yaml)", "no such date exists"),
+        ("name: Acme", "name: Acme\nsince: !!timestamp 2024", 3, "(yaml)", "cannot build a value"),
+        ("name: Acme", "name: " + "[" * 5000 + "]" * 5000, 1, "(yaml)", "cannot build a value"),
         ("masking:", "maskin:", 10, "maskin", "unknown key, did you mean masking?"),
         ("  logged_digits: 2", "  loged_digits: 2", 12, "masking.loged_digits", "did you mean"),
         ("  variant: short", "  varient: short", 14, "wording.varient", "did you mean variant?"),

@@ -77,9 +77,11 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
         line = mark.line + 1 if mark else 1
         return None, [Problem(name, line, "(yaml)", f"YAML syntax error: {reason}")]
     except (ValueError, OverflowError) as error:  # `2024-02-30` is a date to YAML, and no date
-        line = _unbuildable_line(yaml.compose(text, Loader=yaml.SafeLoader))
         message = f"YAML reads a value as a date, and no such date exists ({error}): quote it"
-        return None, [Problem(name, line, "(yaml)", message)]
+        return None, [Problem(name, _unbuildable_line(text), "(yaml)", message)]
+    except Exception as error:  # noqa: BLE001  (`!!timestamp 2024`, nesting past Python's stack)
+        message = f"YAML cannot build a value here ({type(error).__name__}): quote or simplify it"
+        return None, [Problem(name, _unbuildable_line(text), "(yaml)", message)]
     if not isinstance(data, dict):
         return None, [Problem(name, 1, "(file)", "must be a mapping of keys, like id: demo")]
     checker = TenantChecker(name, node)
@@ -146,15 +148,19 @@ def tenant_files(directory):
     )
 
 
-def _unbuildable_line(node):
-    """The line of the first value in `node` YAML cannot build (a date that does not exist)."""
-    stack = [node]
+def _unbuildable_line(text):
+    """The line of the first value YAML cannot build in `text` (a date that does not exist),
+    else 1."""
+    try:
+        stack = [yaml.compose(text, Loader=yaml.SafeLoader)]
+    except Exception:  # noqa: BLE001  (nested past the stack: no line to give)
+        return 1
     while stack:
         node = stack.pop(0)
         if isinstance(node, yaml.ScalarNode):
             try:
                 yaml.SafeLoader("").construct_object(node)
-            except (ValueError, OverflowError):
+            except Exception:  # noqa: BLE001  (whatever building it raises)
                 return node.start_mark.line + 1
         elif isinstance(node, yaml.MappingNode):
             stack += [part for pair in node.value for part in pair]
