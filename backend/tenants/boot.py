@@ -15,6 +15,7 @@ Without gunicorn.conf.py's master (an app built by tests, another server), creat
 the strict rule itself; the Flask CLI is lenient (TENANTS_STRICT).
 """
 
+import os
 import threading
 import time
 
@@ -30,10 +31,9 @@ class TenantConfigError(RuntimeError):
         self.errors = errors
 
 
-# What gunicorn's master loaded (a Served): the last good version the workers it forks start
-# from, brought up to date before each fork. Inherited by fork only: no other process sees it.
-_checked_at_start = None
-_live = None  # the master's LiveConfiguration, which keeps it up to date
+# The master's LiveConfiguration: the last good version (its `served`) the workers it forks
+# start from, kept up to date. Inherited by fork only: no other process sees it.
+_live = None
 _watching = threading.Event()
 
 
@@ -42,54 +42,55 @@ def check_at_start(tenants_dir, locales_dir):
 
     Warnings (a secret variable not set) are left to the workers, which log them as they boot.
     """
-    global _checked_at_start, _live
+    global _live
     live = LiveConfiguration(tenants_dir, locales_dir)
     problems, _ = live.load()
     errors = [p for p in problems if is_error(p)]
     if errors:
         raise TenantConfigError(errors)
-    _checked_at_start, _live = live.served, live
+    _live = live
 
 
 def refresh_before_fork():
-    """In gunicorn's master, before it forks a worker: the edits since, applied as a live reload
-    applies them (a file broken since keeps its last good version), so that a new worker starts
-    from what the running ones serve, not from the server's start. Files are read only when
-    their metadata changed; a reload that fails keeps what the master had."""
-    global _checked_at_start
+    """In gunicorn's master: the edits since, applied as a live reload applies them (a file
+    broken since keeps its last good version), so that a new worker starts from what the
+    running ones serve, not from the server's start. Files are read only when their metadata
+    changed; a reload that fails keeps what the master had."""
     if _live is None:
         return
     try:
         _live.check()
     except Exception:  # noqa: BLE001  (the worker's own load says what is wrong)
         return
-    _checked_at_start = _live.served
 
 
 def checked_at_start(tenants_dir, locales_dir):
-    """In a worker forked by a master that checked these folders at start: what it loaded.
+    """In a worker forked by a master that checked these folders at start: what it loaded, as
+    last brought up to date.
 
     None anywhere else: the app then starts under the strict rule (or the CLI's lenient one).
     """
-    served = _checked_at_start
-    if served is None or (served.tenants_dir, served.locales_dir) != (
-        str(tenants_dir),
-        str(locales_dir),
-    ):
+    live = _live
+    if live is None or (live.tenants_dir, live.locales_dir) != (str(tenants_dir), str(locales_dir)):
         return None
-    return served
+    return live.served
 
 
 def watch_in_master(interval_s):
     """In gunicorn's master once it is ready: the same refresh every `interval_s`, as each worker
     reloads, so that a file edited, then broken, is forked at its edit, not at the start.
 
-    A daemon thread that reads files only: a worker forked while it runs uses none of its locks
-    (each worker loads with its own LiveConfiguration, from the Served this one publishes).
+    The thread's loads hold the LiveConfiguration's lock, and so does every fork: a worker is
+    never forked in the middle of one (with a lock of its own, OpenSSL's for a hash, held by a
+    thread that does not exist in the child), and it starts from a whole version.
     """
     if _live is None or _watching.is_set():
         return
     _watching.set()
+    lock = _live.lock
+    os.register_at_fork(
+        before=lock.acquire, after_in_parent=lock.release, after_in_child=lock.release
+    )
 
     def watch():
         while True:

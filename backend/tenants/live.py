@@ -73,6 +73,11 @@ class LiveConfiguration:
         self._missing = {}  # served file -> when it was first found gone (monotonic ns)
         self._lock = threading.Lock()  # one load at a time: they compare with the last one
 
+    @property
+    def lock(self):
+        """Held by each load; gunicorn's master holds it across a fork (backend/tenants/boot.py)."""
+        return self._lock
+
     def check(self):
         """Reload when a file changed since the last load. Returns what `load` does, or None.
 
