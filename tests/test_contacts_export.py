@@ -161,7 +161,7 @@ def test_a_tenant_removed_from_the_folder_keeps_its_stored_calls_exportable(play
         db.session.commit()
     result = runner.invoke(args=["contacts", "export", "--tenant", "ancien-cabinet"])
     assert result.exit_code == 0, result.output
-    assert "no longer in the tenants folder" in result.stderr
+    assert "is not served (its file removed, or refused)" in result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(row["call_id"], row["contact_number"]) for row in rows] == [("call-x", "+32470123456")]
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()

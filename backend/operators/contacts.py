@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 from backend.logs import log_event
 from backend.store.db import says_database_errors
 from backend.store.models import as_utc
-from backend.store.reports import contact_calls
+from backend.store.reports import contact_calls, has_calls
 from backend.tenants.store import tenant_store
 
 COLUMNS = (
@@ -123,13 +123,14 @@ def export_command(tenant_id, since, output_format):
         # A tenant removed from the folder keeps its stored calls until they are purged: its
         # business may still need them. An id that never stored any is a typo.
         first = next(rows, None)
-        if first is None and not any(contact_rows(tenant_id)):
+        if first is None and not has_calls(tenant_id):
             raise click.BadParameter(
                 f"no tenant {tenant_id!r} in the tenants folder, nor any call stored for it",
                 param_hint="--tenant",
             )
         click.echo(
-            f"tenant {tenant_id!r} is no longer in the tenants folder: its stored calls follow",
+            f"tenant {tenant_id!r} is not served (its file removed, or refused): its stored "
+            "calls follow",
             err=True,
         )
         rows = itertools.chain([first] if first else [], rows)

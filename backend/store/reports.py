@@ -56,6 +56,14 @@ def call_outcomes(tenant_id=None, since=None, until=None):
         db.session.commit()
 
 
+def has_calls(tenant_id):
+    """Whether any call of `tenant_id` is stored, whatever its step."""
+    found = db.session.execute(select(Call.id).where(Call.tenant_id == tenant_id).limit(1))
+    exists = found.first() is not None
+    db.session.commit()
+    return exists
+
+
 def contact_calls(tenant_id, since=None):
     """The tenant's calls where the contact step ran, oldest first, read in one snapshot.
 

@@ -55,6 +55,8 @@ class Served:
                     {"line": p.line, "key": p.key, "problem": p.message}
                     for p in others[:MORE_SHOWN]
                 ]
+                if len(others) > MORE_SHOWN:
+                    entry["more_left_out"] = len(others) - MORE_SHOWN
             report.append(entry)
         for problem in self.catalog_refusal:
             report.append(
