@@ -34,16 +34,22 @@ OPENING = "J'ai un numéro qui se termine par 14. C'est bien le vôtre ? Dites o
 NOTED = "Parfait, c'est noté."
 
 
-@pytest.fixture
-def sqlite_app(tmp_path, secrets):
+def app_on_a_file(tmp_path, **config):
+    """(app, path) on a SQLite file of its own, at the code's schema; released after."""
     path = tmp_path / "calls.db"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", **config}
+    app = create_app(config)
     with app.app_context():
         create_schema_at_head()
     yield app, path
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, secrets):
+    yield from app_on_a_file(tmp_path)
 
 
 def timed(post, *args, **kwargs):
@@ -93,15 +99,7 @@ def transfer_app(tmp_path, secrets):
     folder.mkdir()
     for tenant in way_out_tenants():
         (folder / f"{tenant['id']}.yaml").write_text(yaml.safe_dump(tenant), encoding="utf-8")
-    path = tmp_path / "calls.db"
-    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "TENANTS_DIR": str(folder)}
-    app = create_app({"TESTING": True, **config})
-    with app.app_context():
-        create_schema_at_head()
-    yield app, path
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on_a_file(tmp_path, TENANTS_DIR=str(folder))
 
 
 def without_caller(body):
