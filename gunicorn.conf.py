@@ -44,8 +44,8 @@ def on_starting(server):
     - An invalid tenant file or catalog stops the server before it binds or forks a worker,
       with one message listing each `file:line: key: problem`. The workers gunicorn starts
       later (crash, max_requests, HUP) load as a live reload does instead, from what this
-      check loaded, brought up to date before each fork (pre_fork): a file refused since
-      costs that file, not every tenant (backend/tenants/boot.py).
+      check loaded, kept up to date (when_ready, pre_fork): a file refused since costs
+      that file, not every tenant (backend/tenants/boot.py).
     - The last run's metric files would add their counts to this one's; workers that gunicorn
       replaces keep their files, so counters summed over the folder never go back.
     """

@@ -16,11 +16,10 @@ the strict rule itself; the Flask CLI is lenient (TENANTS_STRICT).
 """
 
 import os
-import threading
-import time
 
 from backend.problems import is_error
 from backend.tenants.live import LiveConfiguration
+from backend.tenants.watcher import Watcher
 
 
 class TenantConfigError(RuntimeError):
@@ -34,7 +33,7 @@ class TenantConfigError(RuntimeError):
 # The master's LiveConfiguration: the last good version (its `served`) the workers it forks
 # start from, kept up to date. Inherited by fork only: no other process sees it.
 _live = None
-_watching = threading.Event()
+_watcher = None  # the master's own reload thread, once started
 
 
 def check_at_start(tenants_dir, locales_dir):
@@ -84,17 +83,12 @@ def watch_in_master(interval_s):
     never forked in the middle of one (with a lock of its own, OpenSSL's for a hash, held by a
     thread that does not exist in the child), and it starts from a whole version.
     """
-    if _live is None or _watching.is_set():
+    global _watcher
+    if _live is None or _watcher is not None:
         return
-    _watching.set()
     lock = _live.lock
     os.register_at_fork(
         before=lock.acquire, after_in_parent=lock.release, after_in_child=lock.release
     )
-
-    def watch():
-        while True:
-            time.sleep(interval_s)
-            refresh_before_fork()
-
-    threading.Thread(target=watch, name="tenants-watch-master", daemon=True).start()
+    _watcher = Watcher(refresh_before_fork, interval_s)
+    _watcher.ensure_started()

@@ -104,7 +104,7 @@ def parse_tenant_text(text, name, known_variants=None, knows_locale=None):
     if (
         values["contact.way_out"] == "transfer"
         and "contact.transfer_to" not in said
-        and not (values["contact.transfer_to"])
+        and not values["contact.transfer_to"]
     ):
         checker.problem(
             "contact.way_out",

@@ -147,8 +147,13 @@ SCHEMA = {
     },
 }
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a mapping"}
-_TYPE_NAMES[bool] = "true or false"
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    list: "a list",
+    dict: "a mapping",
+    bool: "true or false",
+}
 
 
 def _wrong_type(kind, value):

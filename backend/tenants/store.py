@@ -75,11 +75,11 @@ class TenantStore:
     def _first_load(self, started):
         """The problems of the first load. In a worker of a checking master, a load that fails
         outright keeps what the master loaded: a worker that cannot boot stops the whole server."""
-        if started is None:
-            return self.live.load()[0]
         try:
             return self.live.load()[0]
         except Exception as error:  # noqa: BLE001  (as a failed reload: serve the last good)
+            if started is None:
+                raise
             self.live.served = started
             log_event(
                 "TENANT_CONFIG_RELOAD_FAILED", level=logging.ERROR, exception=type(error).__name__

@@ -4,9 +4,11 @@ One per process, started by the first request the process serves: a thread does 
 fork, so under gunicorn each worker starts its own, with `--preload` (the app built in the
 master, then forked) as without (the app built in each worker). A CLI command serves no request
 and starts none. A daemon thread: it ends with its process, and also once its app is gone, as
-it holds its store only by a weak reference between two checks.
+it holds its store only by a weak reference between two checks. Gunicorn's master runs one too,
+on a plain function (backend/tenants/boot.py).
 """
 
+import inspect
 import threading
 import time
 import weakref
@@ -15,10 +17,11 @@ from backend.process import current_pid
 
 
 class Watcher:
-    """Calls `check` (a bound method) every `interval` seconds in a daemon thread of its own."""
+    """Calls `check` every `interval` seconds in a daemon thread of its own; a bound method is
+    held weakly (its app may go), a plain function for good."""
 
     def __init__(self, check, interval):
-        self._check = weakref.WeakMethod(check)
+        self._check = weakref.WeakMethod(check) if inspect.ismethod(check) else lambda: check
         self.interval = float(interval)
         self.checks = 0  # checks done in this process, for whoever waits for the first one
         self.thread = None
