@@ -119,6 +119,7 @@ def test_shared_url_routes_assistant_request_by_phone_number_id(
     assert response.get_json()["assistantId"] == "asst-plomberie-0001"
 
 
+@pytest.mark.product_deadlines
 def test_broken_database_plomberie_still_gets_its_assistant(
     app, client, plomberie_headers, vapi_payload, log_events
 ):
@@ -133,6 +134,7 @@ def test_broken_database_plomberie_still_gets_its_assistant(
     assert log_events("DATABASE_UNAVAILABLE")
 
 
+@pytest.mark.product_deadlines
 def test_broken_database_demo_gets_the_spoken_error(app, client, demo_headers, vapi_payload):
     with database_down(app):
         answer = ask(client, "demo", vapi_payload("assistant-request"), demo_headers)

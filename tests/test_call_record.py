@@ -57,6 +57,7 @@ def outcome(app, call_id):
     return row.caller_number, row.state, row.contact_number, row.contact_source
 
 
+@pytest.mark.product_deadlines
 def test_a_contact_confirmed_during_an_outage_is_stored_by_the_report(
     app, client, demo_headers, vapi_payload, llm_call
 ):
@@ -76,6 +77,7 @@ def test_a_contact_confirmed_during_an_outage_is_stored_by_the_report(
     assert outcome(app, call_id) == (CALLER, engine.CONTACT_CONFIRMED, CALLER, "caller_id")
 
 
+@pytest.mark.product_deadlines
 def test_a_whole_call_during_an_outage_is_stored_by_the_report(
     app, client, demo_headers, vapi_payload, llm_call
 ):
@@ -103,6 +105,7 @@ def test_a_report_of_a_call_the_step_never_ran_stores_only_its_number_and_says_s
     assert said["assistant_turns"] == 1 and said["call_id"] == call_id
 
 
+@pytest.mark.product_deadlines
 def test_a_report_whose_opening_was_worded_otherwise_says_it_stored_no_step(
     app, client, demo_headers, vapi_payload, llm_call, log_events
 ):
@@ -124,6 +127,7 @@ def test_a_report_whose_opening_was_worded_otherwise_says_it_stored_no_step(
     assert said["assistant_turns"] == sum(m["role"] == "assistant" for m in messages)
 
 
+@pytest.mark.product_deadlines
 def test_tool_calls_during_an_outage_replay_the_earlier_ones(
     app, client, demo_headers, vapi_payload
 ):
@@ -141,6 +145,7 @@ def test_tool_calls_during_an_outage_replay_the_earlier_ones(
     assert outcome(app, call_id) == (CALLER, engine.CONTACT_CONFIRMED, SPOKEN, "spoken")
 
 
+@pytest.mark.product_deadlines
 def test_a_call_opened_during_an_outage_goes_on_once_the_database_is_back(
     app, client, demo_headers, vapi_payload, llm_call
 ):
@@ -159,6 +164,7 @@ def test_a_call_opened_during_an_outage_goes_on_once_the_database_is_back(
     )
 
 
+@pytest.mark.product_deadlines
 def test_tool_calls_answered_during_an_outage_are_caught_up_after_it(
     app, client, demo_headers, vapi_payload
 ):
@@ -171,6 +177,7 @@ def test_tool_calls_answered_during_an_outage_are_caught_up_after_it(
     assert outcome(app, call_id) == (CALLER, engine.CONTACT_CONFIRMED, SPOKEN, "spoken")
 
 
+@pytest.mark.product_deadlines
 def test_a_tool_call_carries_the_caller_number_as_a_static_parameter(
     app, client, demo_headers, vapi_payload
 ):

@@ -180,6 +180,7 @@ def test_signing_in_again_ends_the_session_it_replaces(console, browser):
     assert browser.get("/console/").status_code == 200
 
 
+@pytest.mark.product_deadlines
 def test_sign_out_while_the_database_is_away_still_signs_this_browser_out(
     console, browser, log_events
 ):
@@ -512,6 +513,7 @@ def test_with_a_secret_key_a_token_change_ends_only_that_operator_s_sessions(con
         assert (other.get("/console/").status_code == 200) is signed_in
 
 
+@pytest.mark.product_deadlines
 def test_without_the_database_the_tenant_page_is_a_503_and_the_tenants_page_still_answers(
     console, browser
 ):

@@ -207,6 +207,7 @@ def test_content_as_text_parts(app, new_call):
     assert call.post(call.messages) == NOTED
 
 
+@pytest.mark.product_deadlines
 def test_unreadable_database_answers_from_the_request(app, new_call):
     call = new_call()
     call.start()

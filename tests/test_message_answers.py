@@ -94,6 +94,7 @@ def test_the_answers_say_what_was_chosen(client, demo_headers, vapi_payload):
     assert handoff["destination"] == {} and "handoff" in handoff["error"]
 
 
+@pytest.mark.product_deadlines
 @pytest.mark.parametrize("msg_type", sorted(MESSAGE_MODELS))
 def test_a_message_without_a_number_is_answered_with_the_database_away(
     app, client, demo_headers, vapi_payload, msg_type

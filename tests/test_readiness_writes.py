@@ -97,6 +97,7 @@ def test_a_read_only_postgresql_session_is_not_ready(database_url, secrets):
         forget_connections(app)
 
 
+@pytest.mark.product_deadlines
 def test_a_write_lock_held_elsewhere_is_not_ready(app):
     assert readyz(app)[0] == 200
     with app.app_context():

@@ -5,6 +5,7 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
 from backend.store.db import db
@@ -94,6 +95,7 @@ def test_a_replay_on_another_instance_sharing_the_database_is_refused(
     assert log_events("AUTH_REJECTED")[-1]["reason"] == "replayed"
 
 
+@pytest.mark.product_deadlines
 def test_with_the_database_away_a_signed_message_gets_a_503_and_no_500(
     tenants_app, monkeypatch, secrets, vapi_payload, log_events
 ):
@@ -109,6 +111,7 @@ def test_with_the_database_away_a_signed_message_gets_a_503_and_no_500(
     assert post(app, body, headers).status_code == 200
 
 
+@pytest.mark.product_deadlines
 def test_with_the_database_away_a_signed_assistant_request_still_gets_its_assistant(
     tenants_app, monkeypatch, secrets, vapi_payload, log_events
 ):
@@ -146,6 +149,7 @@ def test_purge_deletes_signatures_no_window_can_accept_again(
     assert post(app, body, headers).status_code == 401
 
 
+@pytest.mark.product_deadlines
 def test_with_the_database_away_a_signed_custom_llm_turn_is_still_answered(
     tenants_app, monkeypatch, secrets, vapi_payload, log_events
 ):
