@@ -145,3 +145,38 @@ def test_any_negation_or_doubt_blocks_yes(words):
 def test_phrases_that_only_look_like_a_yes_are_none(text):
     """A review's finds: phrases once added as yes that also open other sentences."""
     assert classify_answer(text) != "yes"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A request to hear it again is asked again, whatever « pas » or « non » it holds.
+        "excusez-moi, j'étais pas attentif, vous pouvez répéter ?",
+        "non, répétez s'il vous plaît",
+        "je n'ai pas suivi, tu peux répéter",
+        "c'est pas clair, vous pouvez redire le numéro ?",
+        # The phone handed over: « mon mari » says who comes, not whose number it is.
+        "je vous passe mon mari",
+        "oui je vous passe mon fils",
+        "attendez je vous la passe",
+        "je demande à ma femme",
+    ],
+)
+def test_a_repeat_request_or_a_handover_is_asked_again(text):
+    assert classify_answer(text) == "unclear"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # The caller repeating themselves, or saying there is no need to, asks nothing.
+        ("oui c'est ça, pas besoin de répéter", "yes"),
+        ("oui, je répète, c'est le mien", "yes"),
+        ("non je répète c'est pas le mien", "no"),
+        ("je vous répète que non", "no"),
+        # Someone else's number stays a no.
+        ("non c'est le numéro de mon mari", "no"),
+    ],
+)
+def test_repeating_oneself_is_no_request(text, expected):
+    assert classify_answer(text) == expected

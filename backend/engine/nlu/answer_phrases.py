@@ -3,11 +3,13 @@ vôtre ? ». A phrase table: lowercase, no accents, words separated by one space
 answers.py matches them (« c'est ça » is written "c est ca").
 """
 
-YES, NO, UNSURE, QUESTION, HOLD, BUT, PICKUP, NEUTRAL = (
+YES, NO, UNSURE, QUESTION, REPEAT, HANDOVER, HOLD, BUT, PICKUP, NEUTRAL = (
     "yes",
     "no",
     "unsure",
     "question",
+    "repeat",
+    "handover",
     "hold",
     "but",
     "pickup",
@@ -246,10 +248,6 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "comment",
         "pardon",
         "hein",
-        "repeter",
-        "repetez",
-        "redire",
-        "redites",
         "lequel",
         "laquelle",
         "quel",
@@ -274,6 +272,33 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "pas bien capte",
         # « c'est bien le mien, non ? »: a tag question, not a no.
         "non ?",
+    ),
+    # The caller asks to hear it again: whatever else they said (« j'étais pas attentif », « non,
+    # répétez »), they have not heard the number, so they are asked again.
+    REPEAT: (
+        "repeter",
+        "repetez",
+        "repete",
+        "repetes",
+        "redire",
+        "redites",
+        "redis",
+    ),
+    # Someone else takes the phone, or is asked: what was said so far answers nothing, and
+    # « mon mari » in « je vous passe mon mari » names who comes, not whose number it is.
+    HANDOVER: (
+        "je vous passe",
+        "je te passe",
+        "je vous le passe",
+        "je vous la passe",
+        "je le passe",
+        "je la passe",
+        "je lui passe",
+        "je passe le telephone",
+        "je demande a",
+        "je lui demande",
+        "je vais demander a",
+        "je vais lui demander",
     ),
     HOLD: (
         "attendez",
@@ -313,6 +338,13 @@ PHRASES: dict[str, tuple[str, ...]] = {
     # Said with a yes, they carry a « pas » that is no refusal: « ne vous inquiétez pas », « oui,
     # il n'a pas changé ». Neutral, not yes: alone, or with a no, they confirm nothing.
     NEUTRAL: (
+        # The caller repeating themselves, or saying there is no need to: no request to repeat.
+        "je repete",
+        "je vous repete",
+        "je le repete",
+        "pas besoin de repeter",
+        "pas la peine de repeter",
+        "inutile de repeter",
         "inquietez pas",
         "pas d inquietude",
         "hesitez pas",

@@ -16,12 +16,14 @@ from typing import Literal
 
 from backend.engine.nlu.answer_phrases import (
     BUT,
+    HANDOVER,
     HOLD,
     NEUTRAL,
     NO,
     PHRASES,
     PICKUP,
     QUESTION,
+    REPEAT,
     UNSURE,
     YES,
 )
@@ -92,12 +94,14 @@ def _spelling(word: str) -> str | None:
 def classify_answer(text: str) -> Answer:
     """Classify the caller's answer to « C'est bien le vôtre ? » as yes, no or unclear.
 
-    Negation wins over a « oui » said before it (« oui enfin non » -> no). Doubt,
-    questions, « allô », a « mais » or « attendez » after the yes, or a yes said
-    after a no (« non non c'est bien ça ») all give "unclear": never a false yes.
+    Negation wins over a « oui » said before it (« oui enfin non » -> no). Doubt, a request
+    to repeat and the phone handed to someone else give "unclear" whatever else was said;
+    questions, « allô », a « mais » or « attendez » after the yes, or a yes said after a no
+    (« non non c'est bien ça ») give "unclear" too: never a false yes.
     """
     signals = _signals(_words(text))
-    if UNSURE in signals:
+    # Doubt, a request to hear it again, or the phone handed over: whatever else was said.
+    if UNSURE in signals or REPEAT in signals or HANDOVER in signals:
         return "unclear"
     answers = [s for s in signals if s in (YES, NO)]
     if not answers:
