@@ -290,6 +290,24 @@ def test_double_zero():
     )
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("zéro six douze triple quatre cinquante-six sept", "+33612444567"),
+        ("zéro six deux fois zéro douze trente-quatre cinquante-six", "+33600123456"),
+        ("06 2 fois 0 12 34 56", "+33600123456"),
+        ("06 12 double 0 34 56", "+33612003456"),
+        # « trente-deux fois zéro »: 32 then « fois », or 30 then two zeros? Left unread.
+        ("zéro six trente-deux fois zéro douze trente-quatre", None),
+        ("zéro six trente deux fois zéro zéro douze trente-quatre", None),
+        # A count said in passing is no digit said twice.
+        ("ça fait trois fois que j'appelle, c'est le 07 58 62 19 85", "+33758621985"),
+    ],
+)
+def test_a_digit_said_two_or_three_times(text, expected):
+    assert parse_phone(text) == expected
+
+
 def test_continue_leading_article_is_dropped():
     assert continue_phone("", "c'est un zéro six").pending_digits == "06"
 

@@ -7,7 +7,7 @@ and separators do not break a run, any other word ends it. Plain Python, on word
 
 from __future__ import annotations
 
-from backend.engine.nlu.words import NUMBER_WORDS, PAUSE, UNITS
+from backend.engine.nlu.words import NUMBER_WORDS, PAUSE, TENS, UNITS
 
 # Words after which the caller starts over: only what follows the last one counts.
 CORRECTION_MARKERS = frozenset(
@@ -67,6 +67,11 @@ FILLERS = frozenset(
 SEPARATORS = frozenset(".,-/()[]:;!?…\"'«»")
 PAUSES = frozenset(".,;:!?…")
 PLUS = frozenset({"+", "plus"})
+# A digit said several times: « double zéro », « triple quatre », « deux fois zéro ».
+_REPEATED = {"double": 2, "triple": 3}
+_TIMES = {"deux": 2, "trois": 3, "2": 2, "3": 3}
+# Before « deux »: words it may end a number with (« trente-deux », « quatre-vingt-deux »).
+_BOUND_BEFORE = frozenset(TENS) | {"-", "et", "cent", "cents", "mille"}
 _SKIPPED = FILLERS | SEPARATORS
 
 
@@ -109,12 +114,16 @@ def number_runs(tokens: list[str]) -> list[list[str]]:
     def following(k: int) -> str | None:
         return next((t for t in tokens[k + 1 :] if t not in _SKIPPED), None)
 
-    repeat = False
+    times = 1  # how many times the next digit is said: « double zéro »
     for k, tok in enumerate(tokens):
+        digit_follows = k + 1 < len(tokens) and _is_digit(tokens[k + 1])
         if is_number_token(tok):
-            run.extend([tok, tok] if repeat and tok in UNITS else [tok])
-        elif tok == "double" and k + 1 < len(tokens) and tokens[k + 1] in UNITS:
-            repeat = True  # « double zéro trente-trois »: 0033
+            run.extend([tok] * times if _is_digit(tok) else [tok])
+        elif tok in _REPEATED and digit_follows:
+            times = _REPEATED[tok]  # « double zéro trente-trois »: 0033; « triple quatre »: 444
+            continue
+        elif tok == "fois" and digit_follows and _multiplier_ends(run):
+            times = _TIMES[run.pop()]  # « deux fois zéro »: 00
             continue
         elif tok == "-" and run and run[-1] in NUMBER_WORDS:
             if k + 1 < len(tokens) and tokens[k + 1] in NUMBER_WORDS:
@@ -133,6 +142,16 @@ def number_runs(tokens: list[str]) -> list[list[str]]:
                 close()
         elif tok not in _SKIPPED:
             close()
-        repeat = False
+        times = 1
     close()
     return runs
+
+
+def _is_digit(tok: str) -> bool:
+    return tok in UNITS or (len(tok) == 1 and "0" <= tok <= "9")
+
+
+def _multiplier_ends(run: list[str]) -> bool:
+    """Whether `run` ends with « deux » or « trois » said alone, not as the end of a tens word
+    (« trente-deux fois », « trente deux fois »: 32 or 30 2, left unread)."""
+    return bool(run) and run[-1] in _TIMES and (len(run) == 1 or run[-2] not in _BOUND_BEFORE)
