@@ -106,6 +106,22 @@ RAW_REQUESTS = [
 ]
 
 
+def framing_broken_after_authentication(secret):
+    """Requests that pass authentication, so their body is read, with broken chunked framing."""
+    body = json.dumps(FIXTURES["status-update.in-progress"]).encode()
+    head = b"Host: x\r\nX-Vapi-Secret: %s\r\nTransfer-Encoding: chunked\r\n\r\n" % secret.encode()
+    framings = (
+        b"zz\r\n%s\r\n0\r\n\r\n" % body,  # a chunk size that is no number
+        b"%x\r\n%sXX0\r\n\r\n" % (len(body), body),  # a chunk without its CRLF
+        b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) + 5, body),  # a chunk shorter than its size
+    )
+    return [
+        b"POST %s HTTP/1.1\r\n%s%s" % (path.encode(), head, framing)
+        for path in ("/api/vapi/demo/webhook", "/api/vapi/demo/chat/completions")
+        for framing in framings
+    ]
+
+
 def raw_exchange(port, request):
     """Send raw bytes, close our side, read the whole answer: (status or None, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -163,6 +179,11 @@ def test_the_hostile_corpus_gets_no_5xx_and_leaks_no_number(database_url, secret
             answers.append(body.decode("utf-8", "replace"))
             if status is not None and status >= 400:
                 assert json.loads(body)["error"], request[:60]
+        for request in framing_broken_after_authentication(secret):
+            status, body = raw_exchange(server.port, request)
+            statuses.append((status, request[-40:]))
+            answers.append(body.decode("utf-8", "replace"))
+            assert status == 400 and json.loads(body)["error"], (status, body[:200])
         output = server.output()
     failed = [(status, what) for status, what in statuses if status is not None and status >= 500]
     assert not failed, failed[:5]

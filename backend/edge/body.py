@@ -6,6 +6,7 @@ import socket
 
 import msgspec
 from flask import abort, current_app
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.local import LocalProxy
 
@@ -26,7 +27,8 @@ _ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)")
 def request_bytes(request):
     """The raw body; 413 past MAX_CONTENT_LENGTH, also when no Content-Length announced it.
 
-    408 when the body stops arriving (under gunicorn, whose socket the request names); 415 for
+    408 when the body stops arriving and 400 when its chunked framing is malformed (under
+    gunicorn, whose socket the request names); 415 for
     a compressed body (Vapi sends plain JSON: gzip would be read as text that is not UTF-8).
     """
     if isinstance(request, LocalProxy):
@@ -51,6 +53,11 @@ def request_bytes(request):
         # What was read of the body is lost: no next request can be read on this connection.
         sock.shutdown(socket.SHUT_RD)
         abort(408, description="body not received in time")
+    except ParseException:
+        # gunicorn's reader refused the body's chunked framing (a chunk size that is no number,
+        # a chunk without its CRLF): nothing after it on this connection can be read either.
+        sock.shutdown(socket.SHUT_RD)
+        abort(400, description="the body's chunked framing is malformed")
     finally:
         sock.settimeout(previous)
 
