@@ -13,9 +13,10 @@ from backend.phones import is_whole_number
 # What people and programs write between a number's digits: spaces (the no-break ones French
 # typography and word processors put there too), dots and hyphens; underscores and commas too,
 # but only right between two digits (06_12_34_56_78), not in a list ("5432, 12345, 6789").
-_SPACES = " \u00a0\u202f\u2009"
-_SEPARATORS = _SPACES + ".-_,"
-_LOOSE = re.escape(_SPACES + ".-")  # "-" escaped too: no range
+_SPACES = " \t\u00a0\u202f\u2009"
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"  # hyphens, en and em dashes, minus
+_SEPARATORS = _SPACES + _DASHES + "._,"
+_LOOSE = re.escape(_SPACES + _DASHES + ".")  # "-" escaped too: no range
 # Digits with separators between, from the first digit of a run to its last: a plain scan, fast
 # on the text of most lines. _masked_run then counts the digits (8 or more is phone-shaped) and
 # tells a phone number from what only looks like one.
@@ -141,6 +142,34 @@ def _with_number_masked(text, start, end, identifier=False):
     return run
 
 
+# What the runs above miss, looked for once they are masked: a number of 7 digits after its +
+# (Niue's +683 4002), a + sent percent-encoded (%2B33612345678), an area code in parentheses
+# ((415) 555-2671, +1 (415) 555-2671) and pairs between slashes (06/12/34/56/78, not a date).
+_OTHER_SHAPES = re.compile(
+    rf"(?:(?:\+\d{{1,3}}[{_LOOSE}]?)?\(\d{{2,4}}\)[{_LOOSE}]?\d[\d{_LOOSE}]{{4,}}\d"
+    rf"|(?:\+|%2[Bb])\d[\d{_LOOSE}]{{5,}}\d"
+    r"|(?<!\d)\d\d(?:/\d\d){3,})(?!\d)"
+)
+_DIGITS_END = re.compile(r"\d+")
+
+
+def _masked_other(match):
+    run = match.group()
+    if "(" in run or "/" in run:
+        return _masked(run) if sum(ch.isdigit() for ch in run) >= 8 else run
+    # After a +: the longest whole number the run begins with (not a time zone, not what
+    # follows the number: « +683 4002 12 »).
+    prefix = run[:3] if run[0] == "%" else ""
+    number = run[len(prefix) :]
+    for end in reversed([m.end() for m in _DIGITS_END.finditer(number)]):
+        digits = re.sub(r"\D", "", number[:end])
+        if len(digits) < 7:
+            break
+        if is_whole_number(digits, plus=True):
+            return prefix + _masked(number[:end]) + number[end:]
+    return run
+
+
 def mask_phone_shaped(text):
     """`text` with every run shaped like a phone number masked but its last two digits.
 
@@ -148,7 +177,9 @@ def mask_phone_shaped(text):
     (a uuid, a hash) unless they are a whole phone number as written (0612345678, 33612345678).
     """
     if _has_eight_digits(text):
-        return _DIGIT_RUN.sub(_masked_run, text)
+        text = _DIGIT_RUN.sub(_masked_run, text)
+    if _OTHER_SHAPES.search(text):
+        text = _OTHER_SHAPES.sub(_masked_other, text)
     return text
 
 
@@ -163,8 +194,10 @@ def mask_identifier(value):
     run of 8 digits or more that reads as a valid number, even without its trunk 0
     (`tc-612345678`), is masked but its last two digits. A uuid holds none.
     """
-    if value.__class__ is not str or _UUID.fullmatch(value) or not _ID_DIGIT_RUN.search(value):
+    if value.__class__ is not str or _UUID.fullmatch(value):
         return value
+    if not _ID_DIGIT_RUN.search(value):
+        return mask_phone_shaped(value)  # « 06  98  76  12  34 », « 06 - 98 - 76 - 12 - 34 »
 
     def masked(match):
         return _with_number_masked(value, match.start(), match.end(), identifier=True)
@@ -197,7 +230,9 @@ def mask_fields(_logger, _method, line):
         if value.__class__ is str:
             if key in _NEVER_MASKED or value in _CLEAN or _UUID.fullmatch(value):
                 continue  # a uuid (Vapi's ids) holds no number: mask_phone_shaped leaves it
-            if _DIGIT_RUN.search(value) and _has_eight_digits(value):
+            if (_DIGIT_RUN.search(value) and _has_eight_digits(value)) or _OTHER_SHAPES.search(
+                value
+            ):
                 line[key] = mask_phone_shaped(value)
             elif len(value) <= _CLEAN_LONGEST:
                 if len(_CLEAN) >= _CLEAN_MAX:

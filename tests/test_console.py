@@ -316,9 +316,16 @@ def test_a_number_a_client_put_in_a_call_id_or_ended_reason_is_masked(
     report["message"]["endedReason"] = "transferred-to-06-98-76-12-34"
     answer = browser.post("/api/vapi/demo/webhook", json=report, headers=demo_headers)
     assert answer.status_code == 200
+    # Spaced wider than one separator between pairs, where the id's own look finds no run.
+    loose = vapi_payload("end-of-call-report")
+    loose["message"]["call"]["id"] = "06  98  76  12  34"
+    loose["message"]["endedReason"] = "rappeler le 06. 98. 76. 12. 34"
+    answer = browser.post("/api/vapi/demo/webhook", json=loose, headers=demo_headers)
+    assert answer.status_code == 200
     page = browser.get("/console/tenants/demo").get_data(as_text=True)
     assert "call-XX\u202fXX\u202fXX\u202fXX\u202f34" in page and "call-XXXXXXXX34" in page
     assert "transferred-to-XX-XX-XX-XX-34" in page
+    assert "XX  XX  XX  XX  34" in page and "rappeler le XX. XX. XX. XX. 34" in page
     assert_no_full_number(page, "the tenant page")
 
 

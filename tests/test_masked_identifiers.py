@@ -34,6 +34,12 @@ IN_IDS = [
     "tc06\u202f98\u202f76\u202f12\u202f34",
     "06_98_76_12_34",
     "tool:06,98,76,12,34",
+    # Tabs, en dashes, slashes between pairs, double spaces, a + percent-encoded.
+    "06\t98\t76\t12\t34",
+    "06\u201398\u201376\u201312\u201334",
+    "n=06/98/76/12/34",
+    "06  98  76  12  34",
+    "tc-%2B33698761234",
     # A counter or a suffix after the number: the number is masked, not the whole run.
     "call_0698761234_2",
     "call-0698761234-2",
@@ -48,7 +54,7 @@ def test_an_id_holding_a_number_is_masked_but_its_last_two_digits(value):
     masked = mask_identifier(value)
     assert full_numbers_in(masked) == [], masked
     # The number's last two digits stay, right after its masked ones; what follows stays too.
-    kept = re.search(r"X[^0-9A-Za-z]?34(?!\d)", masked)
+    kept = re.search(r"X[^0-9A-Za-z]{0,2}34(?!\d)", masked)
     assert kept and masked[kept.end() :] == value[kept.end() :], masked  # one X a digit
 
 
@@ -107,6 +113,35 @@ def test_a_line_skips_uuids_as_the_mask_would_leave_them():
         for candidate in (value, digits_only, value.upper()):
             assert mask_phone_shaped(candidate) == candidate
             assert mask_fields(None, None, {"call_id": candidate}) == {"call_id": candidate}
+
+
+@pytest.mark.parametrize(
+    "value, masked",
+    [
+        ("call-+6834002", "call-+XXXXX02"),  # Niue: 7 digits in all
+        ("+690 7290", "+XXX XX90"),  # Tokelau
+        ("+6834002 12ab", "+XXXXX02 12ab"),  # what follows the number is no part of it
+        ("+1 (650) 253-0000", "+X (XXX) XXX-XX00"),
+        ("(650) 253-0000", "(XXX) XXX-XX00"),
+    ],
+)
+def test_numbers_shorter_than_a_run_or_with_an_area_code_are_masked(value, masked):
+    assert mask_identifier(value) == masked
+    assert mask_phone_shaped(f"served {value} in 3 ms") == f"served {masked} in 3 ms"
+    assert mask_fields(None, None, {"call_id": value}) == {"call_id": masked}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Listening at: http://127.0.0.1:51029 (18776)",
+        "2026-11-24T16:20:16+01:00",
+        "le 24/11/2026 à 16:28",
+        "+33 est l'indicatif, +1234 ne l'est pas",
+    ],
+)
+def test_what_only_looks_like_those_numbers_is_left(text):
+    assert mask_phone_shaped(text) == text
 
 
 def test_a_provider_id_with_digits_inside_is_left_in_a_line():
