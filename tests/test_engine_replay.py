@@ -258,3 +258,19 @@ def test_a_stored_conversation_with_a_redo_it_cannot_read_is_read_without_it():
     data["redo"] = {"position": 1, "words": 2, "memory": data["memory"]}
     again = Conversation.from_text(json.dumps(data))
     assert again is not None and again.redo is None and again.memory == stored.memory
+
+
+def test_messages_after_the_step_finished_cost_one_turn():
+    """A finished step answers every later message alike: only the last one said is planned, and
+    the caller hears what they would have heard had each been (one log line, not thousands)."""
+    opening = open_contact_step(CALLER, 2)
+    for after in (["merci", "au revoir"], ["merci", ""], ["", "merci", ""]):
+        each = Conversation.opened(opening, 0)
+        for count in range(2, len(after) + 2):  # one request per message, as Vapi sends them
+            one_by_one = plan_llm_turn(each, (["oui"] + after)[:count], POLICY, opening)
+            each = one_by_one.conversation or each
+        many = ["oui"] + ["merci"] * 5000 + after
+        at_once = plan_llm_turn(Conversation.opened(opening, 0), many, POLICY, opening)
+        assert at_once.answer == one_by_one.answer != answer_of(opening), after
+        assert at_once.conversation.memory == each.memory
+        assert len(at_once.steps) == 2  # the « oui » that confirmed, and the last one said

@@ -195,9 +195,15 @@ def plan_llm_turn(conversation, user_texts, policy, opening):
             # of the last one: the answers given stand, nothing moves.
             return Turn(conversation.last)
     turn = Turn(conversation.last, conversation)
+    # Once the step has finished, every later message gets the same closing answer and
+    # changes nothing: only the last one said is answered (a body of thousands of « oui »
+    # costs one turn and one log line, not one each).
+    last_said = next((p for p in range(count - 1, first - 1, -1) if user_texts[p].strip()), None)
     # Messages Vapi sent while no request reached us are answered in order; the caller
     # hears the answer to the last one.
     for position in range(first, count):
+        if position != last_said and conversation.memory.finished:
+            continue
         key = llm_turn_key(position, user_texts[position])
         if position < count - 1 and position in answered and position != again:
             continue
