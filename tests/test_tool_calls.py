@@ -192,6 +192,10 @@ def test_a_literal_backslash_u0000_in_an_utterance_is_text(app, tool_call):
         ([{"function": {"name": "contact_step"}}], "toolCallList[0].id"),
         ([{"id": 5, "function": {"name": "contact_step"}}], "toolCallList[0].id"),
         ([{"id": "x", "function": {"name": 5}}], "toolCallList[0].function.name"),
+        (
+            [{"id": f"t{i}", "function": {"name": "contact_step"}} for i in range(33)],
+            "toolCallList must hold at most 32",
+        ),
     ],
 )
 def test_malformed_tool_call_lists_are_refused(app, tool_call, tool_calls, where):

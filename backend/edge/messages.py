@@ -22,6 +22,10 @@ from backend.edge.transcript import transcript_of
 MAX_TYPE_LENGTH = 64
 MAX_CALL_ID = 128
 MAX_TOOL_CALL_ID = 128
+# Tool calls in one message: a model calls a few tools at once. Each contact tool call is a
+# turn with its own database round trips, so a message of thousands would spend its answer's
+# time (and, the database budget spent, replay every earlier one from the request).
+MAX_TOOL_CALLS = 32
 
 
 class _Customer(msgspec.Struct):
@@ -187,6 +191,8 @@ def _vapi_fields(holder, where):
 
 
 def _tool_calls(tool_call_list):
+    if len(tool_call_list) > MAX_TOOL_CALLS:
+        raise BadPayload(f"message.toolCallList must hold at most {MAX_TOOL_CALLS} tool calls")
     calls = []
     for position, tool_call in enumerate(tool_call_list):
         if not tool_call.id or len(tool_call.id) > MAX_TOOL_CALL_ID:
