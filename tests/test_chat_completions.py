@@ -214,6 +214,15 @@ def test_chat_answer_echoes_the_model_name(client, demo_headers, vapi_payload):
     assert response.get_json()["model"] == "gpt-4o"
 
 
+def test_a_number_in_the_model_name_is_not_echoed(client, demo_headers, vapi_payload):
+    body = vapi_payload("chat-completions.request")
+    for stream in (False, True):
+        body["stream"], body["model"] = stream, "modele-+33698761234"
+        response = client.post("/api/vapi/demo/chat/completions", json=body, headers=demo_headers)
+        answer = response.get_data(as_text=True)
+        assert "modele-+XXXXXXXXX34" in answer and "698761234" not in answer
+
+
 BAD_CHAT = [
     (b"not json", "JSON"),
     (b"[]", "object"),
