@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 HEAD_END = b"\r\n\r\n"
 _CRLF = b"\r\n"
+_BARE_LF_END = b"\n\n"  # never in a head of CRLF lines: each LF there is followed by a field
 # Chunk size lines are a few hex digits and extensions; a longer one is no chunk size.
 _MAX_CHUNK_LINE = 8190
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
@@ -57,6 +58,11 @@ def request_framing(data, max_body):
     """How the first request in `data` (bytes received on a connection) is framed."""
     head_at = data.find(HEAD_END)
     if head_at < 0:
+        # Lines ended by a bare LF: a head that never ends in CRLF CRLF, for the parser to refuse
+        # now rather than the head's timeout later.
+        bare_end = data.find(_BARE_LF_END)
+        if bare_end >= 0:
+            return Framing(bare_end + 2, bare_end + 2, hand_over=True)
         return NEED_HEAD
     head_end = head_at + len(HEAD_END)
     # Each name after a line end: the request line holds none. A field name with spaces, or a
