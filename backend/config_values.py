@@ -47,15 +47,26 @@ def one_of(choices, normalize=str):
     return read
 
 
+# The databases and drivers the app is built and tested with.
+_DATABASES = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
+
+
 def database_url(value):
     """The URL as SQLAlchemy needs it (`postgres://` spelled `postgresql+psycopg://`)."""
     try:
-        make_url(value)
+        url = make_url(sqlalchemy_url(value))
     except (ArgumentError, AttributeError, TypeError, ValueError):
         # Not quoted back: a database URL may hold a password.
         raise ValueError(
             "must be a database URL such as sqlite:///calls.db or postgresql://user@host/db"
         ) from None
+    database, _, driver = url.drivername.partition("+")  # not the dialect's: none may exist
+    if driver not in _DATABASES.get(database, ()):
+        # Only its scheme is said: a typo there (postgresq://) would otherwise surface as a
+        # traceback about a missing module, from the first worker that connects.
+        raise ValueError(
+            f"must start with sqlite:// or postgresql:// (or postgres://), not {url.drivername}://"
+        )
     return sqlalchemy_url(value)
 
 

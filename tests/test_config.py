@@ -34,6 +34,25 @@ def test_a_wrong_value_stops_the_app_naming_the_variable(variable, monkeypatch, 
     assert (repr(value) in message) == (variable != "DATABASE_URL")  # a URL may hold a password
 
 
+@pytest.mark.parametrize(
+    "url, scheme",
+    [
+        ("mysql://x/y", "mysql"),
+        ("postgresq://user:pw@host/db", "postgresq"),
+        ("postgresql+psycopg2://user:pw@host/db", "postgresql+psycopg2"),
+    ],
+)
+def test_a_database_the_app_does_not_run_on_is_named_by_its_scheme(
+    url, scheme, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ConfigError) as raised:
+        create_app({"TESTING": True})
+    message = str(raised.value)
+    assert message.startswith("DATABASE_URL ") and f"not {scheme}://" in message
+    assert "pw" not in message  # a URL may hold a password
+
+
 def _sqlite(tmp_path, unless=None):
     if unless == "DATABASE_URL":
         return {}
