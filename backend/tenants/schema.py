@@ -43,7 +43,9 @@ def _quoted(value):
 
 
 def _tenant_id(value):
-    return None if _TENANT_ID.match(value) else "must be lowercase letters, digits, - or _"
+    if _TENANT_ID.match(value):
+        return None
+    return "must be 1 to 63 lowercase letters, digits, - or _, starting with a letter or digit"
 
 
 def _env_name(value):
