@@ -82,6 +82,15 @@ def test_each_message_gets_an_answer_and_its_number_is_stored(
     assert len(choices) == (msg_type != "knowledge-base-request"), choices
 
 
+@pytest.mark.parametrize("msg_type", sorted(MESSAGE_MODELS))
+def test_a_message_the_call_waits_on_is_answered_without_a_call_id(
+    client, demo_headers, vapi_payload, msg_type
+):
+    body = message_of(vapi_payload, msg_type, "unused")
+    del body["message"]["call"]["id"]
+    assert client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers).status_code == 200
+
+
 def test_the_answers_say_what_was_chosen(client, demo_headers, vapi_payload):
     def answer(msg_type):
         body = message_of(vapi_payload, msg_type, random_id("what"))

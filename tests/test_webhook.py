@@ -180,6 +180,21 @@ def test_web_call_has_a_row_without_number(app, client, demo_headers, vapi_paylo
     assert row["call_id"] == WEBCALL_ID and row["caller_number"] is None
 
 
+@pytest.mark.parametrize("payload", ["status-update.in-progress", "end-of-call-report"])
+def test_a_number_without_a_call_id_is_refused_not_acknowledged(
+    app, client, demo_headers, vapi_payload, calls_in, payload
+):
+    body = vapi_payload(payload)
+    del body["message"]["call"]["id"]
+    response = webhook(client, body, demo_headers)
+    assert response.status_code == 400 and "call.id is missing" in response.get_json()["error"]
+    assert calls_in(app) == []
+    # Without a number, nothing is lost: acknowledged as before.
+    body["message"]["call"].pop("customer", None)
+    body["message"].pop("customer", None)
+    assert webhook(client, body, demo_headers).status_code == 200
+
+
 def test_end_reason_comes_from_the_message_not_the_stale_call(
     app, client, demo_headers, vapi_payload, calls_in
 ):

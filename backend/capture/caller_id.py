@@ -2,6 +2,7 @@
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.edge.errors import BadPayload
 from backend.engine import contact as engine
 from backend.logs import log_event, phone_ref_fields
 from backend.privacy.masking import last_digits, mask_phone
@@ -52,15 +53,19 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
         return heard, UNREACHABLE
 
 
-def store_caller_id(tenant, body, msg_type, numberless_row=True):
+def store_caller_id(tenant, body, msg_type, numberless_row=True, answered_anyway=False):
     """Store the caller number of a parsed body if the call has none, for a message answered `{}`.
 
     Nothing is read back: the answer does not depend on it. A database error propagates, so
-    the message is not acknowledged. `numberless_row=False`: a body without a number leaves
-    the database alone (the call's row without a number is not made), so its answer cannot
-    wait on it.
+    the message is not acknowledged. A number without a call id has no call to be kept with:
+    BadPayload (400), as a 200 would say it was stored, unless the message is `answered_anyway`
+    (the call waits on its answer). `numberless_row=False`: a body without a number leaves the
+    database alone (the call's row without a number is not made), so its answer cannot wait on
+    it.
     """
     call_id, heard = _heard(tenant, body)
+    if call_id is None and heard is not None and not answered_anyway:
+        raise BadPayload("message.call.id is missing: the caller's number cannot be kept")
     if call_id is None or (heard is None and not numberless_row):
         return
     if offer_caller_number(tenant.id, call_id, heard, msg_type):
