@@ -170,10 +170,21 @@ class JsonLineFormatter(logging.Formatter):
 
 
 class MaskedTextFormatter(logging.Formatter):
-    """A plain line (gunicorn's access log, in its own format) with phone-shaped runs masked."""
+    """A plain line (gunicorn's access log, in its own format) with phone-shaped runs masked.
+
+    What a client wrote is quoted there (the request line, referrer, user agent) and masked as
+    text; between the quotes, fields are single words, masked one by one: a status and a size
+    side by side (« 200 4361738 ») are no number written with a space.
+    """
 
     def format(self, record):
-        return mask_phone_shaped(super().format(record))
+        parts = super().format(record).split('"')
+        for index, part in enumerate(parts):
+            if index % 2:
+                parts[index] = mask_phone_shaped(part)
+            else:
+                parts[index] = " ".join(map(mask_phone_shaped, part.split(" ")))
+        return '"'.join(parts)
 
 
 # --- correlating calls without the number ------------------------------------------------------

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from backend.log_mask import mask_fields, mask_phone_shaped
-from backend.logs import JsonLineFormatter, log_event
+from backend.logs import JsonLineFormatter, MaskedTextFormatter, log_event
 from tests.leaks import assert_no_full_number, full_numbers_in
 from tests.servers import ROOT, SERVE_AS_MAKE_RUN, Gunicorn
 
@@ -202,6 +202,19 @@ def _send(port, raw):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(raw)
         return connection.recv(4096)
+
+
+def test_the_access_log_masks_what_the_client_wrote_and_keeps_status_and_size():
+    line = (
+        '127.0.0.1 - 0698765411 [01/Dec/2026:22:07:04 +0000] "GET /?n=06/98/76/54/11 HTTP/1.1" '
+        '200 4361738 "-" "tel 06 98 76 54 11"'
+    )
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, line, None, None)
+    masked = MaskedTextFormatter().format(record)
+    assert masked == (
+        '127.0.0.1 - XXXXXXXX11 [01/Dec/2026:22:07:04 +0000] "GET /?n=XX/XX/XX/XX/11 HTTP/1.1" '
+        '200 4361738 "-" "tel XX XX XX XX 11"'
+    )
 
 
 @pytest.mark.slow
