@@ -99,21 +99,33 @@ def write_refusal():
     engine = current_app.extensions["migrate"].db.engine
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
-        waited = None
+        restore = None
         try:
             if sqlite:
                 waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                restore = f"PRAGMA busy_timeout = {int(waited):d}"
                 connection.exec_driver_sql(f"PRAGMA busy_timeout = {PROBE_LOCK_WAIT_MS:d}")
             else:
-                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {PROBE_LOCK_WAIT_MS:d}")
+                # For the session, reset below: every statement commits by itself here
+                # (connections.py), so a SET LOCAL would end with its own statement.
+                restore = "RESET lock_timeout"
+                connection.exec_driver_sql(f"SET lock_timeout = {PROBE_LOCK_WAIT_MS:d}")
             connection.execute(_WRITE_PROBE)
         except DBAPIError as error:
             return _refusal(error)
         finally:
             connection.rollback()
-            if waited is not None:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(waited):d}")
+            if restore is not None:
+                _restore(connection, restore)
     return None
+
+
+def _restore(connection, statement):
+    """Put the probe's lock wait back; a connection that cannot be is not pooled again."""
+    try:
+        connection.exec_driver_sql(statement)
+    except DBAPIError:
+        connection.invalidate()
 
 
 def _refusal(error):
