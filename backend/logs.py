@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import sys
 import time
 
@@ -172,19 +173,22 @@ class JsonLineFormatter(logging.Formatter):
 class MaskedTextFormatter(logging.Formatter):
     """A plain line (gunicorn's access log, in its own format) with phone-shaped runs masked.
 
-    What a client wrote is quoted there (the request line, referrer, user agent) and masked as
-    text; between the quotes, fields are single words, masked one by one: a status and a size
-    side by side (« 200 4361738 ») are no number written with a space.
+    The status and size after the request line (« "GET / HTTP/1.1" 200 4361738 ») are the
+    server's, side by side: not a number written with a space, so left as they are.
     """
 
     def format(self, record):
-        parts = super().format(record).split('"')
-        for index, part in enumerate(parts):
-            if index % 2:
-                parts[index] = mask_phone_shaped(part)
-            else:
-                parts[index] = " ".join(map(mask_phone_shaped, part.split(" ")))
-        return '"'.join(parts)
+        line = super().format(record)
+        found = _STATUS_AND_SIZE.match(line)
+        if found is None:
+            return mask_phone_shaped(line)
+        start, end = found.span("kept")
+        return mask_phone_shaped(line[:start]) + line[start:end] + mask_phone_shaped(line[end:])
+
+
+# gunicorn's default access line up to its size: fields, then the request line in quotes (a quote
+# a client sent is escaped there), then the status and the size.
+_STATUS_AND_SIZE = re.compile(r'(?:[^"\\]|\\.)*"(?:[^"\\]|\\.)*" (?P<kept>[1-5]\d\d (?:\d+|-)) ')
 
 
 # --- correlating calls without the number ------------------------------------------------------

@@ -10,6 +10,8 @@ import sys
 import textwrap
 
 import pytest
+from gunicorn import glogging
+from gunicorn.config import AccessLogFormat
 
 from backend.log_mask import mask_fields, mask_phone_shaped
 from backend.logs import JsonLineFormatter, MaskedTextFormatter, log_event
@@ -204,17 +206,29 @@ def _send(port, raw):
         return connection.recv(4096)
 
 
-def test_the_access_log_masks_what_the_client_wrote_and_keeps_status_and_size():
-    line = (
-        '127.0.0.1 - 0698765411 [01/Dec/2026:22:07:04 +0000] "GET /?n=06/98/76/54/11 HTTP/1.1" '
-        '200 4361738 "-" "tel 06 98 76 54 11"'
-    )
+def access_line(user="-", request="GET / HTTP/1.1", agent="-"):
+    """An access line as gunicorn writes it (its default format, its escaped quotes), masked."""
+    atoms = {"h": "127.0.0.1", "l": "-", "u": user, "t": "[01/Dec/2026:22:07:04 +0000]"}
+    atoms |= {"r": request, "s": "200", "b": "4361738", "f": "-", "a": agent}
+    line = AccessLogFormat.default % glogging.SafeAtoms(atoms)
     record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, line, None, None)
-    masked = MaskedTextFormatter().format(record)
-    assert masked == (
-        '127.0.0.1 - XXXXXXXX11 [01/Dec/2026:22:07:04 +0000] "GET /?n=XX/XX/XX/XX/11 HTTP/1.1" '
-        '200 4361738 "-" "tel XX XX XX XX 11"'
+    return MaskedTextFormatter().format(record)
+
+
+def test_the_access_log_masks_what_the_client_wrote_and_keeps_status_and_size():
+    assert access_line(request="GET /?n=06 98 76 54 11 HTTP/1.1", agent="tel 06.98.76.54.11") == (
+        '127.0.0.1 - - [01/Dec/2026:22:07:04 +0000] "GET /?n=XX XX XX XX 11 HTTP/1.1" '
+        '200 4361738 "-" "tel XX.XX.XX.XX.11"'
     )
+    # Quotes a client sent, escaped by gunicorn, and a user name outside any quotes.
+    for line in (
+        access_line(agent='x" 06 98 76 54 11 "y'),
+        access_line(request='GET /" 200 06 98 76 54 11 "/ HTTP/1.1'),
+        access_line(user="06 98 76 54 11"),
+        access_line(user='a" 200 0698 "b', agent="76 54 11"),
+    ):
+        assert full_numbers_in(line) == [] and "98 76 54 11" not in line, line
+        assert " 200 4361738 " in line
 
 
 @pytest.mark.slow
