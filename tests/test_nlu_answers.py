@@ -174,6 +174,12 @@ def test_a_repeat_request_or_a_handover_is_asked_again(text):
         ("oui, je répète, c'est le mien", "yes"),
         ("non je répète c'est pas le mien", "no"),
         ("je vous répète que non", "no"),
+        ("oui je te répète c'est le mien", "yes"),
+        ("non, je vous ai déjà répété que c'est pas le mien", "no"),
+        ("c'est ça oui, pas besoin de le répéter", "yes"),
+        ("oui c'est bien ça, pas la peine de me le répéter", "yes"),
+        # Asking for something is no handing over.
+        ("non, je demande à être rappelé sur un autre numéro", "no"),
         # Someone else's number stays a no.
         ("non c'est le numéro de mon mari", "no"),
     ],

@@ -302,6 +302,11 @@ def test_double_zero():
         ("zéro six trente deux fois zéro zéro douze trente-quatre", None),
         # A count said in passing is no digit said twice.
         ("ça fait trois fois que j'appelle, c'est le 07 58 62 19 85", "+33758621985"),
+        (
+            "j'ai appelé deux fois zéro six douze trente-quatre cinquante-six soixante-dix-huit",
+            "+33612345678",
+        ),
+        ("je l'ai dit deux fois 0 6 1 2 3 4 5 6 7 8", "+33612345678"),
     ],
 )
 def test_a_digit_said_two_or_three_times(text, expected):

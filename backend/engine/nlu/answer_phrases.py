@@ -275,11 +275,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
     ),
     # The caller asks to hear it again: whatever else they said (« j'étais pas attentif », « non,
     # répétez »), they have not heard the number, so they are asked again.
+    # (Not « répète »: it is also « je répète » and « répété ».)
     REPEAT: (
         "repeter",
         "repetez",
-        "repete",
-        "repetes",
         "redire",
         "redites",
         "redis",
@@ -295,9 +294,11 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "je la passe",
         "je lui passe",
         "je passe le telephone",
-        "je demande a",
+        "je demande a ma",
+        "je demande a mon",
         "je lui demande",
-        "je vais demander a",
+        "je vais demander a ma",
+        "je vais demander a mon",
         "je vais lui demander",
     ),
     HOLD: (
@@ -338,13 +339,13 @@ PHRASES: dict[str, tuple[str, ...]] = {
     # Said with a yes, they carry a « pas » that is no refusal: « ne vous inquiétez pas », « oui,
     # il n'a pas changé ». Neutral, not yes: alone, or with a no, they confirm nothing.
     NEUTRAL: (
-        # The caller repeating themselves, or saying there is no need to: no request to repeat.
-        "je repete",
-        "je vous repete",
-        "je le repete",
-        "pas besoin de repeter",
-        "pas la peine de repeter",
-        "inutile de repeter",
+        # No need to repeat (« pas besoin de me le répéter »): no request to repeat.
+        *(
+            f"{no_need} {it}{verb}"
+            for no_need in ("pas besoin de", "pas la peine de", "inutile de")
+            for it in ("", "le ", "la ", "les ", "me le ", "me la ", "me les ")
+            for verb in ("repeter", "redire")
+        ),
         "inquietez pas",
         "pas d inquietude",
         "hesitez pas",

@@ -152,6 +152,7 @@ def _is_digit(tok: str) -> bool:
 
 
 def _multiplier_ends(run: list[str]) -> bool:
-    """Whether `run` ends with « deux » or « trois » said alone, not as the end of a tens word
-    (« trente-deux fois », « trente deux fois »: 32 or 30 2, left unread)."""
-    return bool(run) and run[-1] in _TIMES and (len(run) == 1 or run[-2] not in _BOUND_BEFORE)
+    """Whether `run` ends with « deux » or « trois » said alone after some digits of the number,
+    not as the end of a tens word (« trente-deux fois »: 32 or 30 2, left unread), nor as a count
+    before it (« j'ai appelé deux fois, zéro six… »)."""
+    return len(run) >= 2 and run[-1] in _TIMES and run[-2] not in _BOUND_BEFORE
