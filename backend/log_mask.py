@@ -13,10 +13,9 @@ from backend.phones import is_whole_number
 # What people and programs write between a number's digits: spaces (the no-break ones French
 # typography and word processors put there too), dots and hyphens; underscores and commas too,
 # but only right between two digits (06_12_34_56_78), not in a list ("5432, 12345, 6789").
-_SPACES = " \t\u00a0\u202f\u2009"
-_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"  # hyphens, en and em dashes, minus
-_SEPARATORS = _SPACES + _DASHES + "._,"
-_LOOSE = re.escape(_SPACES + _DASHES + ".")  # "-" escaped too: no range
+_SPACES = " \u00a0\u202f\u2009"
+_SEPARATORS = _SPACES + ".-_,"
+_LOOSE = re.escape(_SPACES + ".-")  # "-" escaped too: no range
 # Digits with separators between, from the first digit of a run to its last: a plain scan, fast
 # on the text of most lines. _masked_run then counts the digits (8 or more is phone-shaped) and
 # tells a phone number from what only looks like one.
@@ -144,18 +143,21 @@ def _with_number_masked(text, start, end, identifier=False):
 
 # What the runs above miss, looked for once they are masked: a number of 7 digits after its +
 # (Niue's +683 4002), a + sent percent-encoded (%2B33612345678), an area code in parentheses
-# ((415) 555-2671, +1 (415) 555-2671) and pairs between slashes (06/12/34/56/78, not a date).
+# before groups of digits ((415) 555-2671, +1 (415) 555-2671), and a French number's pairs
+# between tabs, slashes or dashes (06/12/34/56/78, 06–12–34–56–78). Narrow on purpose: tabs,
+# slashes and en dashes also stand between a date's parts, pids and ports, and ranges.
+_PAIR_SEPARATORS = "\t/\u2010\u2011\u2012\u2013\u2014\u2212"
 _OTHER_SHAPES = re.compile(
-    rf"(?:(?:\+\d{{1,3}}[{_LOOSE}]?)?\(\d{{2,4}}\)[{_LOOSE}]?\d[\d{_LOOSE}]{{4,}}\d"
+    rf"(?:(?:\+\d{{1,3}}[{_LOOSE}]?)?\(\d{{2,4}}\)[{_LOOSE}]?\d{{2,4}}(?:[{_LOOSE}]\d{{2,4}})+"
     rf"|(?:\+|%2[Bb])\d[\d{_LOOSE}]{{5,}}\d"
-    r"|(?<!\d)\d\d(?:/\d\d){3,})(?!\d)"
+    rf"|(?<!\d)0\d([{_PAIR_SEPARATORS}])\d\d(?:\1\d\d){{3}})(?!\d)"
 )
 _DIGITS_END = re.compile(r"\d+")
 
 
 def _masked_other(match):
     run = match.group()
-    if "(" in run or "/" in run:
+    if run[0] not in "+%" or "(" in run:  # an area code, or pairs: shaped as numbers are
         return _masked(run) if sum(ch.isdigit() for ch in run) >= 8 else run
     # After a +: the longest whole number the run begins with (not a time zone, not what
     # follows the number: « +683 4002 12 »).

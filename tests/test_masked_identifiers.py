@@ -138,6 +138,13 @@ def test_numbers_shorter_than_a_run_or_with_an_area_code_are_masked(value, maske
         "2026-11-24T16:20:16+01:00",
         "le 24/11/2026 à 16:28",
         "+33 est l'indicatif, +1234 ne l'est pas",
+        # Tabs, en dashes and slashes between a date's parts, pids, ports and ranges.
+        "2026-12-01\t22:07:04\t18776\t8000",
+        "pid\t18776\t8000",
+        "2026-11-24\u20132026-12-01",
+        "ports 8000\u20138100",
+        "elapsed (1234) 567890 ms",
+        "GET /api/v1/12/34/56/78",
     ],
 )
 def test_what_only_looks_like_those_numbers_is_left(text):
