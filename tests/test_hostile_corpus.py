@@ -113,7 +113,7 @@ def framing_broken_after_authentication(secret):
     framings = (
         b"zz\r\n%s\r\n0\r\n\r\n" % body,  # a chunk size that is no number
         b"%x\r\n%sXX0\r\n\r\n" % (len(body), body),  # a chunk without its CRLF
-        b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) + 5, body),  # a chunk shorter than its size
+        b"0x%x\r\n%s\r\n0\r\n\r\n" % (len(body), body),  # a size written with 0x
     )
     return [
         b"POST %s HTTP/1.1\r\n%s%s" % (path.encode(), head, framing)

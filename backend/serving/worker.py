@@ -118,7 +118,8 @@ class BufferedThreadWorker(ThreadWorker):
             return
         if not data:  # the client ended its side
             if conn.phase == "body":
-                self._refuse(conn, 400, "Bad Request", "body shorter than its Content-Length")
+                # Cut before the length its Content-Length or its chunks announced.
+                self._refuse(conn, 400, "Bad Request", "body shorter than announced")
             else:
                 self._drop(conn)
             return
