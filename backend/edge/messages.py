@@ -17,7 +17,7 @@ import msgspec
 from backend.edge.body import decode
 from backend.edge.errors import BadPayload
 from backend.edge.transcript import transcript_of
-from backend.log_mask import mask_phone_shaped
+from backend.log_mask import mask_identifier
 
 # Vapi's longest type is about 30 characters; the database column holds 64.
 MAX_TYPE_LENGTH = 64
@@ -173,7 +173,7 @@ def parse_chat_completion(raw):
         assistant_said=transcript.assistant_said,
         stream=body.stream,
         # Echoed in the answer, as OpenAI's API does: never a whole number the client put there.
-        model=mask_phone_shaped(body.model[:64]) if isinstance(body.model, str) else "backend",
+        model=mask_identifier(body.model[:64]) if isinstance(body.model, str) else "backend",
     )
 
 

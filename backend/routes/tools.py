@@ -11,7 +11,7 @@ cannot read, get a result with an `error`.
 from backend.capture.caller_id import capture_caller_id_and_conversation
 from backend.edge.messages import contact_tool_calls, utterance_of
 from backend.edge.transcript import artifact_transcript
-from backend.log_mask import mask_phone_shaped
+from backend.log_mask import mask_identifier
 from backend.logs import log_event
 from backend.routes.way_out import tool_answer
 from backend.store.calls import NOT_READ, UNREACHABLE
@@ -39,7 +39,7 @@ def answer_tool_calls(tenant, message):
 def _result(tenant, call_id, number, stored, tool_call, earlier):
     # The id goes back as sent (Vapi matches results by it); the name, which nothing reads back,
     # never holds a whole number a client put there.
-    base = {"toolCallId": tool_call.id, "name": mask_phone_shaped(tool_call.name)}
+    base = {"toolCallId": tool_call.id, "name": mask_identifier(tool_call.name)}
     problem = None
     utterance = utterance_of(tool_call.arguments)
     if tool_call.name != tenant.tool_name:
