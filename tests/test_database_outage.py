@@ -264,7 +264,6 @@ def postgresql_app(postgres_admin, secrets):
     drop()
 
 
-@pytest.mark.product_deadlines
 def test_a_locked_table_cannot_hold_a_caller(postgresql_app, demo_headers, vapi_payload):
     app, url = postgresql_app
     client = app.test_client()

@@ -171,6 +171,7 @@ def acme_secret(monkeypatch):
         ("id: acme", "id: Acme Corp", 1, "id", "lowercase"),
         ("id: acme", "id: -acme", 1, "id", "starting with a letter or digit"),
         ("id: acme", "id: " + "a" * 64, 1, "id", "1 to 63"),
+        ("id: acme", "id: |\n  acme", 1, "id", "1 to 63"),  # a block keeps its newline
         ("region: FR", "region: XX", 4, "region", "region"),
         ("locale: fr_FR", "locale: de_DE", 3, "locale", "no catalog"),
         ("  variant: short", "  variant: shorter", 14, "wording.variant", "unknown variant"),

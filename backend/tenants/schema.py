@@ -43,7 +43,7 @@ def _quoted(value):
 
 
 def _tenant_id(value):
-    if _TENANT_ID.match(value):
+    if _TENANT_ID.fullmatch(value):
         return None
     return "must be 1 to 63 lowercase letters, digits, - or _, starting with a letter or digit"
 
