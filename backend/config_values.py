@@ -54,7 +54,8 @@ _DATABASES = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
 def database_url(value):
     """The URL as SQLAlchemy needs it (`postgres://` spelled `postgresql+psycopg://`)."""
     try:
-        url = make_url(sqlalchemy_url(value))
+        converted = sqlalchemy_url(value)
+        url = make_url(converted)
     except (ArgumentError, AttributeError, TypeError, ValueError):
         # Not quoted back: a database URL may hold a password.
         raise ValueError(
@@ -67,7 +68,7 @@ def database_url(value):
         raise ValueError(
             f"must start with sqlite:// or postgresql:// (or postgres://), not {url.drivername}://"
         )
-    return sqlalchemy_url(value)
+    return converted
 
 
 def folder(value):

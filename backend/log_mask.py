@@ -194,12 +194,11 @@ def mask_identifier(value):
 
     Kept as it is, so lines about one call can be found, unless it holds a phone number: every
     run of 8 digits or more that reads as a valid number, even without its trunk 0
-    (`tc-612345678`), is masked but its last two digits. A uuid holds none.
+    (`tc-612345678`), is masked but its last two digits; then anything phone-shaped, as in
+    any line (« 06  98  76  12  34 »). A uuid holds none.
     """
     if value.__class__ is not str or _UUID.fullmatch(value):
         return value
-    if not _ID_DIGIT_RUN.search(value):
-        return mask_phone_shaped(value)  # « 06  98  76  12  34 », « 06 - 98 - 76 - 12 - 34 »
 
     def masked(match):
         return _with_number_masked(value, match.start(), match.end(), identifier=True)

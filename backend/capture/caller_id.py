@@ -53,20 +53,20 @@ def capture_caller_id_and_conversation(tenant, body, msg_type):
         return heard, UNREACHABLE
 
 
-def store_caller_id(tenant, body, msg_type, numberless_row=True, answered_anyway=False):
+def store_caller_id(tenant, body, msg_type, call_waits=False):
     """Store the caller number of a parsed body if the call has none, for a message answered `{}`.
 
     Nothing is read back: the answer does not depend on it. A database error propagates, so
     the message is not acknowledged. A number without a call id has no call to be kept with:
-    BadPayload (400), as a 200 would say it was stored, unless the message is `answered_anyway`
-    (the call waits on its answer). `numberless_row=False`: a body without a number leaves the
-    database alone (the call's row without a number is not made), so its answer cannot wait on
-    it.
+    BadPayload (400), as a 200 would say it was stored. `call_waits`: the call waits on this
+    message's answer (a transfer's destination...): it is answered whatever the body lacks,
+    and a body without a number leaves the database alone (the call's row without a number is
+    not made), so its answer cannot wait on it.
     """
     call_id, heard = _heard(tenant, body)
-    if call_id is None and heard is not None and not answered_anyway:
+    if call_id is None and heard is not None and not call_waits:
         raise BadPayload("message.call.id is missing: the caller's number cannot be kept")
-    if call_id is None or (heard is None and not numberless_row):
+    if call_id is None or (heard is None and call_waits):
         return
     if offer_caller_number(tenant.id, call_id, heard, msg_type):
         _log_persisted(tenant, heard, msg_type)

@@ -76,7 +76,7 @@ def _storing_first(answer):
         # database error is a 503, which Vapi sends again). Without a number there is nothing
         # to store, and the call waits on these answers (a transfer, the end of a turn, a
         # campaign's dial): a locked or unreachable database must not refuse them.
-        store_caller_id(tenant, message, message.type, numberless_row=False, answered_anyway=True)
+        store_caller_id(tenant, message, message.type, call_waits=True)
         return answer(tenant, message)
 
     handler.__doc__ = answer.__doc__
