@@ -19,7 +19,7 @@ from backend.store import deadline
 from backend.store.db import db
 from backend.tenants.watcher import Watcher
 from backend.wording import catalogs
-from tests import servers
+from tests import servers, vapi_sdk
 from tests.browser import NO_CHROMIUM
 from tests.leaks import assert_no_full_number
 from tests.log_sweep import pytest_runtest_makereport, server_output_swept  # noqa: F401
@@ -324,6 +324,12 @@ def shipped_catalogs_parsed_once():
         patch.setattr(catalogs, "read_catalog_file", read_catalog)
         patch.setattr(language, "load_translations", translations)
         yield
+
+
+@pytest.fixture(autouse=True)
+def sdk_users_marked(request):
+    """A test reading the SDK's models must be marked `vapi_sdk`, so that one worker imports it."""
+    vapi_sdk.running_a_marked_test = request.node.get_closest_marker("vapi_sdk") is not None
 
 
 @pytest.fixture(autouse=True)

@@ -109,6 +109,7 @@ def without_caller(body):
     return body
 
 
+@pytest.mark.vapi_sdk  # its transfer request is checked against the SDK's model
 @pytest.mark.parametrize("lock", ["IMMEDIATE", "EXCLUSIVE"])
 def test_a_message_with_no_number_to_store_is_answered_through_a_held_lock(
     transfer_app, demo_headers, vapi_payload, lock

@@ -18,8 +18,14 @@ import pydantic
 # (tests/conftest.py), where one pytest-xdist worker runs them all and pays that import once.
 
 
+# Set for each test by tests/conftest.py: whether it carries the `vapi_sdk` marker.
+running_a_marked_test = True
+
+
 def sdk_type(name, module="vapi.types"):
     """A type of the SDK (`vapi.types` by default), imported on first use."""
+    # An unmarked test would pay the import again in another pytest-xdist worker: ~17 s of CPU.
+    assert running_a_marked_test, "this test reads the SDK's models: mark it vapi_sdk"
     return getattr(importlib.import_module(module), name)
 
 
