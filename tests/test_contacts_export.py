@@ -137,6 +137,8 @@ def test_the_export_is_logged_without_numbers(played, runner, no_full_number_in_
     [
         (["--tenant", "nobody"], "no tenant 'nobody' in the tenants folder, nor any call"),
         (["--tenant", "demo", "--since", "yesterday"], "ISO date"),
+        (["--tenant", "demo", "--since", "9999-12-31T23:59:59-23:59"], "years 1 to 9999"),
+        (["--tenant", "demo", "--since", "0001-01-01T00:00:00+23:59"], "years 1 to 9999"),
         (["--tenant", "demo", "--format", "xml"], "xml"),
         ([], "--tenant"),
     ],

@@ -318,6 +318,20 @@ def test_erase_reaches_what_the_caller_said_in_the_conversation(erase_app, secre
     assert "(0 by caller ID or contact number, 2 by conversation)" in result.output
 
 
+def test_a_conversation_nested_past_the_json_parser_is_searched_as_text(erase_app):
+    """A row edited by hand, nested deeper than json.loads goes: one such row must not stop
+    every erasure; its text is searched instead."""
+    deep = "[" * 5000 + json.dumps("zéro six, 0612345614") + "]" * 5000
+    with erase_app.app_context():
+        nested = add_call("short", conversation=deep)
+        kept = add_call("short", conversation="[" * 5000 + "]" * 5000)
+    result = invoke(erase_app, "erase", "--phone", NUMBER)
+    assert result.exit_code == 0, result.output
+    with erase_app.app_context():
+        left = {call_id for _, call_id in remaining()}
+    assert nested not in left and kept in left
+
+
 def test_an_invalid_number_is_refused_without_being_echoed(erase_app):
     with erase_app.app_context():
         add_call("plain", caller_number=NUMBER)

@@ -86,7 +86,10 @@ def parse_since(value):
         raise click.BadParameter(
             "must be an ISO date or date-time, like 2026-11-24 or 2026-11-24T09:00:00+01:00"
         ) from error
-    return as_utc(moment)
+    try:
+        return as_utc(moment)
+    except OverflowError as error:  # 9999-12-31T23:59-01:00 is past year 9999 in UTC
+        raise click.BadParameter("is out of the years 1 to 9999 once in UTC") from error
 
 
 contacts_cli = AppGroup(

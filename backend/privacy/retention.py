@@ -50,7 +50,7 @@ def _digit_runs(conversation):
     """The digit runs of every string in a stored conversation (its whole text if unreadable)."""
     try:
         stored = json.loads(conversation)
-    except ValueError:
+    except (ValueError, RecursionError):  # a row edited by hand: nested past the parser's depth
         stored = conversation
     runs = []
     for value in json_leaves(stored):
