@@ -36,6 +36,9 @@ def database_down(app):
     else:
         with calls_table_locked(url):
             yield
+        # The process takes the database for locked for as long as a statement's lock wait
+        # after one outlasted it (backend/store/deadline.py): then it is back.
+        time.sleep(app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000 + 0.1)
 
 
 @contextmanager

@@ -387,7 +387,8 @@ def test_purge_and_erase_are_registered_with_the_app(app):
 
 @pytest.mark.parametrize("command", [("purge",), ("erase", "--phone", NUMBER)])
 def test_purge_and_erase_wait_for_the_disk(tenants_app, database_url, command, monkeypatch):
-    """Call-flow writes may be set to skip the flush; deletions never do."""
+    """Call-flow writes may be set to skip the flush; deletions never do. Nor are they cut by
+    the call path's statement timeout (a large backlog's DELETE takes seconds)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's synchronous_commit; SQLite's checkpoint is tested above")
     monkeypatch.setenv("DATABASE_SYNCHRONOUS_COMMIT", "off")
@@ -398,8 +399,11 @@ def test_purge_and_erase_wait_for_the_disk(tenants_app, database_url, command, m
 
         def setting_at_delete(_conn, cursor, statement, *_args):
             if statement.startswith("DELETE"):
-                setting = "SELECT current_setting('synchronous_commit')"
-                seen.append(cursor.connection.execute(setting).fetchone()[0])
+                settings = (
+                    "SELECT current_setting('synchronous_commit'),"
+                    " current_setting('statement_timeout')"
+                )
+                seen.append(tuple(cursor.connection.execute(settings).fetchone()))
 
         event.listen(db.engine, "before_cursor_execute", setting_at_delete)
         try:
@@ -407,7 +411,11 @@ def test_purge_and_erase_wait_for_the_disk(tenants_app, database_url, command, m
         finally:
             event.remove(db.engine, "before_cursor_execute", setting_at_delete)
         assert result.exit_code == 0, result.output
-        assert seen and set(seen) == {"on"}
+        assert seen and set(seen) == {("on", "0")}
         assert remaining() == []
-        with db.engine.connect() as connection:  # the pool's connections keep their setting
+        with db.engine.connect() as connection:  # the pool's connections keep their settings
             assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
+            timeout_ms = erase_app.config["DATABASE_STATEMENT_TIMEOUT_MS"]
+            assert connection.execute(text("SHOW statement_timeout")).scalar() == (
+                f"{timeout_ms // 1000}s" if timeout_ms % 1000 == 0 else f"{timeout_ms}ms"
+            )

@@ -9,15 +9,20 @@ from sqlalchemy.exc import DisconnectionError
 from backend.store.deadline import BoundedConnection
 
 # Bounds on how long the database may hold a caller's request: Vapi waits for our answer, and
-# a request runs two or three statements, so each gets half a second.
-# $DATABASE_STATEMENT_TIMEOUT_MS overrides it, e.g. 0 (none) for a long `flask purge`.
+# a request runs two or three statements, so each gets half a second
+# ($DATABASE_STATEMENT_TIMEOUT_MS). Purge and erase lift it for their transaction
+# (dialects.PostgreSQL.durable_transaction).
 STATEMENT_TIMEOUT_MS = 500
 # The whole of a request's database work, from its first statement: the client's own bound,
 # which holds when the server cannot answer at all (backend/store/deadline.py). Under a second
 # with room for the rest of the request.
 REQUEST_BUDGET_MS = 600
-# SQLite: how long a write waits for another process's write lock. A call-path write holds it
-# for well under a millisecond; far longer means something else holds the file.
+# How long a statement waits for a lock another connection holds: SQLite's busy timeout (a write
+# waits for another process's write lock), PostgreSQL's lock_timeout (a row another transaction
+# writes, a table a migration alters). A call-path write holds its locks for well under a
+# millisecond; far longer means something else holds them (backend/store/deadline.py then fails
+# the process's statements at once for as long). Under the statement timeout, so that a lock
+# wait ends as such.
 BUSY_TIMEOUT_MS = 300
 CONNECT_TIMEOUT_S = 2  # psycopg's minimum, for commands: a request's connect ends at its budget
 POOL_TIMEOUT_S = 1
@@ -115,10 +120,11 @@ def _replace_closed_connection(dbapi_connection, _record, _proxy):
         raise DisconnectionError("the server ended the connection")
 
 
-def _postgresql_tuner(statement_timeout_ms, synchronous_commit):
+def _postgresql_tuner(statement_timeout_ms, lock_timeout_ms, synchronous_commit):
     def tune(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET statement_timeout = {statement_timeout_ms:d}")
+        cursor.execute(f"SET lock_timeout = {lock_timeout_ms:d}")
         cursor.execute(f"SET synchronous_commit = {synchronous_commit}")  # one of a fixed list
         cursor.close()
         dbapi_connection.commit()  # in case the driver opened a transaction for the SET
@@ -132,12 +138,11 @@ def tune_engine(engine):
     backend/config.py checked them at start, whatever the database.
     """
     timeout_ms = current_app.config["DATABASE_STATEMENT_TIMEOUT_MS"]
+    lock_wait_ms = current_app.config["DATABASE_BUSY_TIMEOUT_MS"]
     synchronous_commit = current_app.config["DATABASE_SYNCHRONOUS_COMMIT"]
     if engine.dialect.name == "sqlite":
-        event.listen(
-            engine, "connect", _sqlite_tuner(current_app.config["DATABASE_BUSY_TIMEOUT_MS"])
-        )
+        event.listen(engine, "connect", _sqlite_tuner(lock_wait_ms))
         return
     event.listen(engine, "do_connect", _bounded_connect)
-    event.listen(engine, "connect", _postgresql_tuner(timeout_ms, synchronous_commit))
+    event.listen(engine, "connect", _postgresql_tuner(timeout_ms, lock_wait_ms, synchronous_commit))
     event.listen(engine, "checkout", _replace_closed_connection)

@@ -52,9 +52,10 @@ def init_app(app):
     with app.app_context():
         tune_engine(db.engine)
     budget_s = app.config["DATABASE_REQUEST_BUDGET_MS"] / 1000
-    # SQLite: a write waits for the process's other writers, then for the file's lock.
-    busy_s = app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000 if url.startswith("sqlite") else 0.0
-    app.before_request(lambda: deadline.begin_request(budget_s, busy_s))
+    # A statement waits this long for a lock held elsewhere (connections.py); on SQLite, a
+    # write first waits for the process's other writers.
+    lock_wait_s = app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000
+    app.before_request(lambda: deadline.begin_request(budget_s, lock_wait_s))
     app.teardown_request(lambda _error: deadline.end_request())
     for error in (*DATABASE_UNAVAILABLE_ERRORS, ProgrammingError):
         app.register_error_handler(error, database_error)

@@ -33,10 +33,10 @@ class DeadlinePassed(Exception):
 
 
 class _Budget:
-    __slots__ = ("seconds", "lock_wait_reserve", "deadline")
+    __slots__ = ("seconds", "lock_wait", "deadline")
 
-    def __init__(self, seconds, lock_wait_reserve):
-        self.seconds, self.lock_wait_reserve, self.deadline = seconds, lock_wait_reserve, None
+    def __init__(self, seconds, lock_wait):
+        self.seconds, self.lock_wait, self.deadline = seconds, lock_wait, None
 
 
 class _Away:
@@ -60,6 +60,7 @@ class _Away:
 _request = ContextVar("database_budget", default=None)
 _unreachable = _Away()  # PostgreSQL servers, by (host, port)
 _write_locked = _Away()  # SQLite files another process locks, by path
+_locked = _Away()  # PostgreSQL databases where a lock held elsewhere outlasted a wait, by URL
 
 
 def server(host, port):
@@ -75,15 +76,17 @@ def forget_outages():
     """
     _unreachable.forget()
     _write_locked.forget()
+    _locked.forget()
 
 
-def begin_request(seconds, lock_wait_reserve=0.0):
+def begin_request(seconds, lock_wait=0.0):
     """Give the current request `seconds` of database time, counted from its first statement.
 
-    `lock_wait_reserve`: what a statement may still wait once it holds `holding`'s lock (SQLite's
-    busy timeout), kept out of the time that lock is waited for.
+    `lock_wait`: how long a statement waits for a lock held elsewhere (SQLite's busy timeout,
+    PostgreSQL's lock_timeout). On SQLite, it is kept out of the time `holding`'s lock is waited
+    for; on both, a database found locked fails statements at once for that long.
     """
-    _request.set(_Budget(seconds, lock_wait_reserve))
+    _request.set(_Budget(seconds, lock_wait))
 
 
 def end_request():
@@ -114,6 +117,8 @@ def check(url=None):
             raise timed_out("the request's database time is spent")
         if url is not None and _unreachable.now(server(url.host, url.port)):
             raise timed_out("the database was unreachable a moment ago")
+        if url is not None and _locked.now(url):
+            raise timed_out("a lock held elsewhere outlasted a statement's wait a moment ago")
     return left
 
 
@@ -133,7 +138,7 @@ def holding(lock, path):
     if left is not None:
         if _write_locked.now(path):
             raise timed_out("another process held the database file's write lock a moment ago")
-        left -= _request.get().lock_wait_reserve
+        left -= _request.get().lock_wait
     if not lock.acquire(timeout=-1 if left is None else max(left, 0)):
         raise timed_out("the lock was held by others for the request's time")
     try:
@@ -141,10 +146,27 @@ def holding(lock, path):
     except OperationalError as error:
         # SQLITE_BUSY and its extended codes: the busy timeout ran out.
         if left is not None and getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == 5:
-            _write_locked.mark(path, _request.get().lock_wait_reserve)
+            _write_locked.mark(path, _request.get().lock_wait)
         raise
     finally:
         lock.release()
+
+
+@contextmanager
+def lock_waits_watched(url):
+    """PostgreSQL: when a statement under it waited the whole lock_timeout (another connection
+    holds a lock far longer than any statement of ours: a migration altering the table, a
+    transaction left open), this process's statements to the database at `url` fail at once
+    for as long again, rather than each spending a request's time in the same queue; `check`
+    says so. As `holding` does for an SQLite file, reads included: the lock may be the table's.
+    """
+    try:
+        yield
+    except OperationalError as error:
+        budget = _request.get()
+        if budget is not None and isinstance(error.orig, pg_errors.LockNotAvailable):
+            _locked.mark(url, budget.lock_wait)
+        raise
 
 
 def cut_after(waited, key):

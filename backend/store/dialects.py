@@ -136,10 +136,13 @@ class PostgreSQL(_Dialect):
             for turn in (False, True)
         }
 
+    @contextmanager
     def reading(self, engine):
-        """A pooled connection, unless its server was found unreachable a moment ago."""
+        """A pooled connection, unless its server was found unreachable, or its database
+        locked, a moment ago."""
         deadline.check(engine.url)
-        return driver.pooled(engine)
+        with deadline.lock_waits_watched(engine.url), driver.pooled(engine) as pooled:
+            yield pooled
 
     def offer_number(self, engine, params):
         """The offer alone, one statement: True when it changed a row."""
@@ -167,9 +170,14 @@ class PostgreSQL(_Dialect):
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
     def durable_transaction(self, session):
-        """An erasure must survive a crash of the database server: its commit waits for the disk."""
+        """An erasure must survive a crash of the database server: its commit waits for the disk.
+
+        Its statements are not cut by the call path's statement timeout: a purge's DELETE of a
+        large backlog takes seconds (300,000 rows were refused at 500 ms, every run).
+        """
         session.connection(execution_options={"isolation_level": "READ COMMITTED"})
         session.execute(text("SET LOCAL synchronous_commit = on"))
+        session.execute(text("SET LOCAL statement_timeout = 0"))
 
     def before_delete(self, session):
         """Nothing: a vacuum reuses dead rows' space."""

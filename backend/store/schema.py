@@ -103,12 +103,13 @@ def write_refusal():
         try:
             if sqlite:
                 waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
-                restore = f"PRAGMA busy_timeout = {int(waited):d}"
+                restore = (f"PRAGMA busy_timeout = {int(waited):d}", ())
                 connection.exec_driver_sql(f"PRAGMA busy_timeout = {PROBE_LOCK_WAIT_MS:d}")
             else:
-                # For the session, reset below: every statement commits by itself here
+                # For the session, put back below: every statement commits by itself here
                 # (connections.py), so a SET LOCAL would end with its own statement.
-                restore = "RESET lock_timeout"
+                waited = connection.exec_driver_sql("SHOW lock_timeout").scalar()  # '300ms'
+                restore = ("SELECT set_config('lock_timeout', %s, false)", (waited,))
                 connection.exec_driver_sql(f"SET lock_timeout = {PROBE_LOCK_WAIT_MS:d}")
             connection.execute(_WRITE_PROBE)
         except DBAPIError as error:
@@ -120,10 +121,10 @@ def write_refusal():
     return None
 
 
-def _restore(connection, statement):
+def _restore(connection, statement_and_parameters):
     """Put the probe's lock wait back; a connection that cannot be is not pooled again."""
     try:
-        connection.exec_driver_sql(statement)
+        connection.exec_driver_sql(*statement_and_parameters)
     except DBAPIError:
         connection.invalidate()
 
