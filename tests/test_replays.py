@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from backend.auth import credentials
 from backend.store.db import db
 from backend.store.models import SeenSignature, utcnow
 from backend.store.replays import KEEP_FOR
-from tests.outage import database_down
+from tests.outage import calls_table_locked, database_down, sqlite_write_locked
 from tests.test_signed_webhooks import PLAIN, SIGNED, default_headers
 
 SIGNED_ASSISTANT = {**SIGNED, "vapi": {**SIGNED["vapi"], "assistant_id": "asst-signed-0001"}}
@@ -187,3 +188,42 @@ def test_a_signed_message_answered_503_is_served_when_sent_again(
     assert seen_rows(app) == 0
     assert post(app, body, headers).status_code == 200
     assert post(app, body, headers).status_code == 401
+
+
+@pytest.mark.product_deadlines
+def test_a_signed_message_refused_while_its_table_is_locked_is_served_when_sent_again(
+    tenants_app, monkeypatch, secrets, vapi_payload, database_url
+):
+    """The replay check passed, then the capture could not be stored (another connection held
+    the calls table) and the database stayed unwritable to the end of the request: Vapi's retry
+    of the same bytes must still be served. It was refused as a replay when the check noted the
+    signature first and could not forget it after the 503."""
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-locked")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    with app.app_context():
+        url = db.engine.url
+    held = sqlite_write_locked(url.database) if url.get_backend_name() == "sqlite" else None
+    with held or calls_table_locked(url, tables="calls"):
+        answer = post(app, body, headers)
+    assert answer.status_code == 503
+    time.sleep(app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000 + 0.1)  # the lock's memory past
+    assert post(app, body, headers).status_code == 200
+    assert post(app, body, headers).status_code == 401
+
+
+def test_of_two_copies_served_at_once_the_one_noted_second_is_a_replay(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    """Both pass the check before either is noted (two workers, the same moment): the insert
+    tells them apart, and the second answer is the replay's 401."""
+    app = signed_app(tenants_app, monkeypatch)
+    monkeypatch.setattr(credentials, "seen_before", lambda _tenant_id, _mac: False)
+    body = status_body(vapi_payload, "replay-twins")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    assert post(app, body, headers).status_code == 200
+    second = post(app, body, headers)
+    assert second.status_code == 401
+    assert second.get_json() == {"error": "missing or invalid credentials"}
+    assert log_events("AUTH_REJECTED")[-1]["reason"] == "replayed"
+    assert seen_rows(app) == 1

@@ -6,16 +6,18 @@ import time
 
 from flask import abort, after_this_request, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import Unauthorized
 
 from backend.auth.signatures import signed_mac
 from backend.edge.body import request_bytes
 from backend.logs import bind_request, log_event
 from backend.store.db import database_failed
-from backend.store.replays import first_sight, forget
+from backend.store.replays import first_sight, seen_before
 from backend.store.schema import SchemaMissing
 
 # Where Vapi puts a secret: the legacy secret header, and a Bearer credential's default header.
 SECRET_HEADERS = ("X-Vapi-Secret", "Authorization")
+_REFUSED = "missing or invalid credentials"
 _BEARER = "bearer "
 
 
@@ -73,49 +75,62 @@ def signed_urls():
 
 
 def _replay_reason(tenant, mac, outage_tolerated):
-    """None for a signed request seen for the first time, "replayed" for one seen before.
+    """None for a signed request not served before, "replayed" for one that was.
 
-    Seen by the database (backend/store/replays.py), so on any worker or instance. Under an
+    Seen by the database (backend/store/replays.py), so on any worker or instance. A request is
+    noted only once served (`_noted_once_served`): one answered 5xx is sent again by Vapi with
+    the same bytes, and must then be served, whatever the database did meanwhile. Under an
     outage the error goes to the app's handler (503 with Retry-After), unless
     `outage_tolerated()` says this request must never be a 5xx.
     """
     try:
-        if not first_sight(tenant.id, mac):
+        if seen_before(tenant.id, mac):
             return "replayed"
-        after_this_request(_forget_unless_served(tenant.id, mac))
-        return None
     except SQLAlchemyError as error:
-        if outage_tolerated is None or not outage_tolerated():
-            raise
-        # What the caller hears (an assistant-request is the call ringing, a turn a sentence):
-        # a 5xx drops the call or leaves silence. The signature is valid and fresh; only a
-        # replay within the window goes unseen while the database is away, and it can store
-        # nothing then, only get the answer the first one got.
-        try:
-            database_failed(error, check="replay")
-        except SchemaMissing:
-            pass  # logged by database_failed; the same reasoning holds
-        return None
+        _replay_check_failed(error, outage_tolerated)
+    after_this_request(_noted_once_served(tenant.id, mac, outage_tolerated))
+    return None
 
 
-def _forget_unless_served(tenant_id, mac):
-    """After the answer: a 5xx asks Vapi to send the request again, so it must not be a replay.
+def _replay_check_failed(error, outage_tolerated):
+    """Raise the database's error, unless this request must never be a 5xx.
 
-    Best effort, within the request's database time: with the database still away the row
-    stays, and a retry of these very bytes is refused until the window ends.
+    What the caller hears (an assistant-request is the call ringing, a turn a sentence): a
+    5xx drops the call or leaves silence. The signature is valid and fresh; only a replay
+    within the window goes unseen while the database is away, and what it leads to is
+    idempotent (a number offered again, a turn said again).
     """
+    if outage_tolerated is None or not outage_tolerated():
+        raise error
+    try:
+        database_failed(error, check="replay")
+    except SchemaMissing:
+        pass  # logged by database_failed; the same reasoning holds
 
-    def forget_after_5xx(response):
+
+def _noted_once_served(tenant_id, mac, outage_tolerated):
+    """After the answer: a request served (below 500) is noted, so its bytes are a replay from
+    now on. Of copies served at once, those noted after the first are answered as replays (401,
+    what they led to is idempotent). A 5xx notes nothing: the same bytes again are served."""
+
+    def note(response):
         if response.status_code >= 500:
+            return response
+        try:
+            if first_sight(tenant_id, mac):
+                return response
+        except SQLAlchemyError as error:
             try:
-                forget(tenant_id, mac)
-            except SQLAlchemyError as error:
-                log_event(
-                    "DATABASE_UNAVAILABLE", level=40, exception=type(error).__name__, check="replay"
-                )
-        return response
+                _replay_check_failed(error, outage_tolerated)
+            except SQLAlchemyError:
+                # Served but not noted: a 503, so that Vapi's retry is noted (nothing is lost,
+                # what it stored stays stored).
+                return current_app.make_response(current_app.handle_user_exception(error))
+            return response
+        log_event("AUTH_REJECTED", level=30, reason="replayed", path=request.path)
+        return current_app.make_response(current_app.handle_user_exception(Unauthorized(_REFUSED)))
 
-    return forget_after_5xx
+    return note
 
 
 def require_tenant_auth(tenant, outage_tolerated=None):
@@ -153,4 +168,4 @@ def require_tenant_auth(tenant, outage_tolerated=None):
             if reason is None:
                 return
     log_event("AUTH_REJECTED", level=30, reason=reason, path=request.path)
-    abort(401, description="missing or invalid credentials")
+    abort(401, description=_REFUSED)

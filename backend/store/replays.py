@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from backend.store.db import db
 from backend.store.dialects import dialect_of
 from backend.store.models import SeenSignature, utcnow
-from backend.store.statements import FORGET_SIGNATURE
+from backend.store.statements import SIGNATURE_SEEN
 from backend.tenants.schema import LONGEST_MAX_AGE_SECONDS
 
 # A timestamp is fresh from max_age before it to max_age after it: a row seen at any moment of
@@ -25,19 +25,21 @@ def signature_digest(tenant_id, mac):
     return hashlib.sha256(tenant_id.encode() + b"\0" + mac).hexdigest()
 
 
+def seen_before(tenant_id, mac):
+    """True when this tenant served this MAC already (one SELECT)."""
+    engine = db.engine
+    dialect = dialect_of(engine)
+    with dialect.reading(engine) as pooled:
+        params = {"digest": signature_digest(tenant_id, mac)}
+        return dialect.run(pooled, SIGNATURE_SEEN, params) is not None
+
+
 def first_sight(tenant_id, mac):
-    """True the first time this tenant accepts this MAC, False for a replay (one INSERT)."""
+    """Note this tenant served this MAC: True the first time, False when another copy of the
+    request was noted first (one INSERT)."""
     engine = db.engine
     params = {"digest": signature_digest(tenant_id, mac), "now": utcnow()}
     return dialect_of(engine).note_signature(engine, params)
-
-
-def forget(tenant_id, mac):
-    """Delete this signature's row: the request it let in was not served (a 5xx)."""
-    engine = db.engine
-    dialect = dialect_of(engine)
-    with dialect.writing(engine) as pooled:  # each statement commits by itself (connections.py)
-        dialect.run(pooled, FORGET_SIGNATURE, {"digest": signature_digest(tenant_id, mac)})
 
 
 def delete_seen_before(cutoff):

@@ -8,7 +8,6 @@ from sqlalchemy import (
     Integer,
     bindparam,
     case,
-    delete,
     exists,
     func,
     literal_column,
@@ -153,4 +152,4 @@ def note_signature(insert):
     return row.on_conflict_do_nothing(index_elements=[SEEN.c.digest])
 
 
-FORGET_SIGNATURE = delete(SEEN).where(SEEN.c.digest == _param("digest", SEEN.c.digest))
+SIGNATURE_SEEN = select(SEEN.c.digest).where(SEEN.c.digest == _param("digest", SEEN.c.digest))
