@@ -131,6 +131,10 @@ def run_migrations_online():
             if engine.dialect.name == "postgresql":
                 # The app's 500 ms bound is for callers' requests, not for building an index.
                 connection.execute(text("SET LOCAL statement_timeout = 0"))
+                # A table's lock waited for blocks every call's statement queued behind it: a
+                # migration waits as long as a call's statement would (DATABASE_BUSY_TIMEOUT_MS,
+                # set on each connection) and fails, saying so, when a long transaction holds a
+                # table (an export, a psql session): run it again once that one ended.
             # Commands that only read (`flask db current`) leave the database as it is.
             if not migration_context.opts.get("dont_mutate"):
                 adopt_pre_migration_schema(connection, migration_context)

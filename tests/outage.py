@@ -61,16 +61,18 @@ def _sqlite_unreadable(app, path):
 
 
 @contextmanager
-def calls_table_locked(url, tables="calls, seen_signatures, ended_sessions"):
-    """Another session holds an exclusive lock on the app's tables (or `tables`) until the
-    block ends."""
+def calls_table_locked(
+    url, tables="calls, seen_signatures, ended_sessions", mode="ACCESS EXCLUSIVE"
+):
+    """Another session holds an exclusive lock on the app's tables (or `tables`, in `mode`:
+    EXCLUSIVE lets reads go on) until the block ends."""
     locked, done = threading.Event(), threading.Event()
 
     def hold_lock():
         engine = create_engine(url)
         try:
             with engine.connect() as connection:
-                connection.execute(text(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"))
+                connection.execute(text(f"LOCK TABLE {tables} IN {mode} MODE"))
                 locked.set()
                 done.wait(timeout=LOCK_HELD_AT_MOST_S)
                 connection.rollback()

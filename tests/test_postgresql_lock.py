@@ -70,6 +70,37 @@ def test_a_held_table_lock_fails_later_statements_at_once(
     assert stored_call(app, "demo", call.body["call"]["id"]).state == "CONTACT_CONFIRMED"
 
 
+@pytest.mark.product_deadlines
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_row_held_elsewhere_fails_its_own_statement_alone(
+    app, database_url, demo_headers, vapi_payload
+):
+    """A transaction left open on one call's row (an operator's session, an erasure) holds that
+    call's writes, not the other calls'."""
+    client = app.test_client()
+    call = LlmCall(client, demo_headers, vapi_payload("chat-completions.request"), random_id("rw"))
+    assert call.start() == OPENING
+    number = vapi_payload("chat-completions.request")["call"]["customer"]["number"]
+    path, other = request_for("status-update.in-progress", vapi_payload, random_id("rw"), number)
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as holder:
+            row = text("SELECT 1 FROM calls WHERE call_id = :call_id FOR UPDATE")
+            assert holder.execute(row, {"call_id": call.body["call"]["id"]}).first()
+            started = time.monotonic()
+            confirmed = call.say("oui")  # its write waits for the row: answered from the request
+            turn_s = time.monotonic() - started
+            answer, other_s = timed(client.post, path, json=other, headers=demo_headers)
+            holder.rollback()
+    finally:
+        engine.dispose()
+
+    lock_wait_s = BUSY_TIMEOUT_MS / 1000
+    assert confirmed == NOTED and lock_wait_s <= turn_s < ANSWER_WITHIN_S, turn_s
+    assert answer.status_code == 200 and other_s < lock_wait_s, other_s
+
+
 CLIENTS = 8  # more than the server's 4 threads (2 workers x 2): requests queue in the workers
 LOCK_SECONDS = 3.0
 REQUESTS_PER_CLIENT = 60  # a bound; the clients stop when the lock is released

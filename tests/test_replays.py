@@ -227,3 +227,47 @@ def test_of_two_copies_served_at_once_the_one_noted_second_is_a_replay(
     assert second.get_json() == {"error": "missing or invalid credentials"}
     assert log_events("AUTH_REJECTED")[-1]["reason"] == "replayed"
     assert seen_rows(app) == 1
+
+
+@pytest.mark.product_deadlines
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_served_message_that_cannot_be_noted_is_a_503_and_its_retry_is_served(
+    tenants_app, monkeypatch, secrets, vapi_payload, database_url, log_events
+):
+    """Stored, then the note of its signature could not be written: a 503 (a 200 would let
+    the same bytes in again, unseen), and Vapi's retry is served and noted."""
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-unnoted")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    # Reads of the signatures go on; the note's insert waits for the lock, and gives up.
+    with calls_table_locked(database_url, tables="seen_signatures", mode="EXCLUSIVE"):
+        answer = post(app, body, headers)
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    failed = log_events("DATABASE_UNAVAILABLE")
+    assert [(line["check"], line["status"]) for line in failed] == [("replay", 503)]
+    assert seen_rows(app) == 0
+    time.sleep(app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000 + 0.1)  # the lock's memory past
+    assert post(app, body, headers).status_code == 200
+    assert post(app, body, headers).status_code == 401
+
+
+@pytest.mark.product_deadlines
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_turn_that_cannot_be_noted_is_still_answered(
+    tenants_app, monkeypatch, secrets, vapi_payload, database_url, log_events
+):
+    """What the caller hears never waits on the note: the turn is answered, the failure logged."""
+    app = signed_app(tenants_app, monkeypatch)
+    payload = vapi_payload("chat-completions.request")
+    payload["stream"] = False
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    headers |= default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    with calls_table_locked(database_url, tables="seen_signatures", mode="EXCLUSIVE"):
+        answer = app.test_client().post(
+            "/api/vapi/signed/chat/completions", data=body, headers=headers
+        )
+    assert answer.status_code == 200
+    assert answer.get_json()["choices"][0]["message"]["content"]
+    assert [line.get("check") for line in log_events("DATABASE_UNAVAILABLE")] == ["replay"]
+    assert seen_rows(app) == 0

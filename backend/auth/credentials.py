@@ -11,7 +11,7 @@ from werkzeug.exceptions import Unauthorized
 from backend.auth.signatures import signed_mac
 from backend.edge.body import request_bytes
 from backend.logs import bind_request, log_event
-from backend.store.db import database_failed
+from backend.store.db import database_failed, database_unavailable, schema_missing_answer
 from backend.store.replays import first_sight, seen_before
 from backend.store.schema import SchemaMissing
 
@@ -120,17 +120,24 @@ def _noted_once_served(tenant_id, mac, outage_tolerated):
             if first_sight(tenant_id, mac):
                 return response
         except SQLAlchemyError as error:
-            try:
-                _replay_check_failed(error, outage_tolerated)
-            except SQLAlchemyError:
-                # Served but not noted: a 503, so that Vapi's retry is noted (nothing is lost,
-                # what it stored stays stored).
-                return current_app.make_response(current_app.handle_user_exception(error))
+            if outage_tolerated is None or not outage_tolerated():
+                return _served_not_noted(error)
+            _replay_check_failed(error, outage_tolerated)  # logged, the answer kept
             return response
         log_event("AUTH_REJECTED", level=30, reason="replayed", path=request.path)
         return current_app.make_response(current_app.handle_user_exception(Unauthorized(_REFUSED)))
 
     return note
+
+
+def _served_not_noted(error):
+    """503 for a request served but not noted: Vapi's retry is served and noted (what the first
+    stored stays stored, and offering it again changes nothing)."""
+    try:
+        answer = database_unavailable(error, check="replay")
+    except SchemaMissing:
+        answer = schema_missing_answer()
+    return current_app.make_response(answer)
 
 
 def require_tenant_auth(tenant, outage_tolerated=None):

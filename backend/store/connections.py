@@ -124,7 +124,8 @@ def _postgresql_tuner(statement_timeout_ms, lock_timeout_ms, synchronous_commit)
     def tune(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET statement_timeout = {statement_timeout_ms:d}")
-        cursor.execute(f"SET lock_timeout = {lock_timeout_ms:d}")
+        # 0 means no limit to PostgreSQL, and "do not wait" to SQLite: the same here.
+        cursor.execute(f"SET lock_timeout = {max(lock_timeout_ms, 1):d}")
         cursor.execute(f"SET synchronous_commit = {synchronous_commit}")  # one of a fixed list
         cursor.close()
         dbapi_connection.commit()  # in case the driver opened a transaction for the SET

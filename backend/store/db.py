@@ -86,9 +86,9 @@ def database_failed(error, **fields):
     log_event("DATABASE_UNAVAILABLE", level=40, exception=type(error).__name__, **fields)
 
 
-def database_unavailable(error):
+def database_unavailable(error, **fields):
     """503 with Retry-After, not a 500: Vapi may retry once the database is back."""
-    database_failed(error, status=503)
+    database_failed(error, status=503, **fields)
     return {"error": "database unavailable"}, 503, {"Retry-After": "1"}
 
 

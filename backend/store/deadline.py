@@ -154,17 +154,23 @@ def holding(lock, path):
 
 @contextmanager
 def lock_waits_watched(url):
-    """PostgreSQL: when a statement under it waited the whole lock_timeout (another connection
-    holds a lock far longer than any statement of ours: a migration altering the table, a
-    transaction left open), this process's statements to the database at `url` fail at once
-    for as long again, rather than each spending a request's time in the same queue; `check`
-    says so. As `holding` does for an SQLite file, reads included: the lock may be the table's.
+    """PostgreSQL: when a statement under it waited the whole lock_timeout for a table (another
+    connection holds it far longer than any statement of ours: a migration altering it, a
+    LOCK TABLE), this process's statements to the database at `url` fail at once for as long
+    again, rather than each spending a request's time in the same queue; `check` says so. As
+    `holding` does for an SQLite file, reads included. A wait for one row (a transaction left
+    open on one call's row) fails that statement alone: the server says which row it waited
+    for, in the error's context, and says nothing there for a table.
     """
     try:
         yield
     except OperationalError as error:
-        budget = _request.get()
-        if budget is not None and isinstance(error.orig, pg_errors.LockNotAvailable):
+        budget, cause = _request.get(), error.orig
+        if (
+            budget is not None
+            and isinstance(cause, pg_errors.LockNotAvailable)
+            and cause.diag.context is None
+        ):
             _locked.mark(url, budget.lock_wait)
         raise
 
