@@ -44,10 +44,15 @@ def seen_rows(app):
         return count
 
 
+@pytest.mark.parametrize("at_once", [False, True], ids=["one-after-the-other", "at-once"])
 def test_the_same_signed_request_twice_is_refused_the_second_time(
-    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events, at_once
 ):
+    """At once: both copies pass the check before either is noted (two workers, the same
+    moment); the note's insert tells them apart, and the second answer is the replay's 401."""
     app = signed_app(tenants_app, monkeypatch)
+    if at_once:
+        monkeypatch.setattr(credentials, "seen_before", lambda _tenant_id, _mac: False)
     body = status_body(vapi_payload, "replay-1")
     headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
     assert post(app, body, headers).status_code == 200
@@ -150,20 +155,25 @@ def test_purge_deletes_signatures_no_window_can_accept_again(
     assert post(app, body, headers).status_code == 401
 
 
-@pytest.mark.product_deadlines
-def test_with_the_database_away_a_signed_custom_llm_turn_is_still_answered(
-    tenants_app, monkeypatch, secrets, vapi_payload, log_events
-):
-    app = signed_app(tenants_app, monkeypatch)
+def signed_turn(app, vapi_payload, secrets, during):
+    """A signed Custom LLM turn's answer, posted while the context manager `during` holds."""
     payload = vapi_payload("chat-completions.request")
     payload["stream"] = False
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     headers |= default_headers(secrets["VAPI_SECRET_DEMO"], body)
-    with database_down(app):
-        answer = app.test_client().post(
+    with during:
+        return app.test_client().post(
             "/api/vapi/signed/chat/completions", data=body, headers=headers
         )
+
+
+@pytest.mark.product_deadlines
+def test_with_the_database_away_a_signed_custom_llm_turn_is_still_answered(
+    tenants_app, monkeypatch, secrets, vapi_payload, log_events
+):
+    app = signed_app(tenants_app, monkeypatch)
+    answer = signed_turn(app, vapi_payload, secrets, during=database_down(app))
     assert answer.status_code == 200
     assert answer.get_json()["choices"][0]["message"]["content"]
     assert any(line.get("check") == "replay" for line in log_events("DATABASE_UNAVAILABLE"))
@@ -190,6 +200,14 @@ def test_a_signed_message_answered_503_is_served_when_sent_again(
     assert post(app, body, headers).status_code == 401
 
 
+def served_once_when_sent_again(app, body, headers):
+    """Once the lock is gone and the process's memory of it past (a lock wait): the same bytes
+    are served, then refused as a replay."""
+    time.sleep(app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000 + 0.1)
+    assert post(app, body, headers).status_code == 200
+    assert post(app, body, headers).status_code == 401
+
+
 @pytest.mark.product_deadlines
 def test_a_signed_message_refused_while_its_table_is_locked_is_served_when_sent_again(
     tenants_app, monkeypatch, secrets, vapi_payload, database_url
@@ -207,26 +225,7 @@ def test_a_signed_message_refused_while_its_table_is_locked_is_served_when_sent_
     with held or calls_table_locked(url, tables="calls"):
         answer = post(app, body, headers)
     assert answer.status_code == 503
-    time.sleep(app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000 + 0.1)  # the lock's memory past
-    assert post(app, body, headers).status_code == 200
-    assert post(app, body, headers).status_code == 401
-
-
-def test_of_two_copies_served_at_once_the_one_noted_second_is_a_replay(
-    tenants_app, monkeypatch, secrets, vapi_payload, log_events
-):
-    """Both pass the check before either is noted (two workers, the same moment): the insert
-    tells them apart, and the second answer is the replay's 401."""
-    app = signed_app(tenants_app, monkeypatch)
-    monkeypatch.setattr(credentials, "seen_before", lambda _tenant_id, _mac: False)
-    body = status_body(vapi_payload, "replay-twins")
-    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
-    assert post(app, body, headers).status_code == 200
-    second = post(app, body, headers)
-    assert second.status_code == 401
-    assert second.get_json() == {"error": "missing or invalid credentials"}
-    assert log_events("AUTH_REJECTED")[-1]["reason"] == "replayed"
-    assert seen_rows(app) == 1
+    served_once_when_sent_again(app, body, headers)
 
 
 @pytest.mark.product_deadlines
@@ -246,9 +245,7 @@ def test_a_served_message_that_cannot_be_noted_is_a_503_and_its_retry_is_served(
     failed = log_events("DATABASE_UNAVAILABLE")
     assert [(line["check"], line["status"]) for line in failed] == [("replay", 503)]
     assert seen_rows(app) == 0
-    time.sleep(app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000 + 0.1)  # the lock's memory past
-    assert post(app, body, headers).status_code == 200
-    assert post(app, body, headers).status_code == 401
+    served_once_when_sent_again(app, body, headers)
 
 
 @pytest.mark.product_deadlines
@@ -258,15 +255,8 @@ def test_a_turn_that_cannot_be_noted_is_still_answered(
 ):
     """What the caller hears never waits on the note: the turn is answered, the failure logged."""
     app = signed_app(tenants_app, monkeypatch)
-    payload = vapi_payload("chat-completions.request")
-    payload["stream"] = False
-    body = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json"}
-    headers |= default_headers(secrets["VAPI_SECRET_DEMO"], body)
-    with calls_table_locked(database_url, tables="seen_signatures", mode="EXCLUSIVE"):
-        answer = app.test_client().post(
-            "/api/vapi/signed/chat/completions", data=body, headers=headers
-        )
+    noting_refused = calls_table_locked(database_url, tables="seen_signatures", mode="EXCLUSIVE")
+    answer = signed_turn(app, vapi_payload, secrets, during=noting_refused)
     assert answer.status_code == 200
     assert answer.get_json()["choices"][0]["message"]["content"]
     assert [line.get("check") for line in log_events("DATABASE_UNAVAILABLE")] == ["replay"]
