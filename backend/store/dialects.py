@@ -173,7 +173,7 @@ class PostgreSQL(_Dialect):
         """An erasure must survive a crash of the database server: its commit waits for the disk.
 
         Its statements are not cut by the call path's statement timeout: a purge's DELETE of a
-        large backlog takes seconds (300,000 rows were refused at 500 ms, every run).
+        large backlog takes seconds (300,000 rows were refused at 500 ms on a loaded machine).
         """
         session.connection(execution_options={"isolation_level": "READ COMMITTED"})
         session.execute(text("SET LOCAL synchronous_commit = on"))
