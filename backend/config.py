@@ -141,6 +141,7 @@ def from_environment(environ=None):
             values[setting.key] = _read(setting, environ[setting.variable], setting.variable)
         else:
             values[setting.key] = setting.read(setting.default)
+    _check_together(values)
     return values
 
 
@@ -151,6 +152,22 @@ def check(config):
     """
     for setting in SETTINGS:
         config[setting.key] = _read(setting, config[setting.key], setting.key)
+    _check_together(config)
+
+
+def _check_together(config):
+    """What holds only between settings (their keys and variables have the same names)."""
+    statement_ms, lock_ms = (
+        config["DATABASE_STATEMENT_TIMEOUT_MS"],
+        config["DATABASE_BUSY_TIMEOUT_MS"],
+    )
+    if statement_ms and lock_ms >= statement_ms:
+        # Else a lock wait ends as a slow statement does, and no lock is found held
+        # (backend/store/deadline.py): each request waits its whole statement timeout.
+        raise ConfigError(
+            f"DATABASE_BUSY_TIMEOUT_MS must be under DATABASE_STATEMENT_TIMEOUT_MS, "
+            f"got {lock_ms} and {statement_ms}"
+        )
 
 
 def secret(variable):

@@ -216,3 +216,24 @@ def test_the_readme_lists_every_variable_the_module_reads():
         if isinstance(setting.default, int | str) and not isinstance(setting.default, bool):
             if "/" not in str(setting.default) or "://" in str(setting.default):
                 assert f"`{setting.default}`" in table[setting.variable], setting.variable
+
+
+@pytest.mark.parametrize("where", ["environment", "test_config"])
+def test_a_lock_wait_as_long_as_the_statement_timeout_is_refused(where, monkeypatch, tmp_path):
+    """A lock wait must end as one, before the statement timeout, to be told from a slow one."""
+    settings = {"DATABASE_STATEMENT_TIMEOUT_MS": 500, "DATABASE_BUSY_TIMEOUT_MS": 500}
+    if where == "environment":
+        for variable, value in settings.items():
+            monkeypatch.setenv(variable, str(value))
+        settings = {}
+    with pytest.raises(ConfigError, match="DATABASE_BUSY_TIMEOUT_MS must be under") as error:
+        create_app({"TESTING": True, **settings} | _sqlite(tmp_path))
+    assert "500 and 500" in str(error.value)
+    # No statement timeout: any lock wait is under it.
+    for variable in ("DATABASE_STATEMENT_TIMEOUT_MS", "DATABASE_BUSY_TIMEOUT_MS"):
+        monkeypatch.delenv(variable, raising=False)
+    app = create_app(
+        {"TESTING": True, "DATABASE_STATEMENT_TIMEOUT_MS": 0, "DATABASE_BUSY_TIMEOUT_MS": 500}
+        | _sqlite(tmp_path)
+    )
+    assert app.config["DATABASE_BUSY_TIMEOUT_MS"] == 500
