@@ -24,7 +24,7 @@ from backend.tenants.boot import (
 # (Names here are gunicorn's settings when they match one: hence no `config` module name, and
 # this file's own names start with an underscore.)
 try:
-    _settings = from_environment()
+    _settings = from_environment(whole=True)
 except ConfigError as error:
     stop(error)
 
