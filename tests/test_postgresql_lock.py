@@ -101,6 +101,47 @@ def test_a_row_held_elsewhere_fails_its_own_statement_alone(
     assert answer.status_code == 200 and other_s < lock_wait_s, other_s
 
 
+@pytest.mark.product_deadlines
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_writes_queued_behind_a_held_row_hold_no_other_call(
+    app, database_url, demo_headers, vapi_payload
+):
+    """Three messages ending one call whose row is held elsewhere: the second and third wait
+    behind the first, and the server names no row for them. Still no other call waits."""
+    client = app.test_client()
+    number = vapi_payload("chat-completions.request")["call"]["customer"]["number"]
+    held_call = random_id("rq")
+    path, started = request_for("status-update.in-progress", vapi_payload, held_call, number)
+    assert client.post(path, json=started, headers=demo_headers).status_code == 200
+    _, ended = request_for("status-update.ended", vapi_payload, held_call, None)
+    _, other = request_for("status-update.in-progress", vapi_payload, random_id("rq"), number)
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as holder:
+            row = text("SELECT 1 FROM calls WHERE call_id = :call_id FOR UPDATE")
+            assert holder.execute(row, {"call_id": held_call}).first()
+            answers = []
+
+            def end_the_call():
+                answers.append(app.test_client().post(path, json=ended, headers=demo_headers))
+
+            enders = [threading.Thread(target=end_the_call) for _ in range(3)]
+            for ender in enders:
+                ender.start()
+                time.sleep(0.05)  # each queued behind the one before
+            for ender in enders:
+                ender.join(timeout=10)
+            answer, other_s = timed(client.post, path, json=other, headers=demo_headers)
+            holder.rollback()
+    finally:
+        engine.dispose()
+
+    assert [a.status_code for a in answers] == [503, 503, 503]
+    assert answer.status_code == 200, answer.get_json()
+    assert other_s < BUSY_TIMEOUT_MS / 1000, other_s
+
+
 CLIENTS = 8  # more than the server's 4 threads (2 workers x 2): requests queue in the workers
 LOCK_SECONDS = 3.0
 REQUESTS_PER_CLIENT = 60  # a bound; the clients stop when the lock is released

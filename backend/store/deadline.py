@@ -153,14 +153,16 @@ def holding(lock, path):
 
 
 @contextmanager
-def lock_waits_watched(url):
+def lock_waits_watched(url, table_locked):
     """PostgreSQL: when a statement under it waited the whole lock_timeout for a table (another
     connection holds it far longer than any statement of ours: a migration altering it, a
     LOCK TABLE), this process's statements to the database at `url` fail at once for as long
     again, rather than each spending a request's time in the same queue; `check` says so. As
-    `holding` does for an SQLite file, reads included. A wait for one row (a transaction left
-    open on one call's row) fails that statement alone: the server says which row it waited
-    for, in the error's context, and says nothing there for a table.
+    `holding` does for an SQLite file, reads included.
+
+    A wait for one row (a transaction left open on one call's row) fails that statement alone.
+    The server names the row it waited for in the error's context, but not for a statement
+    queued behind another's wait for the same row: then `table_locked()` asks.
     """
     try:
         yield
@@ -170,6 +172,7 @@ def lock_waits_watched(url):
             budget is not None
             and isinstance(cause, pg_errors.LockNotAvailable)
             and cause.diag.context is None
+            and table_locked()
         ):
             _locked.mark(url, budget.lock_wait)
         raise

@@ -8,6 +8,7 @@ driver, compiled once (backend/store/driver.py says why).
 import threading
 from contextlib import contextmanager
 
+from psycopg import errors as psycopg_errors
 from sqlalchemy import exists, false, select, text, true, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -141,8 +142,9 @@ class PostgreSQL(_Dialect):
         """A pooled connection, unless its server was found unreachable, or its database
         locked, a moment ago."""
         deadline.check(engine.url)
-        with deadline.lock_waits_watched(engine.url), driver.pooled(engine) as pooled:
-            yield pooled
+        with driver.pooled(engine) as pooled:
+            with deadline.lock_waits_watched(engine.url, lambda: _tables_locked(pooled)):
+                yield pooled
 
     def offer_number(self, engine, params):
         """The offer alone, one statement: True when it changed a row."""
@@ -184,6 +186,25 @@ class PostgreSQL(_Dialect):
 
     def after_delete(self, session):
         """Nothing: see before_delete."""
+
+
+# Granted at once unless another connection holds (or waits for) the tables themselves, whatever
+# rows it holds: the call path's writes take this mode.
+_TABLES_FREE = "LOCK TABLE calls, seen_signatures IN ROW EXCLUSIVE MODE NOWAIT"
+
+
+def _tables_locked(pooled):
+    """PostgreSQL: whether another connection holds the call path's tables themselves. One
+    round trip, after a lock wait ran out with no row named (deadline.lock_waits_watched)."""
+    connection = pooled.connection.driver_connection
+    try:
+        with connection.transaction():
+            connection.execute(_TABLES_FREE)
+    except psycopg_errors.LockNotAvailable:
+        return True
+    except psycopg_errors.Error:  # unknown (the request's time spent...): the statement alone
+        return False
+    return False
 
 
 def _offer_and_read_back(offer, offering, with_conversation):
