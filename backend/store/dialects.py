@@ -194,8 +194,9 @@ _TABLES_FREE = "LOCK TABLE calls, seen_signatures IN ROW EXCLUSIVE MODE NOWAIT"
 
 
 def _tables_locked(pooled):
-    """PostgreSQL: whether another connection holds the call path's tables themselves. One
-    round trip, after a lock wait ran out with no row named (deadline.lock_waits_watched)."""
+    """PostgreSQL: whether another connection holds the call path's tables themselves. Three
+    short round trips (BEGIN, LOCK, ROLLBACK), only after a lock wait ran out with no row named
+    (deadline.lock_waits_watched)."""
     connection = pooled.connection.driver_connection
     try:
         with connection.transaction():
