@@ -87,21 +87,26 @@ def _replay_reason(tenant, mac, outage_tolerated):
         if seen_before(tenant.id, mac):
             return "replayed"
     except SQLAlchemyError as error:
-        _replay_check_failed(error, outage_tolerated)
+        if not _tolerated(outage_tolerated):
+            raise
+        _replay_unchecked(error)
     after_this_request(_noted_once_served(tenant.id, mac, outage_tolerated))
     return None
 
 
-def _replay_check_failed(error, outage_tolerated):
-    """Raise the database's error, unless this request must never be a 5xx.
+def _tolerated(outage_tolerated):
+    """Whether this request must never be a 5xx, so goes on without the replay check.
 
     What the caller hears (an assistant-request is the call ringing, a turn a sentence): a
     5xx drops the call or leaves silence. The signature is valid and fresh; only a replay
     within the window goes unseen while the database is away, and what it leads to is
     idempotent (a number offered again, a turn said again).
     """
-    if outage_tolerated is None or not outage_tolerated():
-        raise error
+    return outage_tolerated is not None and outage_tolerated()
+
+
+def _replay_unchecked(error):
+    """Log that the replay check could not run; the request goes on."""
     try:
         database_failed(error, check="replay")
     except SchemaMissing:
@@ -120,9 +125,9 @@ def _noted_once_served(tenant_id, mac, outage_tolerated):
             if first_sight(tenant_id, mac):
                 return response
         except SQLAlchemyError as error:
-            if outage_tolerated is None or not outage_tolerated():
+            if not _tolerated(outage_tolerated):
                 return _served_not_noted(error)
-            _replay_check_failed(error, outage_tolerated)  # logged, the answer kept
+            _replay_unchecked(error)  # the answer kept
             return response
         log_event("AUTH_REJECTED", level=30, reason="replayed", path=request.path)
         return current_app.make_response(current_app.handle_user_exception(Unauthorized(_REFUSED)))
