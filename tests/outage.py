@@ -90,6 +90,21 @@ def calls_table_locked(
         locker.join(timeout=LOCK_HELD_AT_MOST_S)
 
 
+@contextmanager
+def call_row_held(url, call_id):
+    """Another session holds the lock on one call's row (SELECT ... FOR UPDATE, a transaction
+    left open) until the block ends."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            row = text("SELECT 1 FROM calls WHERE call_id = :call_id FOR UPDATE")
+            assert connection.execute(row, {"call_id": call_id}).first(), "no such call"
+            yield
+            connection.rollback()
+    finally:
+        engine.dispose()
+
+
 class FaultProxy:
     """A TCP proxy of the tests' own between the app and PostgreSQL, on 127.0.0.1, that fails
     on command as a network or a database server does:

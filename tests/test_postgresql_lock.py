@@ -20,7 +20,7 @@ from backend.store.connections import BUSY_TIMEOUT_MS
 from tests.conftest import postgres_schema_url
 from tests.contact_play import LlmCall, stored_call
 from tests.leaks import random_id
-from tests.outage import calls_table_locked
+from tests.outage import call_row_held, calls_table_locked
 from tests.schemas import database_at_head
 from tests.servers import SERVE_AS_MAKE_RUN, Gunicorn
 from tests.test_races import request_for
@@ -83,18 +83,11 @@ def test_a_row_held_elsewhere_fails_its_own_statement_alone(
     number = vapi_payload("chat-completions.request")["call"]["customer"]["number"]
     path, other = request_for("status-update.in-progress", vapi_payload, random_id("rw"), number)
 
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as holder:
-            row = text("SELECT 1 FROM calls WHERE call_id = :call_id FOR UPDATE")
-            assert holder.execute(row, {"call_id": call.body["call"]["id"]}).first()
-            started = time.monotonic()
-            confirmed = call.say("oui")  # its write waits for the row: answered from the request
-            turn_s = time.monotonic() - started
-            answer, other_s = timed(client.post, path, json=other, headers=demo_headers)
-            holder.rollback()
-    finally:
-        engine.dispose()
+    with call_row_held(database_url, call.body["call"]["id"]):
+        started = time.monotonic()
+        confirmed = call.say("oui")  # its write waits for the row: answered from the request
+        turn_s = time.monotonic() - started
+        answer, other_s = timed(client.post, path, json=other, headers=demo_headers)
 
     lock_wait_s = BUSY_TIMEOUT_MS / 1000
     assert confirmed == NOTED and lock_wait_s <= turn_s < ANSWER_WITHIN_S, turn_s
@@ -116,26 +109,19 @@ def test_writes_queued_behind_a_held_row_hold_no_other_call(
     _, ended = request_for("status-update.ended", vapi_payload, held_call, None)
     _, other = request_for("status-update.in-progress", vapi_payload, random_id("rq"), number)
 
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as holder:
-            row = text("SELECT 1 FROM calls WHERE call_id = :call_id FOR UPDATE")
-            assert holder.execute(row, {"call_id": held_call}).first()
-            answers = []
+    with call_row_held(database_url, held_call):
+        answers = []
 
-            def end_the_call():
-                answers.append(app.test_client().post(path, json=ended, headers=demo_headers))
+        def end_the_call():
+            answers.append(app.test_client().post(path, json=ended, headers=demo_headers))
 
-            enders = [threading.Thread(target=end_the_call) for _ in range(3)]
-            for ender in enders:
-                ender.start()
-                time.sleep(0.05)  # each queued behind the one before
-            for ender in enders:
-                ender.join(timeout=10)
-            answer, other_s = timed(client.post, path, json=other, headers=demo_headers)
-            holder.rollback()
-    finally:
-        engine.dispose()
+        enders = [threading.Thread(target=end_the_call) for _ in range(3)]
+        for ender in enders:
+            ender.start()
+            time.sleep(0.05)  # each queued behind the one before
+        for ender in enders:
+            ender.join(timeout=10)
+        answer, other_s = timed(client.post, path, json=other, headers=demo_headers)
 
     assert [a.status_code for a in answers] == [503, 503, 503]
     assert answer.status_code == 200, answer.get_json()
