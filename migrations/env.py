@@ -12,8 +12,10 @@ from alembic import context
 from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from backend.store import models  # noqa: F401  (the tables autogenerate compares the database with)
+from backend.store.schema import migration_refused
 
 config = context.config
 
@@ -120,6 +122,15 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     engine = get_engine()
+    try:
+        migrate_on(engine, conf_args)
+    except DBAPIError as error:
+        # Flask-Migrate prints a CommandError as one line, anything else as a traceback.
+        raise CommandError(migration_refused(error)) from error
+
+
+def migrate_on(engine, conf_args):
+    """Run the migrations on `engine`, as one transaction where the database allows it."""
     with engine.connect() as connection:
         isolation = TRANSACTION_ISOLATION.get(engine.dialect.name)
         if isolation:
@@ -133,8 +144,8 @@ def run_migrations_online():
                 connection.execute(text("SET LOCAL statement_timeout = 0"))
                 # A table's lock waited for blocks every call's statement queued behind it: a
                 # migration waits as long as a call's statement would (DATABASE_BUSY_TIMEOUT_MS,
-                # set on each connection) and fails, saying so, when a long transaction holds a
-                # table (an export, a psql session): run it again once that one ended.
+                # set on each connection) and fails, saying so in one line, when a long
+                # transaction holds a table (an export, a psql session): run it again later.
             # Commands that only read (`flask db current`) leave the database as it is.
             if not migration_context.opts.get("dont_mutate"):
                 adopt_pre_migration_schema(connection, migration_context)

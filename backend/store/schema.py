@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from backend import PROJECT_ROOT
+from backend.log_mask import mask_phone_shaped
 
 # Alembic's scripts (Flask-Migrate's layout), found from the code, whatever the working directory.
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -136,6 +137,20 @@ def _refusal(error):
         if sqlstate in sqlstates or any(message in said for message in messages):
             return word
     return type(cause or error).__name__
+
+
+def migration_refused(error):
+    """What `flask db upgrade` says in one line when the database refused it: why, what to do."""
+    if _refusal(error) == "locked":
+        # migrations/env.py: a migration waits for a table no longer than a call's statement.
+        return (
+            "a table this migration changes is held by another transaction (an export, a psql "
+            "session): the migration waited DATABASE_BUSY_TIMEOUT_MS for it, so as not to hold "
+            "calls up behind it. Run it again once that transaction ended; `flask db current` "
+            "shows where the schema stands"
+        )
+    said = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
+    return f"the database refused the migration ({_refusal(error)}): {mask_phone_shaped(said[0])}"
 
 
 def _known_revision(scripts, revision):
