@@ -56,7 +56,9 @@ def _complete_contact_step(tenant, message, catalogs):
             # contact confirmed while the database was away cannot be stored). Said, not silent.
             log_event("CALL_RECORD_NO_CONTACT_STEP", assistant_turns=len(transcript.assistant_said))
         return
-    if held is not None and (held.memory.finished or len(held.turns) >= len(replayed.turns)):
+    # Keys, not their count: a position Vapi sent twice (a message that grew, a silence then
+    # its words) holds two keys, as many as the whole transcript's, yet lacks the later turns.
+    if held is not None and (held.memory.finished or replayed.turns.keys() <= held.turns.keys()):
         return  # the record already holds every turn
     ending = step_ending(replayed.memory)  # the held conversation is not finished
     replayed.seq = (held.seq if held else 0) + 1

@@ -94,6 +94,27 @@ def test_a_whole_call_during_an_outage_is_stored_by_the_report(
     assert outcome(app, call_id) == (None, engine.CONTACT_CONFIRMED, SPOKEN, "spoken")
 
 
+@pytest.mark.product_deadlines
+@pytest.mark.parametrize("first_heard", ["zéro six", ""], ids=["grown", "silence-filled"])
+def test_a_turn_heard_twice_before_the_outage_does_not_hide_the_last_one(
+    app, client, demo_headers, vapi_payload, llm_call, first_heard
+):
+    """Vapi sent a position twice (the caller went on talking, or a silence got its words): the
+    record holds a key for each, as many as the whole transcript replays to, yet not the « oui »
+    said during the outage. The report compares the turns, not their count."""
+    call = llm_call(caller=False)
+    call_id = call.body["call"]["id"]
+    assert call.start() == OPENING_UNKNOWN
+    call.post([*call.messages, {"role": "user", "content": first_heard}])  # answered, not said
+    assert call.say(SPOKEN_WORDS) == read_back("78")
+    with database_down(app):
+        assert call.say("oui") == NOTED
+    assert outcome(app, call_id)[2] is None
+    done = report(client, demo_headers, vapi_payload, call_id, call.messages, caller=False)
+    assert done.status_code == 200
+    assert outcome(app, call_id) == (None, engine.CONTACT_CONFIRMED, SPOKEN, "spoken")
+
+
 def test_a_report_of_a_call_the_step_never_ran_stores_only_its_number_and_says_so(
     app, client, demo_headers, vapi_payload, log_events
 ):
