@@ -186,3 +186,37 @@ def test_tool_mode_keeps_outcomes_the_same_way(app, client, demo_headers, vapi_p
     ):
         row = stored_call(app, "demo", call.body["message"]["call"]["id"])
         assert (row.contact_outcome, row.contact_turns) == (outcome, turns)
+
+
+@pytest.mark.parametrize("read", ["outcomes", "contacts"])
+def test_a_read_cut_mid_stream_raises_the_database_s_error(app, database_url, request, read):
+    """A streamed read whose connection dies between two fetches (the request's budget cut it,
+    the server went away) raises that error, which answers 503, not the PendingRollbackError a
+    commit of the failed read raised in its place (a 500 on a busy tenant's console page)."""
+    from sqlalchemy import insert, text
+    from sqlalchemy.exc import OperationalError
+
+    from backend.store.reports import call_outcomes, contact_calls
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("another session ends this one's connection: PostgreSQL's server cursor")
+    admin = request.getfixturevalue("postgres_admin")
+    now = datetime.now(UTC)
+    with app.app_context():
+        rows = [
+            {"tenant_id": "demo", "call_id": f"cut-{n}", "state": "CONTACT_CONFIRM"}
+            for n in range(2_500)  # more than one fetch of either read
+        ]
+        db.session.execute(
+            insert(Call), [{**row, "created_at": now, "updated_at": now} for row in rows]
+        )
+        db.session.commit()
+        streamed = call_outcomes("demo") if read == "outcomes" else contact_calls("demo")
+        next(streamed)
+        pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError):
+            for _ in streamed:
+                pass
+        assert stored_call(app, "demo", "cut-7").state == "CONTACT_CONFIRM"  # the app reads on

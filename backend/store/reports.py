@@ -1,8 +1,10 @@
 """The store's reads for operators: contacts to export, the last calls, each call's outcome.
 
-One ORM session query each (backend/store/calls.py holds the call path), committed at the end.
+One ORM session query each (backend/store/calls.py holds the call path), committed at the end,
+rolled back when it fails.
 """
 
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select
@@ -44,16 +46,27 @@ def call_outcomes(tenant_id=None, since=None, until=None):
     if until is not None:
         query = query.where(Call.created_at < until)
     query = query.order_by(Call.tenant_id, Call.created_at, Call.id)
-    dialect_of(db.engine).read_in_one_snapshot(db.session)
-    try:
-        for tenant, created, has_number, outcome, turns, confirmed in db.session.execute(
-            query.execution_options(yield_per=1000)
-        ):
+    with _one_snapshot(), db.session.execute(query.execution_options(yield_per=1000)) as rows:
+        for tenant, created, has_number, outcome, turns, confirmed in rows:
             yield CallOutcome(
                 tenant, as_utc(created), bool(has_number), outcome, turns, as_utc(confirmed)
             )
-    finally:
-        db.session.commit()
+
+
+@contextmanager
+def _one_snapshot():
+    """A read in one snapshot, streamed: committed at its end, rolled back when it fails.
+
+    Committing a failed read (a fetch cut by the request's budget) raised PendingRollbackError
+    in its place: a 500 where the database error answers 503.
+    """
+    dialect_of(db.engine).read_in_one_snapshot(db.session)
+    try:
+        yield
+    except BaseException:  # the read failed, or its reader stopped early (GeneratorExit)
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def has_calls(tenant_id):
@@ -82,9 +95,8 @@ def contact_calls(tenant_id, since=None):
             )
         )
     query = query.order_by(Call.created_at, Call.id).execution_options(yield_per=500)
-    dialect_of(db.engine).read_in_one_snapshot(db.session)
-    yield from db.session.execute(query).scalars()
-    db.session.commit()
+    with _one_snapshot(), db.session.execute(query) as rows:
+        yield from rows.scalars()
 
 
 def recent_calls(tenant_id, limit):
