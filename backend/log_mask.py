@@ -11,9 +11,10 @@ import re
 from backend.phones import is_whole_number
 
 # What people and programs write between a number's digits: spaces (the no-break ones French
-# typography and word processors put there too), dots and hyphens; underscores and commas too,
-# but only right between two digits (06_12_34_56_78), not in a list ("5432, 12345, 6789").
-_SPACES = " \u00a0\u202f\u2009"
+# typography and word processors put there too, and the invisible ones pasted text carries),
+# dots and hyphens; underscores and commas too, but only right between two digits
+# (06_12_34_56_78), not in a list ("5432, 12345, 6789").
+_SPACES = " \u00a0\u202f\u2009\u200b\u200c\u200d\u2060\ufeff"
 _SEPARATORS = _SPACES + ".-_,"
 _LOOSE = re.escape(_SPACES + ".-")  # "-" escaped too: no range
 # Digits with separators between, from the first digit of a run to its last: a plain scan, fast
@@ -133,7 +134,7 @@ def _with_number_masked(text, start, end, identifier=False):
     for size in range(len(groups), 0, -1):
         for first in range(len(groups) - size + 1):
             span_start, span_end = groups[first][0], groups[first + size - 1][1]
-            if _digit_count(text[span_start:span_end]) < 8:
+            if sum(b - a for a, b in groups[first : first + size]) < 8:
                 continue
             if _number_in_id(text, span_start, span_end, identifier):
                 a, b = span_start - start, span_end - start
@@ -144,9 +145,10 @@ def _with_number_masked(text, start, end, identifier=False):
 # What the runs above miss, looked for once they are masked: a number of 7 digits after its +
 # (Niue's +683 4002), a + sent percent-encoded (%2B33612345678), an area code in parentheses
 # before groups of digits ((415) 555-2671, +1 (415) 555-2671), and a French number's pairs
-# between tabs, slashes or dashes (06/12/34/56/78, 06–12–34–56–78). Narrow on purpose: tabs,
-# slashes and en dashes also stand between a date's parts, pids and ports, and ranges.
-_PAIR_SEPARATORS = "\t/\u2010\u2011\u2012\u2013\u2014\u2212"
+# between tabs, slashes, dashes or any other mark (06/12/34/56/78, 06–12–34–56–78, 06:12:34:56:78,
+# 06·12·34·56·78). Narrow on purpose: these also stand between a date's parts, a time's, pids
+# and ports, and ranges, never as five pairs from a 0.
+_PAIR_SEPARATORS = "\t/\u2010\u2011\u2012\u2013\u2014\u2212:;|*+~'\"\u00b7\u2022"
 _OTHER_SHAPES = re.compile(
     rf"(?:(?:\+\d{{1,3}}[{_LOOSE}]?)?\(\d{{2,4}}\)[{_LOOSE}]?\d{{2,4}}(?:[{_LOOSE}]\d{{2,4}})+"
     rf"|(?:\+|%2[Bb])\d[\d{_LOOSE}]{{5,}}\d"
@@ -185,8 +187,9 @@ def mask_phone_shaped(text):
     return text
 
 
-# Digits with at most one separator between each: a number inside an id.
-_ID_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:[{re.escape(_SEPARATORS)}/()]?\d){{7,}}(?!\d)")
+# Digits with at most one mark between each, whichever (call-06:98:76:12:34): a number inside
+# an id. A letter joins no digits: ids glue hex digits and counters to letters.
+_ID_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[\W_]?\d){7,}(?!\d)")
 
 
 def mask_identifier(value):

@@ -17,6 +17,7 @@ from tests.leaks import full_numbers_in, watch
 NUMBER = "+33698761234"
 watch(NUMBER)
 # A number as a client may put it in an id: every form the sweep knows.
+
 IN_IDS = [
     "0698761234",
     "call-0698761234",
@@ -46,6 +47,11 @@ IN_IDS = [
     "call.0698761234.2",
     "tc_33698761234_1",
     "tc-698761234-2",
+    # Any mark between the digits (the console showed these whole).
+    "call-06:98:76:12:34",
+    "tc|06|98|76|12|34",
+    "call-06\u200b98\u200b76\u200b12\u200b34",
+    "call-0698*761234",
 ]
 
 
@@ -182,3 +188,50 @@ def test_ids_holding_a_number_are_masked_in_every_line_a_call_logs(
     logged |= {line.get("msg_type") for line in lines}
     assert mask_identifier(value) in logged
     assert full_numbers_in(json.dumps(lines, ensure_ascii=False)) == []
+
+
+# Marks a client may put between a number's pairs (the console showed these ids whole).
+OTHER_MARKS = [":", ";", "|", "*", "+", "~", "'", '"', "\u00b7", "\u200b", "\u200d", "\u2060"]
+
+
+@pytest.mark.parametrize("mark", OTHER_MARKS, ids=lambda mark: f"U+{ord(mark):04X}")
+def test_pairs_between_any_mark_are_masked_in_ids_and_lines(mark):
+    pairs = mark.join(["06", "98", "76", "12", "34"])
+    for masked in (
+        mask_identifier(f"call-{pairs}"),
+        mask_identifier(pairs),
+        mask_phone_shaped(pairs),
+        mask_phone_shaped(f"transferred to {pairs} at 12:34"),
+        mask_fields(None, None, {"call_id": f"call-{pairs}"})["call_id"],
+    ):
+        assert re.sub(r"\D", "", masked) in ("34", "341234"), masked  # its last two digits
+
+
+@pytest.mark.parametrize("value", ["call-0698:761234", "tc|33698761234|1", "id*0698761234"])
+def test_an_id_holding_a_number_between_other_marks_is_masked(value):
+    assert re.sub(r"\D", "", mask_identifier(value)).startswith("34"), mask_identifier(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "17:12:26.703 12:34:56",
+        "fe80::1 2001:db8::8a2e:370:7334",
+        "00:1a:2b:3c:4d:5e",
+        "ratio 1:2, 3|4, a;b",
+        "06:98:76:12",  # four pairs: no number
+        "route 10:20:30:40:50",  # five pairs not from a 0
+    ],
+)
+def test_other_marks_leave_times_addresses_and_short_runs_as_they_are(text):
+    """In a line. An id a client sent is masked more readily: a run of digits with a mark
+    between each is masked when its digits read as a number, whatever the marks."""
+    assert mask_phone_shaped(text) == text
+    assert mask_fields(None, None, {"detail": text}) == {"detail": text}
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-12-01T17:12:26.703Z", "00:1a:2b:3c:4d:5e", "fe80::1", "run:12:34"]
+)
+def test_other_marks_leave_ids_without_a_number_as_they_are(value):
+    assert mask_identifier(value) == value
