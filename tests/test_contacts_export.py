@@ -87,6 +87,33 @@ def test_text_a_spreadsheet_would_run_is_quoted_in_csv_only(played, runner):
     assert as_json["call-c"]["ended_reason"] == formula
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "customer-ended-call;=1+2;=cmd|' /C calc'!A0;",  # a French spreadsheet splits on ;
+        "customer-ended-call,=1+2",
+        " =1+2",
+        "\u00a0@SUM(1+2)",
+        "\uff1d1+2",
+    ],
+)
+def test_no_cell_starts_a_formula_whatever_the_separator_read(played, runner, sent):
+    with played.app_context():
+        change = update(Call).where(Call.call_id == "call-c").values(ended_reason=sent)
+        db.session.execute(change)
+        db.session.commit()
+    text = export(runner, "--tenant", "demo")
+    for delimiter in (",", ";"):  # as Excel reads it in English, and in French
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            for cell in row:
+                assert not cell.lstrip(" \u00a0").startswith(("=", "@", "\uff1d")), (
+                    delimiter,
+                    cell,
+                )
+    by_call = {row["call_id"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert by_call["call-c"]["ended_reason"].replace("'", "") == sent.replace("'", "")
+
+
 def test_jsonl_one_object_per_call(played, runner):
     lines = export(runner, "--tenant", "plomberie-dupont", "--format", "jsonl").splitlines()
     (row,) = [json.loads(line) for line in lines]

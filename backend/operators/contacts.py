@@ -56,23 +56,32 @@ def contact_rows(tenant_id, since=None):
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection"):
-# text a client sent (a call id, Vapi's ended reason) could start so. A plain number, an E.164
-# number included, is data and stays as it is.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# text a client sent (a call id, Vapi's ended reason) could start so, after spaces too, or with
+# their full-width forms. A plain number, an E.164 number included, is data and stays as it is.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+# A French spreadsheet splits a line on `;`, quotes or not (only a field's first character opens
+# them): in `hangup;=cmd|...` the text after the `;` is a cell of its own. Text after a `;`, `,`
+# or tab that would start a formula gets the same ' as a cell's start.
+_FORMULA_AFTER_SEPARATOR = re.compile(
+    r"([;,\t][ \u00a0\u3000]*)(?=[=+\-@\uff1d\uff0b\uff0d\uff20])"
+)
 
 
 def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        if not _PLAIN_NUMBER.fullmatch(value):
-            return "'" + value  # shown as text, never run
+    if not isinstance(value, str):
+        return "" if value is None else value
+    if _PLAIN_NUMBER.fullmatch(value):
+        return value
+    value = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    if value.lstrip(" \u00a0\u3000").startswith(_FORMULA_START):
+        return "'" + value  # shown as text, never run
     return value
 
 
 def csv_line(values):
-    """One CSV line (RFC 4180 quoting, \\r\\n ends); text a spreadsheet would run is quoted."""
+    """One CSV line (RFC 4180 quoting, \\r\\n ends); text a spreadsheet would run, read with `,`
+    or `;` between cells, is prefixed with '."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow([_cell(v) for v in values])
     return buffer.getvalue()
