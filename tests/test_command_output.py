@@ -26,7 +26,7 @@ from backend.store.db import db, init_db
 from backend.store.models import Call
 from backend.store.schema import UPGRADE_HINT
 from tests.conftest import TEST_SECRETS
-from tests.leaks import assert_no_full_number
+from tests.leaks import assert_no_full_number, watch
 from tests.servers import ROOT, Gunicorn, flask_command
 
 UNSET_WARNING = "{} is not set: this tenant refuses every request"
@@ -265,3 +265,27 @@ def test_gunicorn_and_the_app_log_json_lines_on_stderr_and_warn_once_per_worker(
     warned = [e for e in events if UNSET_WARNING.format("VAPI_SECRET_DEMO") in e.get("problem", "")]
     assert len(warned) == workers, stderr  # once per process, not again on later requests
     assert len([e for e in events if e["event"] == "AUTH_REJECTED"]) == 8
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["contacts", "export", "--tenant", "0612345678"],
+        ["contacts", "export", "--tenant", "demo", "--format", "0612345678"],
+        ["stats", "--tenant", "0612345678"],
+        ["stats", "--format", "+33612345678"],
+        ["tenants", "preview", "0612345678"],
+        ["vapi", "config", "0612345678"],
+        ["vapi", "config", "demo", "--mode", "06 12 34 56 78"],
+    ],
+    ids=" ".join,
+)
+def test_a_number_typed_by_mistake_is_not_repeated_by_the_refusal(runner, args):
+    """An operator who pasted a caller's number where a tenant or a format goes: refused, and
+    the refusal (on stderr, maybe in a terminal's scrollback or a CI log) does not repeat it."""
+    watch("+33612345678")
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert result.stderr.strip()
+    assert_no_full_number(result.output + result.stderr, "a command's refusal")
+    assert "5678" not in result.stderr

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from backend.logs import client_identifier
 from backend.problems import fails_check
 
 
@@ -44,7 +45,8 @@ def served_tenant_or_exit(store, tenant_id):
     """
     tenant = store.directory.get(tenant_id)
     if tenant is None:
-        click.echo(f"No valid tenant {tenant_id!r} in {shown(store.live.tenants_dir)}.", err=True)
+        named = client_identifier(tenant_id)  # a number typed by mistake is not repeated
+        click.echo(f"No valid tenant {named!r} in {shown(store.live.tenants_dir)}.", err=True)
         for problems in store.live.refused.values():
             for problem in problems:
                 click.echo(show(problem), err=True)

@@ -14,7 +14,8 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from backend.logs import log_event
+from backend.logs import client_identifier, log_event
+from backend.operators.options import Choice
 from backend.store.db import says_database_errors
 from backend.store.models import as_utc
 from backend.store.reports import contact_calls, has_calls
@@ -116,7 +117,7 @@ contacts_cli = AppGroup(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["csv", "jsonl"]),
+    type=Choice(["csv", "jsonl"]),
     default="csv",
     show_default=True,
 )
@@ -132,17 +133,17 @@ def export_command(tenant_id, since, output_format):
     since_moment = parse_since(since) if since else None
     rows = contact_rows(tenant_id, since_moment)
     if tenant_store().directory.get(tenant_id) is None:
+        named = client_identifier(tenant_id)  # a number typed by mistake is not repeated
         # A tenant removed from the folder keeps its stored calls until they are purged: its
         # business may still need them. An id that never stored any is a typo.
         first = next(rows, None)
         if first is None and not has_calls(tenant_id):
             raise click.BadParameter(
-                f"no tenant {tenant_id!r} in the tenants folder, nor any call stored for it",
+                f"no tenant {named!r} in the tenants folder, nor any call stored for it",
                 param_hint="--tenant",
             )
         click.echo(
-            f"tenant {tenant_id!r} is not served (its file removed, or refused): its stored "
-            "calls follow",
+            f"tenant {named!r} is not served (its file removed, or refused): its calls follow",
             err=True,
         )
         rows = itertools.chain([first] if first else [], rows)

@@ -9,7 +9,9 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from backend.logs import client_identifier
 from backend.operators.contacts import csv_line, parse_since
+from backend.operators.options import Choice
 from backend.stats.outcomes import COLUMNS, daily_outcomes
 from backend.store.db import says_database_errors
 from backend.tenants.store import tenant_store
@@ -59,7 +61,7 @@ def csv_text(rows):
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "csv", "json"]),
+    type=Choice(["text", "csv", "json"]),
     default="text",
     show_default=True,
 )
@@ -71,8 +73,9 @@ def stats_command(tenant_id, since, output_format):
     and seconds to a confirmed contact. No phone number is printed.
     """
     if tenant_id is not None and tenant_store().directory.get(tenant_id) is None:
+        named = client_identifier(tenant_id)  # a number typed by mistake is not repeated
         raise click.BadParameter(
-            f"no tenant {tenant_id!r} in the tenants folder", param_hint="--tenant"
+            f"no tenant {named!r} in the tenants folder", param_hint="--tenant"
         )
     rows = daily_outcomes(tenant_id, parse_since(since) if since else None)
     if output_format == "json":

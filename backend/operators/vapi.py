@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from backend.operators.checks import served_tenant_or_exit
+from backend.operators.options import Choice
 from backend.operators.vapi_config import vapi_config
 from backend.tenants.store import tenant_store
 
@@ -17,7 +18,7 @@ vapi_group = AppGroup("vapi", help="What to set in Vapi for a tenant.")
 @click.argument("tenant_id")
 @click.option(
     "--mode",
-    type=click.Choice(["custom-llm", "tool"]),
+    type=Choice(["custom-llm", "tool"]),
     default="custom-llm",
     show_default=True,
     help="custom-llm: this server is the model; tool: Vapi's model calls the contact tool.",
