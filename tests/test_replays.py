@@ -12,6 +12,7 @@ from backend.auth import credentials
 from backend.store.db import db
 from backend.store.models import SeenSignature, utcnow
 from backend.store.replays import KEEP_FOR
+from tests.contact_play import stored_call
 from tests.outage import calls_table_locked, database_down, sqlite_write_locked
 from tests.test_signed_webhooks import PLAIN, SIGNED, default_headers
 
@@ -230,22 +231,50 @@ def test_a_signed_message_refused_while_its_table_is_locked_is_served_when_sent_
 
 @pytest.mark.product_deadlines
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_served_message_that_cannot_be_noted_is_a_503_and_its_retry_is_served(
+def test_a_served_message_that_cannot_be_noted_keeps_its_answer(
     tenants_app, monkeypatch, secrets, vapi_payload, database_url, log_events
 ):
-    """Stored, then the note of its signature could not be written: a 503 (a 200 would let
-    the same bytes in again, unseen), and Vapi's retry is served and noted."""
+    """Stored, then the note of its signature could not be written: the 200 stays, the failure
+    logged. A 503 there made Vapi's retry a replay (401, for good) when the note was written
+    after all, its commit sent and the wait for it cut: the helper's proxy showed it. Unseen,
+    the same bytes are served once more (idempotent), then refused."""
     app = signed_app(tenants_app, monkeypatch)
     body = status_body(vapi_payload, "replay-unnoted")
     headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
     # Reads of the signatures go on; the note's insert waits for the lock, and gives up.
     with calls_table_locked(database_url, tables="seen_signatures", mode="EXCLUSIVE"):
         answer = post(app, body, headers)
-    assert answer.status_code == 503 and answer.headers["Retry-After"]
-    failed = log_events("DATABASE_UNAVAILABLE")
-    assert [(line["check"], line["status"]) for line in failed] == [("replay", 503)]
+    assert answer.status_code == 200 and answer.get_json() == {}
+    assert stored_call(app, "signed", "replay-unnoted").caller_number
+    assert [line["check"] for line in log_events("DATABASE_UNAVAILABLE")] == ["replay"]
     assert seen_rows(app) == 0
     served_once_when_sent_again(app, body, headers)
+
+
+@pytest.mark.product_deadlines
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_note_written_though_its_wait_was_cut_keeps_the_answer(
+    tenants_app, monkeypatch, secrets, vapi_payload, database_url, log_events
+):
+    """The ambiguous case itself: the note commits, then its wait fails (as when the budget cuts
+    it after the commit was sent). The answer stays 200, so Vapi sends nothing again; a copy
+    sent anyway is the replay it is."""
+    app = signed_app(tenants_app, monkeypatch)
+    body = status_body(vapi_payload, "replay-ambiguous")
+    headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
+    noted = credentials.first_sight
+
+    def noted_then_cut(tenant_id, mac):
+        assert noted(tenant_id, mac)
+        db.session.execute(text("SELECT pg_sleep(2)"))  # cut by the request's deadline
+        raise AssertionError("the wait was not cut")
+
+    monkeypatch.setattr(credentials, "first_sight", noted_then_cut)
+    assert post(app, body, headers).status_code == 200
+    assert seen_rows(app) == 1
+    assert [line["check"] for line in log_events("DATABASE_UNAVAILABLE")] == ["replay"]
+    monkeypatch.setattr(credentials, "first_sight", noted)
+    assert post(app, body, headers).status_code == 401
 
 
 @pytest.mark.product_deadlines

@@ -11,7 +11,7 @@ from werkzeug.exceptions import Unauthorized
 from backend.auth.signatures import signed_mac
 from backend.edge.body import request_bytes
 from backend.logs import bind_request, log_event
-from backend.store.db import database_failed, database_unavailable, schema_missing_answer
+from backend.store.db import database_failed
 from backend.store.replays import first_sight, seen_before
 from backend.store.schema import SchemaMissing
 
@@ -90,7 +90,7 @@ def _replay_reason(tenant, mac, outage_tolerated):
         if not _tolerated(outage_tolerated):
             raise
         _replay_unchecked(error)
-    after_this_request(_noted_once_served(tenant.id, mac, outage_tolerated))
+    after_this_request(_noted_once_served(tenant.id, mac))
     return None
 
 
@@ -106,17 +106,24 @@ def _tolerated(outage_tolerated):
 
 
 def _replay_unchecked(error):
-    """Log that the replay check could not run; the request goes on."""
+    """Log that the replay check, or the note of a served request, could not run; the request
+    goes on."""
     try:
         database_failed(error, check="replay")
     except SchemaMissing:
         pass  # logged by database_failed; the same reasoning holds
 
 
-def _noted_once_served(tenant_id, mac, outage_tolerated):
+def _noted_once_served(tenant_id, mac):
     """After the answer: a request served (below 500) is noted, so its bytes are a replay from
     now on. Of copies served at once, those noted after the first are answered as replays (401,
-    what they led to is idempotent). A 5xx notes nothing: the same bytes again are served."""
+    what they led to is idempotent). A 5xx notes nothing: the same bytes again are served.
+
+    A note that fails keeps the answer, logged: the request was served, what it stored is
+    stored, and a 503 here could not tell Vapi's retry from a replay when the note was written
+    after all (its commit sent, the wait for it cut). Only a replay within the window then goes
+    unseen, and what it leads to is idempotent, as when the check could not run (`_tolerated`).
+    """
 
     def note(response):
         if response.status_code >= 500:
@@ -125,24 +132,12 @@ def _noted_once_served(tenant_id, mac, outage_tolerated):
             if first_sight(tenant_id, mac):
                 return response
         except SQLAlchemyError as error:
-            if not _tolerated(outage_tolerated):
-                return _served_not_noted(error)
-            _replay_unchecked(error)  # the answer kept
+            _replay_unchecked(error)
             return response
         log_event("AUTH_REJECTED", level=30, reason="replayed", path=request.path)
         return current_app.make_response(current_app.handle_user_exception(Unauthorized(_REFUSED)))
 
     return note
-
-
-def _served_not_noted(error):
-    """503 for a request served but not noted: Vapi's retry is served and noted (what the first
-    stored stays stored, and offering it again changes nothing)."""
-    try:
-        answer = database_unavailable(error, check="replay")
-    except SchemaMissing:
-        answer = schema_missing_answer()
-    return current_app.make_response(answer)
 
 
 def require_tenant_auth(tenant, outage_tolerated=None):
