@@ -33,12 +33,18 @@ def tenant_called(directory, body):
     return tenant
 
 
+# Vapi's call types (Call.type) whose customer number no phone network gave: a browser's or an
+# app's call, or audio streamed over Vapi's websocket transport. Their `customer` is what the
+# integrating client wrote, so the caller is asked for a number, never told one.
+CALLS_WITHOUT_NETWORK_NUMBER = frozenset({"webCall", "vapi.websocketCall"})
+
+
 def extract_customer_phone_from_vapi_payload(body, region="FR"):
     """The caller's E.164 number in a parsed body (edge/messages.py), else None.
 
-    `call.customer.number`, else `customer.number`; never for a web call.
+    `call.customer.number`, else `customer.number`; never for a web or websocket call.
     """
-    if body.call_type == "webCall":
+    if body.call_type in CALLS_WITHOUT_NETWORK_NUMBER:
         return None
     for raw in body.caller_numbers:
         number = normalize_caller_number(raw, region)

@@ -155,11 +155,15 @@ def test_missing_customer_and_customer_without_number(vapi_payload):
     assert caller(body) is None
 
 
-def test_web_call_has_no_number_even_with_a_customer(vapi_payload):
+@pytest.mark.parametrize("call_type", ["webCall", "vapi.websocketCall"])
+def test_web_call_has_no_number_even_with_a_customer(vapi_payload, call_type):
     body = vapi_payload("status-update.in-progress.webcall")
+    body["message"]["call"]["type"] = call_type
     body["message"]["customer"] = {"number": CALLER}
     body["message"]["call"]["customer"] = {"number": CALLER}
     assert caller(body) is None
+    body["message"]["call"]["type"] = "outboundPhoneCall"  # the number this call dialled
+    assert caller(body) == CALLER
 
 
 @pytest.mark.parametrize(

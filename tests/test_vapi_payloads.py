@@ -268,3 +268,11 @@ def test_a_broken_custom_llm_body_is_refused(mutate, expected):
     mutate(body)
     problems = custom_llm_problems(body)
     assert any(line.startswith(expected) for line in problems), problems
+
+
+def test_the_call_types_without_a_network_number_are_the_sdk_s():
+    from backend.tenant_routing import CALLS_WITHOUT_NETWORK_NUMBER
+
+    call_types = literal_choices(sdk_type("Call").model_fields["type"].annotation)
+    assert CALLS_WITHOUT_NETWORK_NUMBER < call_types
+    assert {"inboundPhoneCall", "outboundPhoneCall"} == call_types - CALLS_WITHOUT_NETWORK_NUMBER
