@@ -61,6 +61,28 @@ def test_shipped_payload_answers_the_opening_with_yes(app, client, demo_headers,
     )
 
 
+@pytest.mark.parametrize("tool_call_list", ["absent", "empty"])
+def test_the_calls_of_tool_with_tool_call_list_are_answered_without_tool_call_list(
+    app, client, demo_headers, vapi_payload, tool_call_list
+):
+    """The SDK requires toolCallList; a message with only toolWithToolCallList's calls is
+    answered the same, not with an empty result list (the call would go unanswered)."""
+    body = vapi_payload("tool-calls")
+    if tool_call_list == "absent":
+        del body["message"]["toolCallList"]
+    else:
+        body["message"]["toolCallList"] = []
+    response = client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers)
+    assert response.status_code == 200
+    [result] = response.get_json()["results"]
+    assert result["toolCallId"] == "call_qt4yOBg2iyaCTww6lOKqdIuo"
+    assert result["message"]["content"] == NOTED
+    body["message"]["toolWithToolCallList"][0].pop("toolCall")
+    refused = client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers)
+    assert refused.status_code == 400
+    assert "toolWithToolCallList items must each hold a toolCall" in refused.get_json()["error"]
+
+
 def test_string_arguments_payload(app, client, demo_headers, vapi_payload):
     response = client.post(
         "/api/vapi/demo/webhook",

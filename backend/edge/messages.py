@@ -56,6 +56,10 @@ class _ToolCall(msgspec.Struct):
     function: _Function | None = None
 
 
+class _ToolWithToolCall(msgspec.Struct, rename="camel"):
+    tool_call: _ToolCall | None = None
+
+
 class _Message(msgspec.Struct, rename="camel"):
     type: str | None = None
     status: str | None = None
@@ -64,6 +68,8 @@ class _Message(msgspec.Struct, rename="camel"):
     customer: _Customer | None = None
     phone_number: _PhoneNumber | None = None
     tool_call_list: list[_ToolCall] | None = None
+    # The same calls, each with its tool: read when toolCallList is missing or empty.
+    tool_with_tool_call_list: list[_ToolWithToolCall] | None = None
     # Kept raw, read only where a turn is replayed from it (edge/transcript.py).
     artifact: msgspec.Raw = msgspec.Raw(b"")
 
@@ -150,7 +156,7 @@ def parse_server_message(raw):
     if len(message.type) > MAX_TYPE_LENGTH:
         raise BadPayload(f"message.type must be at most {MAX_TYPE_LENGTH} characters")
     fields = _vapi_fields(message, "message.")
-    tool_calls = _tool_calls(message.tool_call_list or ())
+    tool_calls = _tool_calls_of(message)
     # After the call's own: the caller number a tool's static parameter carries.
     fields["caller_numbers"] += tuple(_static_caller_numbers(tool_calls))
     return ServerMessage(
@@ -192,14 +198,26 @@ def _vapi_fields(holder, where):
     }
 
 
-def _tool_calls(tool_call_list):
+def _tool_calls_of(message):
+    """A tool-calls message's calls: toolCallList, else the calls toolWithToolCallList holds
+    (Vapi sends both; the SDK requires the first, and a call missed would go unanswered)."""
+    if message.tool_call_list or not message.tool_with_tool_call_list:
+        return _tool_calls(message.tool_call_list or (), "message.toolCallList[{}]")
+    listed = [item.tool_call for item in message.tool_with_tool_call_list]
+    if any(tool_call is None for tool_call in listed):
+        raise BadPayload("message.toolWithToolCallList items must each hold a toolCall")
+    return _tool_calls(listed, "message.toolWithToolCallList[{}].toolCall")
+
+
+def _tool_calls(tool_call_list, where):
     if len(tool_call_list) > MAX_TOOL_CALLS:
-        raise BadPayload(f"message.toolCallList must hold at most {MAX_TOOL_CALLS} tool calls")
+        list_name = where.partition("[")[0]
+        raise BadPayload(f"{list_name} must hold at most {MAX_TOOL_CALLS} tool calls")
     calls = []
     for position, tool_call in enumerate(tool_call_list):
         if not tool_call.id or len(tool_call.id) > MAX_TOOL_CALL_ID:
             raise BadPayload(
-                f"message.toolCallList[{position}].id must be 1 to {MAX_TOOL_CALL_ID} characters"
+                f"{where.format(position)}.id must be 1 to {MAX_TOOL_CALL_ID} characters"
             )
         function = tool_call.function or _Function()
         name = (function.name or "")[:64]
