@@ -108,6 +108,32 @@ def test_custom_llm_transfer_calls_transfer_call(way_out_app, secrets, stream):
     assert [(t.function.name, t.function.arguments) for t in tool_calls] == [("transferCall", "{}")]
 
 
+@pytest.mark.parametrize("tenant_id, tool", [("fin", "endCall"), ("relais", "transferCall")])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
+def test_the_way_out_tool_s_result_is_not_answered_with_the_tool_again(
+    way_out_app, secrets, stream, tenant_id, tool
+):
+    """Vapi ran the tool and asks the model to go on (OpenAI's function-calling flow): a
+    transfer that failed came back to a new transferCall, for ever; an end to its goodbye."""
+    client = openai_client(way_out_app, tenant_id, secrets["VAPI_SECRET_DEMO"])
+    extra = {"call": {"id": random_id("llm-after")}}
+    history = [{"role": "user", "content": "Bonjour"}]
+    history.append({"role": "assistant", "content": answer(client, history, extra, stream).content})
+    history.append({"role": "user", "content": "je ne sais pas"})
+    way_out = answer(client, history, extra, stream)
+    [called] = way_out.tool_calls
+    assert called.function.name == tool
+    history.append(way_out.model_dump(exclude_none=True))
+    result = {"role": "tool", "tool_call_id": called.id, "content": "Transfer failed."}
+    history.append(result)
+    for _ in range(2):  # asked again: the same
+        after = answer(client, history, extra, stream)
+        assert not after.content and not after.tool_calls
+    history += [{"role": "assistant", "content": ""}, {"role": "user", "content": "allô ?"}]
+    again = answer(client, history, extra, stream)  # the caller speaks: the step as it ended
+    assert [t.function.name for t in again.tool_calls] == [tool]
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
 def test_custom_llm_turns_before_the_way_out_call_no_tool(way_out_app, secrets, stream):
     client = openai_client(way_out_app, "fin", secrets["VAPI_SECRET_DEMO"])

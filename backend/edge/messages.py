@@ -127,6 +127,9 @@ class ChatCompletion(VapiBody, frozen=True, kw_only=True):
     user_texts: tuple[str, ...] = ()
     # What the assistant said, after how many user messages: where the contact step opened.
     assistant_said: tuple[tuple[int, str], ...] = ()
+    # The last message is a tool's result: Vapi ran the endCall or transferCall an answer asked
+    # for, and asks the model to go on from there. No caller turn.
+    after_tool_result: bool = False
     stream: bool = False
     model: str = "backend"
 
@@ -177,6 +180,7 @@ def parse_chat_completion(raw):
         **_vapi_fields(body, ""),
         user_texts=transcript.user_texts,
         assistant_said=transcript.assistant_said,
+        after_tool_result=bool(body.messages) and body.messages[-1].role == "tool",
         stream=body.stream,
         # Echoed in the answer, as OpenAI's API does: never a whole number the client put there.
         model=mask_identifier(body.model[:64]) if isinstance(body.model, str) else "backend",

@@ -33,12 +33,18 @@ def chat_completions(tenant_id):
     body = parse_chat_completion(request_bytes(request))
     bind_request(call_id=body.call_id)  # from now on the request's log lines name its call
     number, stored = capture_caller_id_and_conversation(tenant, body, "chat-completions")
-    catalogs = tenant_store().catalogs
-    state, sentence = llm_turn(
-        tenant, body.call_id, number, body.user_texts, catalogs, stored, body.assistant_said
-    )
-    # On the way out, the answer ends with a call to Vapi's endCall or transferCall tool.
-    content, tool_call = llm_sentence(state, sentence), llm_tool_call(state)
+    if body.after_tool_result:
+        # The call's end or transfer ran (a transfer that failed comes back here): asking for
+        # it again would loop, and the goodbye was said. Nothing more to say until the caller
+        # speaks; the turn then answers as the step left it.
+        content, tool_call = "", None
+    else:
+        catalogs = tenant_store().catalogs
+        state, sentence = llm_turn(
+            tenant, body.call_id, number, body.user_texts, catalogs, stored, body.assistant_said
+        )
+        # On the way out, the answer ends with a call to Vapi's endCall or transferCall tool.
+        content, tool_call = llm_sentence(state, sentence), llm_tool_call(state)
     if body.stream:
         return Response(
             sse_chunks(content, body.model, tool_call),
