@@ -132,11 +132,13 @@ def export_command(tenant_id, since, output_format):
     """
     since_moment = parse_since(since) if since else None
     rows = contact_rows(tenant_id, since_moment)
+    # Read before anything is written: a database error then leaves stdout empty, not a header
+    # that `> contacts.csv` would keep as an export with no contact.
+    first = next(rows, None)
     if tenant_store().directory.get(tenant_id) is None:
         named = client_identifier(tenant_id)  # a number typed by mistake is not repeated
         # A tenant removed from the folder keeps its stored calls until they are purged: its
         # business may still need them. An id that never stored any is a typo.
-        first = next(rows, None)
         if first is None and not has_calls(tenant_id):
             raise click.BadParameter(
                 f"no tenant {named!r} in the tenants folder, nor any call stored for it",
@@ -146,7 +148,7 @@ def export_command(tenant_id, since, output_format):
             f"tenant {named!r} is not served (its file removed, or refused): its calls follow",
             err=True,
         )
-        rows = itertools.chain([first] if first else [], rows)
+    rows = itertools.chain([first] if first else [], rows)
     if output_format == "csv":
         click.echo(csv_line(COLUMNS), nl=False)
     count = 0
