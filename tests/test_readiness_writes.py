@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event
 
 from backend import create_app
+from backend.store.connections import SQLITE_FILE_GONE
 from backend.store.db import db
 from tests.conftest import create_schema_at_head
 from tests.outage import calls_table_locked
@@ -137,3 +138,30 @@ def test_healthz_never_touches_the_database(app):
         assert statements  # the listener sees what readiness runs
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+@pytest.mark.parametrize("change", ["removed", "replaced"])
+def test_a_file_removed_or_replaced_while_serving_is_no_longer_written(
+    app, client, demo_headers, vapi_payload, database_url, tmp_path, log_events, change
+):
+    """Pooled connections kept writing to the old file, answered 200, and nothing read it
+    again (a helper's gunicorn run: 40 of 40 lost). Now every request answers as in an outage,
+    no new file is made beside the old one's log, and readiness says why."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a file of SQLite's")
+    path = Path(database_url.removeprefix("sqlite:///"))
+    body = vapi_payload("status-update.in-progress")
+    assert client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers).status_code == 200
+    if change == "removed":
+        path.unlink()
+    else:
+        backup = tmp_path / "backup.db"
+        sqlite3.connect(backup).close()
+        os.replace(backup, path)
+    body["message"]["call"]["id"] = "after-the-change"
+    answer = client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers)
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    status, report = readyz(app)
+    assert status == 503 and report["database"] == SQLITE_FILE_GONE, report
+    assert path.exists() is (change == "replaced")  # nothing made in its place
+    assert [line["hint"] for line in log_events("DATABASE_FILE_REPLACED")] == ["restart the app"]

@@ -5,6 +5,7 @@ import os
 from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.store.connections import SQLITE_FILE_GONE
 from backend.store.schema import schema_state, write_refusal
 from backend.tenants.store import tenant_store
 
@@ -38,7 +39,9 @@ def readyz():
             reasons.append(f"database {checks['database']}")
     except SQLAlchemyError as error:
         schema_ready, checks["schema"], schema_reason = False, None, None
-        checks["database"] = f"unavailable ({type(error).__name__})"
+        said = str(getattr(error, "orig", ""))
+        gone = said == SQLITE_FILE_GONE  # what only a restart mends: said as it is
+        checks["database"] = said if gone else f"unavailable ({type(error).__name__})"
         reasons.append(f"database {checks['database']}")
     if schema_reason:
         reasons.append(schema_reason)

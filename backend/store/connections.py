@@ -1,11 +1,14 @@
 """Database connections: pool and timeouts, per-dialect tuning, the dead-connection check."""
 
+import os
 import select
+import sqlite3
 
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 
+from backend.logs import log_event
 from backend.store.deadline import BoundedConnection
 
 # Bounds on how long the database may hold a caller's request: Vapi waits for our answer, and
@@ -98,6 +101,42 @@ def _sqlite_tuner(busy_timeout_ms):
     return tune
 
 
+SQLITE_FILE_GONE = "file removed or replaced while the app served it: restart the app"
+
+
+class _SqliteFile:
+    """The file an SQLite engine serves: the one its first connection opened, by identity.
+
+    Deleted or replaced (a backup restored with mv) while the app serves, the pooled connections
+    would go on writing to the old file, where nothing reads (each 200 a lie), and a new one
+    would make a new file beside the old one's write-ahead log, which SQLite would apply to it.
+    Every connection fails instead, as in an outage (503, not ready), until the app restarts
+    and opens the file the path names then. One stat a checkout: ~2 µs.
+    """
+
+    def __init__(self, path):
+        self.path, self.identity, self.said = path, None, False
+
+    def _identity_now(self):
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def check(self, *_event_args):
+        """Before a connection opens and each time one is taken from the pool."""
+        if self.identity is not None and self._identity_now() != self.identity:
+            if not self.said:  # once a process: every request fails from now on
+                self.said = True
+                log_event("DATABASE_FILE_REPLACED", level=50, hint="restart the app")
+            raise sqlite3.OperationalError(SQLITE_FILE_GONE)
+
+    def opened(self, _dbapi_connection, _record):
+        if self.identity is None:
+            self.identity = self._identity_now()
+
+
 def _bounded_connect(_dialect, _record, cargs, cparams):
     """psycopg's connect, ending at the request's deadline (deadline.BoundedConnection)."""
     return BoundedConnection.connect(*cargs, **cparams)
@@ -143,6 +182,11 @@ def tune_engine(engine):
     synchronous_commit = current_app.config["DATABASE_SYNCHRONOUS_COMMIT"]
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_tuner(lock_wait_ms))
+        if engine.url.database and engine.url.database != ":memory:":
+            served = _SqliteFile(engine.url.database)
+            event.listen(engine, "do_connect", served.check)
+            event.listen(engine, "connect", served.opened)
+            event.listen(engine, "checkout", served.check)
         return
     event.listen(engine, "do_connect", _bounded_connect)
     event.listen(engine, "connect", _postgresql_tuner(timeout_ms, lock_wait_ms, synchronous_commit))
