@@ -70,6 +70,14 @@ SETTINGS = (
         REQUEST_BUDGET_MS,
         values.whole_number(1, "a whole number of milliseconds, 1 or more"),
     ),
+    # The console's contacts download, an operator's explicit wait for a file: it reads every
+    # call of the tenant, far more than a caller's request (100,000 calls: seconds).
+    Setting(
+        "CONSOLE_EXPORT_BUDGET_MS",
+        "CONSOLE_EXPORT_BUDGET_MS",
+        10_000,
+        values.whole_number(1, "a whole number of milliseconds, 1 or more"),
+    ),
     Setting(
         "DATABASE_BUSY_TIMEOUT_MS",
         "DATABASE_BUSY_TIMEOUT_MS",

@@ -25,6 +25,7 @@ from backend.logs import log_event
 from backend.operators.contacts import COLUMNS, contact_rows, csv_line
 from backend.privacy.masking import mask_phone
 from backend.stats.outcomes import daily_outcomes
+from backend.store import deadline
 from backend.store.reports import recent_calls
 from backend.tenants.store import tenant_store
 from backend.wording.preview import preview
@@ -185,6 +186,12 @@ def download_contacts(tenant_id):
     """
     if tenant_store().directory.get(tenant_id) is None:
         abort(404)
+    # Not a caller's request: every call of the tenant, read in one go (a file all or nothing),
+    # within its own bound, the same waits for locks.
+    deadline.begin_request(
+        current_app.config["CONSOLE_EXPORT_BUDGET_MS"] / 1000,
+        current_app.config["DATABASE_BUSY_TIMEOUT_MS"] / 1000,
+    )
     rows = list(contact_rows(tenant_id, _since(request.form.get("since"))))
     log_event(
         "CONTACTS_EXPORTED",
