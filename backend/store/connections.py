@@ -8,7 +8,6 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 
-from backend.logs import log_event
 from backend.store.deadline import BoundedConnection
 
 # Bounds on how long the database may hold a caller's request: Vapi waits for our answer, and
@@ -128,6 +127,10 @@ class _SqliteFile:
         """Before a connection opens and each time one is taken from the pool."""
         if self.identity is not None and self._identity_now() != self.identity:
             if not self.said:  # once a process: every request fails from now on
+                # Imported here: config imports this module, and backend.logs tunes the logging
+                # module for the app's lines, not for a process that stops on a bad setting.
+                from backend.logs import log_event
+
                 self.said = True
                 log_event("DATABASE_FILE_REPLACED", level=50, hint="restart the app")
             raise sqlite3.OperationalError(SQLITE_FILE_GONE)
