@@ -42,7 +42,8 @@ CALLS_WITHOUT_NETWORK_NUMBER = frozenset({"webCall", "vapi.websocketCall"})
 def extract_customer_phone_from_vapi_payload(body, region="FR"):
     """The caller's E.164 number in a parsed body (edge/messages.py), else None.
 
-    `call.customer.number`, else `customer.number`; never for a web or websocket call.
+    `call.customer.number`, else `customer.number`, else the user part of their `sipUri`
+    (sip:+33...@host); never for a web or websocket call.
     """
     if body.call_type in CALLS_WITHOUT_NETWORK_NUMBER:
         return None

@@ -27,7 +27,7 @@ def test_a_status_update_as_a_typed_value(vapi_payload):
     message = parse_server_message(encoded(vapi_payload("status-update.ended")))
     assert isinstance(message, ServerMessage)
     assert (message.type, message.status, message.call_id) == ("status-update", "ended", CALL_ID)
-    assert message.caller_numbers == ("+33536495614", "+33536495614")
+    assert message.caller_numbers == ("+33536495614", "+33536495614", None, None)  # no sipUri
     assert message.called_number == "+33180001234"
     assert message.phone_number_ids == {PHONE_NUMBER_ID}
     assert message.ended_reason == "customer-ended-call"

@@ -427,7 +427,9 @@ caller_numbers = st.sampled_from(
         "0" * 70,
     ]
 )
-customer = st.fixed_dictionaries({}, optional={"number": maybe(caller_numbers)})
+customer = st.fixed_dictionaries(
+    {}, optional={"number": maybe(caller_numbers), "sipUri": maybe(caller_numbers)}
+)
 call = st.fixed_dictionaries(
     {},
     optional={

@@ -155,6 +155,29 @@ def test_missing_customer_and_customer_without_number(vapi_payload):
     assert caller(body) is None
 
 
+@pytest.mark.parametrize(
+    "customers, expected",
+    [
+        ({"call": {"sipUri": "sip:+33536495614@pbx.example.fr"}}, CALLER),
+        ({"message": {"sipUri": "sips:0536495614@pbx.example.fr;transport=tls"}}, CALLER),
+        # A number wins over any SIP URI, whichever customer holds it.
+        (
+            {"call": {"sipUri": "sip:+33612345678@pbx.example.fr"}, "message": {"number": CALLER}},
+            CALLER,
+        ),
+        ({"call": {"sipUri": "sip:accueil@pbx.example.fr"}}, None),  # a name, not a number
+        ({"call": {"sipUri": "sip:anonymous@anonymous.invalid"}}, None),
+    ],
+    ids=["call-e164", "message-national", "number-first", "a-name", "anonymous"],
+)
+def test_a_sip_caller_s_number_is_read_from_its_uri(vapi_payload, customers, expected):
+    body = vapi_payload("status-update.in-progress.no-customer")
+    message = body["message"]
+    for holder, customer in customers.items():
+        (message["call"] if holder == "call" else message)["customer"] = customer
+    assert caller(body) == expected
+
+
 @pytest.mark.parametrize("call_type", ["webCall", "vapi.websocketCall"])
 def test_web_call_has_no_number_even_with_a_customer(vapi_payload, call_type):
     body = vapi_payload("status-update.in-progress.webcall")

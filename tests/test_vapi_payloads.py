@@ -276,3 +276,8 @@ def test_the_call_types_without_a_network_number_are_the_sdk_s():
     call_types = literal_choices(sdk_type("Call").model_fields["type"].annotation)
     assert CALLS_WITHOUT_NETWORK_NUMBER < call_types
     assert {"inboundPhoneCall", "outboundPhoneCall"} == call_types - CALLS_WITHOUT_NETWORK_NUMBER
+
+
+def test_the_customer_fields_read_for_a_caller_are_the_sdk_s():
+    fields = {f.alias or name for name, f in sdk_type("CreateCustomerDto").model_fields.items()}
+    assert {"number", "sipUri"} <= fields

@@ -29,8 +29,10 @@ MAX_TOOL_CALL_ID = 128
 MAX_TOOL_CALLS = 32
 
 
-class _Customer(msgspec.Struct):
+class _Customer(msgspec.Struct, rename="camel"):
     number: str | None = None
+    # A SIP call's caller (CreateCustomerDto.sipUri), sip:+33...@host: tried after the numbers.
+    sip_uri: str | None = None
 
 
 class _Call(msgspec.Struct, rename="camel"):
@@ -105,7 +107,8 @@ class VapiBody(msgspec.Struct, frozen=True, kw_only=True):
 
     call_id: str | None = None
     call_type: str | None = None
-    # Raw caller numbers in the order they are tried: call.customer.number, customer.number.
+    # Raw caller numbers in the order they are tried: call.customer.number, customer.number,
+    # then the same customers' sipUri.
     caller_numbers: tuple[str | None, ...] = ()
     called_number: str | None = None  # phoneNumber.number, as sent
     phone_number_ids: frozenset[str] = frozenset()  # call.phoneNumberId, phoneNumber.id
@@ -196,7 +199,10 @@ def _vapi_fields(holder, where):
     return {
         "call_id": call.id,
         "call_type": call.type,
-        "caller_numbers": tuple(c.number if c else None for c in customers),
+        "caller_numbers": (
+            *(c.number if c else None for c in customers),
+            *(c.sip_uri if c else None for c in customers),
+        ),
         "called_number": phone_number.number,
         "phone_number_ids": frozenset(i for i in (call.phone_number_id, phone_number.id) if i),
     }
