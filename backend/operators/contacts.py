@@ -62,10 +62,11 @@ def contact_rows(tenant_id, since=None):
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 # A French spreadsheet splits a line on `;`, quotes or not (only a field's first character opens
-# them): in `hangup;=cmd|...` the text after the `;` is a cell of its own. Text after a `;`, `,`
-# or tab that would start a formula gets the same ' as a cell's start.
+# them): in `hangup;=cmd|...` the text after the `;` is a cell of its own, and after a line
+# break a row of its own. Text after a `;`, `,`, tab or line break that would start a formula
+# gets the same ' as a cell's start.
 _FORMULA_AFTER_SEPARATOR = re.compile(
-    r"([;,\t][ \u00a0\u3000]*)(?=[=+\-@\uff1d\uff0b\uff0d\uff20])"
+    r"([;,\t\r\n][ \u00a0\u3000]*)(?=[=+\-@\uff1d\uff0b\uff0d\uff20])"
 )
 
 
