@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from backend.auth import credentials
+from backend.store import deadline
 from backend.store.db import db
 from backend.store.models import SeenSignature, utcnow
 from backend.store.replays import KEEP_FOR
@@ -230,23 +231,36 @@ def test_a_signed_message_refused_while_its_table_is_locked_is_served_when_sent_
 
 
 @pytest.mark.product_deadlines
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_served_message_that_cannot_be_noted_keeps_its_answer(
+def test_a_served_message_the_database_refused_to_note_is_a_503_and_its_retry_is_served(
     tenants_app, monkeypatch, secrets, vapi_payload, database_url, log_events
 ):
-    """Stored, then the note of its signature could not be written: the 200 stays, the failure
-    logged. A 503 there made Vapi's retry a replay (401, for good) when the note was written
-    after all, its commit sent and the wait for it cut: the helper's proxy showed it. Unseen,
-    the same bytes are served once more (idempotent), then refused."""
+    """Stored, then the database refused the note of its signature (a lock held elsewhere): it
+    surely wrote nothing, so a 503 (a 200 would let the same bytes in again, unseen), and
+    Vapi's retry is served and noted."""
     app = signed_app(tenants_app, monkeypatch)
     body = status_body(vapi_payload, "replay-unnoted")
     headers = default_headers(secrets["VAPI_SECRET_DEMO"], body)
-    # Reads of the signatures go on; the note's insert waits for the lock, and gives up.
-    with calls_table_locked(database_url, tables="seen_signatures", mode="EXCLUSIVE"):
+    with app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        # The capture's write goes first: the note's insert meets the lock taken right after.
+        noted = credentials.first_sight
+
+        def note_behind_a_lock(tenant_id, mac):
+            with sqlite_write_locked(url.database):
+                return noted(tenant_id, mac)
+
+        monkeypatch.setattr(credentials, "first_sight", note_behind_a_lock)
         answer = post(app, body, headers)
-    assert answer.status_code == 200 and answer.get_json() == {}
+        monkeypatch.setattr(credentials, "first_sight", noted)
+    else:
+        # Reads of the signatures go on; the note's insert waits for the lock, and gives up.
+        with calls_table_locked(url, tables="seen_signatures", mode="EXCLUSIVE"):
+            answer = post(app, body, headers)
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    failed = log_events("DATABASE_UNAVAILABLE")
+    assert [(line["check"], line["status"]) for line in failed] == [("replay", 503)]
     assert stored_call(app, "signed", "replay-unnoted").caller_number
-    assert [line["check"] for line in log_events("DATABASE_UNAVAILABLE")] == ["replay"]
     assert seen_rows(app) == 0
     served_once_when_sent_again(app, body, headers)
 
@@ -266,7 +280,10 @@ def test_a_note_written_though_its_wait_was_cut_keeps_the_answer(
 
     def noted_then_cut(tenant_id, mac):
         assert noted(tenant_id, mac)
-        db.session.execute(text("SELECT pg_sleep(2)"))  # cut by the request's deadline
+        # The client cuts its wait at the request's deadline, no server error: as when the
+        # insert's commit was sent and its answer never came.
+        db.session.execute(text("SET statement_timeout = 0"))
+        db.session.execute(text("SELECT pg_sleep(2)"))
         raise AssertionError("the wait was not cut")
 
     monkeypatch.setattr(credentials, "first_sight", noted_then_cut)
@@ -274,6 +291,7 @@ def test_a_note_written_though_its_wait_was_cut_keeps_the_answer(
     assert seen_rows(app) == 1
     assert [line["check"] for line in log_events("DATABASE_UNAVAILABLE")] == ["replay"]
     monkeypatch.setattr(credentials, "first_sight", noted)
+    deadline.forget_outages()  # the cut wait took the server for away a moment; it was not
     assert post(app, body, headers).status_code == 401
 
 

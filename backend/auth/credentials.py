@@ -11,8 +11,8 @@ from werkzeug.exceptions import Unauthorized
 from backend.auth.signatures import signed_mac
 from backend.edge.body import request_bytes
 from backend.logs import bind_request, log_event
-from backend.store.db import database_failed
-from backend.store.replays import first_sight, seen_before
+from backend.store.db import database_failed, database_unavailable, schema_missing_answer
+from backend.store.replays import first_sight, seen_before, surely_not_noted
 from backend.store.schema import SchemaMissing
 
 # Where Vapi puts a secret: the legacy secret header, and a Bearer credential's default header.
@@ -90,7 +90,7 @@ def _replay_reason(tenant, mac, outage_tolerated):
         if not _tolerated(outage_tolerated):
             raise
         _replay_unchecked(error)
-    after_this_request(_noted_once_served(tenant.id, mac))
+    after_this_request(_noted_once_served(tenant.id, mac, outage_tolerated))
     return None
 
 
@@ -114,15 +114,17 @@ def _replay_unchecked(error):
         pass  # logged by database_failed; the same reasoning holds
 
 
-def _noted_once_served(tenant_id, mac):
+def _noted_once_served(tenant_id, mac, outage_tolerated):
     """After the answer: a request served (below 500) is noted, so its bytes are a replay from
     now on. Of copies served at once, those noted after the first are answered as replays (401,
     what they led to is idempotent). A 5xx notes nothing: the same bytes again are served.
 
-    A note that fails keeps the answer, logged: the request was served, what it stored is
-    stored, and a 503 here could not tell Vapi's retry from a replay when the note was written
-    after all (its commit sent, the wait for it cut). Only a replay within the window then goes
-    unseen, and what it leads to is idempotent, as when the check could not run (`_tolerated`).
+    A note the database refused (a lock, a read-only database) wrote nothing: 503, and Vapi's
+    retry is served and noted. One that may have been written after all (the insert sent, then
+    the wait for its answer cut, or the connection lost) keeps the answer, logged: a 503 would
+    make Vapi's retry a replay (401, for good) though everything was stored. Only a copy within
+    the window may then go unseen, and what it leads to is idempotent. Requests the caller
+    waits on keep their answer in any case (`_tolerated`).
     """
 
     def note(response):
@@ -132,12 +134,24 @@ def _noted_once_served(tenant_id, mac):
             if first_sight(tenant_id, mac):
                 return response
         except SQLAlchemyError as error:
+            if surely_not_noted(error) and not _tolerated(outage_tolerated):
+                return _served_not_noted(error)
             _replay_unchecked(error)
             return response
         log_event("AUTH_REJECTED", level=30, reason="replayed", path=request.path)
         return current_app.make_response(current_app.handle_user_exception(Unauthorized(_REFUSED)))
 
     return note
+
+
+def _served_not_noted(error):
+    """503 for a request served but surely not noted: Vapi's retry is served and noted (what
+    the first stored stays stored, and offering it again changes nothing)."""
+    try:
+        answer = database_unavailable(error, check="replay")
+    except SchemaMissing:
+        answer = schema_missing_answer()
+    return current_app.make_response(answer)
 
 
 def require_tenant_auth(tenant, outage_tolerated=None):

@@ -5,11 +5,13 @@ window only its row here tells a replay from the first sight, on any worker or i
 """
 
 import hashlib
+import sqlite3
 from datetime import timedelta
 
 from sqlalchemy import delete
 
 from backend.store.db import db
+from backend.store.deadline import DeadlinePassed
 from backend.store.dialects import dialect_of
 from backend.store.models import SeenSignature, utcnow
 from backend.store.statements import SIGNATURE_SEEN
@@ -40,6 +42,18 @@ def first_sight(tenant_id, mac):
     engine = db.engine
     params = {"digest": signature_digest(tenant_id, mac), "now": utcnow()}
     return dialect_of(engine).note_signature(engine, params)
+
+
+def surely_not_noted(error):
+    """Whether a failed `first_sight` certainly wrote nothing: the database refused the insert
+    (SQLite runs in the process; PostgreSQL answered with an SQLSTATE), or it was never sent
+    (the request's time was spent). A wait cut or a connection lost after it was sent may have
+    seen it committed."""
+    cause = getattr(error, "orig", None)
+    return (
+        isinstance(cause, sqlite3.Error | DeadlinePassed)
+        or getattr(cause, "sqlstate", None) is not None
+    )
 
 
 def delete_seen_before(cutoff):
