@@ -152,7 +152,9 @@ _PAIR_SEPARATORS = "\t/\u2010\u2011\u2012\u2013\u2014\u2212:;|*+~'\"\u00b7\u2022
 _OTHER_SHAPES = re.compile(
     rf"(?:(?:\+\d{{1,3}}[{_LOOSE}]?)?\(\d{{2,4}}\)[{_LOOSE}]?\d{{2,4}}(?:[{_LOOSE}]\d{{2,4}})+"
     rf"|(?:\+|%2[Bb])\d[\d{_LOOSE}]{{5,}}\d"
-    rf"|(?<!\d)0\d([{_PAIR_SEPARATORS}])\d\d(?:\1\d\d){{3}})(?!\d)"
+    # Five pairs exactly, not five of a MAC address's six (08:00:27:12:34:56).
+    rf"|(?<!\d)(?<!\d[{_PAIR_SEPARATORS}])0\d([{_PAIR_SEPARATORS}])\d\d(?:\1\d\d){{3}}(?!\1\d))"
+    r"(?!\d)"
 )
 _DIGITS_END = re.compile(r"\d+")
 
@@ -187,9 +189,10 @@ def mask_phone_shaped(text):
     return text
 
 
-# Digits with at most one mark between each, whichever (call-06:98:76:12:34): a number inside
-# an id. A letter joins no digits: ids glue hex digits and counters to letters.
-_ID_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[\W_]?\d){7,}(?!\d)")
+# Digits with at most one separator between each: a number inside an id. Other marks between
+# a number's pairs (call-06:98:76:12:34) are masked by the line's rule for pairs: taken here
+# too, they masked times and addresses in ids (job-17:12:26.703, 10.0.0.1:8080).
+_ID_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:[{re.escape(_SEPARATORS)}/()]?\d){{7,}}(?!\d)")
 
 
 def mask_identifier(value):

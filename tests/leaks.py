@@ -12,7 +12,7 @@ from tests.paths import VAPI_PAYLOADS
 # Digits with the separators people and formatters put between them, and any other mark a
 # client may put there (06:98:76:12:34, invisible spaces).
 _DIGIT_RUN = re.compile(
-    r"\+?\d(?:[\d .\-/()\u00a0\u202f\u2009_,:;|*+~'\"\u00b7\u200b-\u200d\u2060]*\d)?"
+    r"\+?\d(?:[\d .\-/()\u00a0\u202f\u2009_,:;|*+~'\"\u00b7\u2022\u200b-\u200d\u2060\ufeff]*\d)?"
 )
 # E.164 written without its +, standing alone (not inside a hash or an id): 33612345678.
 _BARE_INTERNATIONAL = re.compile(r"(?<![\w+])\d{10,15}(?!\w)")
