@@ -4,7 +4,8 @@
         ...  # every statement the app runs fails as an unreachable database's would
 
 Real failures, not stubs. SQLite: the file is moved away and a folder takes its place, so
-opening it fails ("unable to open database file"). PostgreSQL: another session locks the calls
+the app's connections fail (its check that the path still names the file it opened answers
+first; SQLite would say "unable to open database file"). PostgreSQL: another session locks the calls
 (and seen_signatures) table, so each statement stops at the app's statement timeout. A missing
 table is no outage: the app reads it as a schema not upgraded (tests/test_readiness.py).
 """

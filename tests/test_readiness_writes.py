@@ -164,4 +164,23 @@ def test_a_file_removed_or_replaced_while_serving_is_no_longer_written(
     status, report = readyz(app)
     assert status == 503 and report["database"] == SQLITE_FILE_GONE, report
     assert path.exists() is (change == "replaced")  # nothing made in its place
-    assert [line["hint"] for line in log_events("DATABASE_FILE_REPLACED")] == ["restart the app"]
+    assert [line["hint"] for line in log_events("DATABASE_FILE_REPLACED")] == [SQLITE_FILE_GONE]
+
+
+def test_a_file_moved_away_and_back_serves_again_without_a_restart(
+    app, client, demo_headers, vapi_payload, database_url, log_events
+):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a file of SQLite's")
+    path = Path(database_url.removeprefix("sqlite:///"))
+    body = vapi_payload("status-update.in-progress")
+    assert client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers).status_code == 200
+    path.rename(path.with_suffix(".away"))
+    assert client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers).status_code == 503
+    path.with_suffix(".away").rename(path)
+    assert client.post("/api/vapi/demo/webhook", json=body, headers=demo_headers).status_code == 200
+    assert readyz(app)[0] == 200
+    assert [line["event"] for line in log_events() if "FILE" in line["event"]] == [
+        "DATABASE_FILE_REPLACED",
+        "DATABASE_FILE_BACK",
+    ]

@@ -100,7 +100,10 @@ def _sqlite_tuner(busy_timeout_ms):
     return tune
 
 
-SQLITE_FILE_GONE = "file removed or replaced while the app served it: restart the app"
+SQLITE_FILE_GONE = (
+    "file removed or replaced while the app served it: put it back, or restart the app to serve "
+    "the file at its path now"
+)
 
 
 class _SqliteFile:
@@ -109,12 +112,12 @@ class _SqliteFile:
     Deleted or replaced (a backup restored with mv) while the app serves, the pooled connections
     would go on writing to the old file, where nothing reads (each 200 a lie), and a new one
     would make a new file beside the old one's write-ahead log, which SQLite would apply to it.
-    Every connection fails instead, as in an outage (503, not ready), until the app restarts
-    and opens the file the path names then. One stat a checkout: ~2 µs.
+    Every connection fails instead, as in an outage (503, not ready), until the file is back or
+    the app restarts and opens the file the path names then. One stat a checkout: ~2 µs.
     """
 
     def __init__(self, path):
-        self.path, self.identity, self.said = path, None, False
+        self.path, self.identity, self.away = path, None, False
 
     def _identity_now(self):
         try:
@@ -125,14 +128,20 @@ class _SqliteFile:
 
     def check(self, *_event_args):
         """Before a connection opens and each time one is taken from the pool."""
-        if self.identity is not None and self._identity_now() != self.identity:
-            if not self.said:  # once a process: every request fails from now on
-                # Imported here: config imports this module, and backend.logs tunes the logging
-                # module for the app's lines, not for a process that stops on a bad setting.
-                from backend.logs import log_event
+        if self.identity is None:
+            return
+        away = self._identity_now() != self.identity
+        if away != self.away:  # one line when the file goes, one when it is back
+            # Imported here: config imports this module, and backend.logs tunes the logging
+            # module for the app's lines, not for a process that stops on a bad setting.
+            from backend.logs import log_event
 
-                self.said = True
-                log_event("DATABASE_FILE_REPLACED", level=50, hint="restart the app")
+            self.away = away
+            if away:
+                log_event("DATABASE_FILE_REPLACED", level=40, hint=SQLITE_FILE_GONE)
+            else:
+                log_event("DATABASE_FILE_BACK")
+        if away:
             raise sqlite3.OperationalError(SQLITE_FILE_GONE)
 
     def opened(self, _dbapi_connection, _record):
