@@ -129,6 +129,9 @@ def test_the_way_out_tool_s_result_is_not_answered_with_the_tool_again(
     for _ in range(2):  # asked again: the same
         after = answer(client, history, extra, stream)
         assert not after.content and not after.tool_calls
+    for trailing in ({"role": "assistant", "content": ""}, {"role": "system", "content": "x"}):
+        after = answer(client, [*history, trailing], extra, stream)  # whatever follows it
+        assert not after.content and not after.tool_calls
     history += [{"role": "assistant", "content": ""}, {"role": "user", "content": "allô ?"}]
     again = answer(client, history, extra, stream)  # the caller speaks: the step as it ended
     assert [t.function.name for t in again.tool_calls] == [tool]

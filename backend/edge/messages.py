@@ -130,8 +130,8 @@ class ChatCompletion(VapiBody, frozen=True, kw_only=True):
     user_texts: tuple[str, ...] = ()
     # What the assistant said, after how many user messages: where the contact step opened.
     assistant_said: tuple[tuple[int, str], ...] = ()
-    # The last message is a tool's result: Vapi ran the endCall or transferCall an answer asked
-    # for, and asks the model to go on from there. No caller turn.
+    # A tool's result came after the caller's last words: Vapi ran the endCall or transferCall
+    # an answer asked for, and asks the model to go on from there. No caller turn.
     after_tool_result: bool = False
     stream: bool = False
     model: str = "backend"
@@ -183,11 +183,21 @@ def parse_chat_completion(raw):
         **_vapi_fields(body, ""),
         user_texts=transcript.user_texts,
         assistant_said=transcript.assistant_said,
-        after_tool_result=bool(body.messages) and body.messages[-1].role == "tool",
+        after_tool_result=_after_tool_result(body.messages),
         stream=body.stream,
         # Echoed in the answer, as OpenAI's API does: never a whole number the client put there.
         model=mask_identifier(body.model[:64]) if isinstance(body.model, str) else "backend",
     )
+
+
+def _after_tool_result(messages):
+    """Whether a `tool` message comes after the last `user` one (whatever follows it)."""
+    for message in reversed(messages):
+        if message.role == "user":
+            return False
+        if message.role == "tool":
+            return True
+    return False
 
 
 def _vapi_fields(holder, where):
