@@ -431,6 +431,24 @@ def test_the_download_reads_within_its_own_budget_not_a_caller_s(console_app, mo
     assert left == [7.0]  # the clock starts at the export's first statement
 
 
+def test_one_download_at_a_time_in_a_process(browser, played, log_events):
+    """Each download may hold a worker's thread for seconds: a second one at the same time
+    (a double click) is turned away, in French, and not queued behind the first."""
+    from backend.console import views
+
+    token = form_token(browser, "/console/tenants/demo")
+    assert views._EXPORTING.acquire(blocking=False)  # a download under way in this process
+    try:
+        busy = browser.post("/console/tenants/demo/contacts.csv", data={"csrf_token": token})
+    finally:
+        views._EXPORTING.release()
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert "Un autre téléchargement est en préparation" in busy.get_data(as_text=True)
+    assert [line["tenant"] for line in log_events("CONTACTS_EXPORT_BUSY")] == ["demo"]
+    answer = browser.post("/console/tenants/demo/contacts.csv", data={"csrf_token": token})
+    assert answer.status_code == 200  # the first done: the next one is served
+
+
 def test_the_download_since_a_date(browser, played):
     token = form_token(browser, "/console/tenants/demo")
     later = browser.post(
