@@ -141,7 +141,9 @@ def _refusal(error):
 
 def migration_refused(error):
     """What `flask db upgrade` says in one line when the database refused it: why, what to do."""
-    if _refusal(error) == "locked":
+    cause = getattr(error, "orig", None)
+    waited = getattr(cause, "sqlstate", None) == "55P03" or "database is locked" in str(cause)
+    if waited:
         # migrations/env.py: a migration waits for a table no longer than a call's statement.
         return (
             "a table this migration changes is held by another transaction (an export, a psql "
