@@ -3,6 +3,7 @@ prefix, under the tenant's header name too), else a JSON 401."""
 
 import pytest
 
+from tests.answers import error_message
 from tests.leaks import assert_no_full_number
 
 ENDPOINTS = [
@@ -21,7 +22,7 @@ def call(client, path, body, headers):
 def assert_refused(response, secret=None):
     assert response.status_code == 401
     assert response.is_json
-    assert response.get_json() == {"error": "missing or invalid credentials"}
+    assert error_message(response) == "missing or invalid credentials"
     if secret:
         assert secret not in response.get_data(as_text=True)
 

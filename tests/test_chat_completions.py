@@ -6,6 +6,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from backend import PROJECT_ROOT, prompts
+from tests.answers import error_message
 from tests.leaks import assert_no_full_number
 
 CALLER = "+33536495614"
@@ -255,7 +256,7 @@ def test_bad_chat_body_is_a_json_400_and_loses_nothing(
     )
     assert_no_full_number(response.get_data(as_text=True), "a 400 answer")
     assert response.status_code == 400
-    assert error in response.get_json()["error"]
+    assert error in error_message(response)
     (after,) = calls_in(app)
     assert after["caller_number"] == before["caller_number"] == CALLER
     assert after["state"] == before["state"]

@@ -14,6 +14,7 @@ from backend.store.calls import read_conversation
 from backend.store.db import db
 from backend.tenants.store import tenant_store
 from backend.turns import llm_turn
+from tests.answers import error_message
 from tests.contact_play import (
     ASK_OTHER,
     CALLER,
@@ -197,7 +198,7 @@ def test_messages_that_are_not_objects_are_refused(client, demo_headers, vapi_pa
     body = vapi_payload("chat-completions.request")
     body["messages"] = ["oui"]
     response = client.post("/api/vapi/demo/chat/completions", json=body, headers=demo_headers)
-    assert response.status_code == 400 and "messages[0]" in response.get_json()["error"]
+    assert response.status_code == 400 and "messages[0]" in error_message(response)
 
 
 def test_content_as_text_parts(app, new_call):

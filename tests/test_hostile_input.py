@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from backend.store.db import db
 from backend.store.models import Call
+from tests.answers import error_message
 from tests.leaks import assert_no_full_number
 from tests.paths import VAPI_PAYLOADS
 from tests.schemas import database_at_head
@@ -32,9 +33,7 @@ def post_raw(client, url, body, headers, **kwargs):
 def assert_json_error(answer, status):
     assert answer.status_code == status, answer.get_data()[:200]
     assert answer.mimetype == "application/json"
-    error = answer.get_json()["error"]
-    assert isinstance(error, str) and error
-    return error
+    return error_message(answer)
 
 
 def rejections(lines, status):

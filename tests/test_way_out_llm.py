@@ -210,3 +210,31 @@ def test_over_real_http_on_two_workers(database_url, tmp_path, vapi_payload):
         assert asked.json()["destination"]["number"] == TRANSFER_NUMBER
     finally:
         server.cleanup()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
+def test_refusals_are_openai_errors_the_client_reads(way_out_app, secrets, stream):
+    """OpenAI's client reads an error object into the exception it raises: its type, its
+    message (the client raised the right classes before, with the body as a string)."""
+    import openai
+
+    extra = {"call": {"id": random_id("llm-err")}}
+    history = [{"role": "user", "content": "Bonjour"}]
+    wrong = openai_client(way_out_app, "fin", "not-the-secret")
+    with pytest.raises(openai.AuthenticationError) as refused:
+        wrong.chat.completions.create(
+            model="backend", messages=history, extra_body=extra, stream=stream
+        )
+    assert refused.value.type == "authentication_error"
+    assert refused.value.body["message"] == "missing or invalid credentials"
+    client = openai_client(way_out_app, "fin", secrets["VAPI_SECRET_DEMO"])
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(
+            model="backend", messages=history, extra_body={"call": {"id": 7}}, stream=stream
+        )
+    assert bad.value.type == "invalid_request_error"
+    assert bad.value.body["message"] == "call.id must be a string"
+    unknown = openai_client(way_out_app, "nobody", secrets["VAPI_SECRET_DEMO"])
+    with pytest.raises(openai.NotFoundError) as missing:
+        unknown.chat.completions.create(model="backend", messages=history, stream=stream)
+    assert missing.value.type == "not_found_error"

@@ -54,6 +54,33 @@ def chat_completions(tenant_id):
     return completion(content, body.model, tool_call)
 
 
+# OpenAI's error object, which its clients read into APIStatusError's type and message: what
+# this endpoint refuses, in the shape a Custom LLM's caller expects (the webhook keeps Vapi's
+# plain string, which the SDK types as one).
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
+
+
+@bp.after_request
+def openai_error(response):
+    """`{"error": "..."}` as OpenAI's `{"error": {"message", "type", "param", "code"}}`."""
+    if response.status_code < 400 or not response.is_json:
+        return response
+    said = response.get_json(silent=True)
+    if not isinstance(said, dict) or not isinstance(said.get("error"), str):
+        return response
+    status = response.status_code
+    kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    error = {"message": said.pop("error"), "type": kind, "param": None, "code": None}
+    response.set_data(_chunk_json({"error": error, **said}))
+    return response
+
+
 def _envelope(model, kind):
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
