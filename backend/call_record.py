@@ -60,6 +60,12 @@ def _complete_contact_step(tenant, message, catalogs):
     # its words) holds two keys, as many as the whole transcript's, yet lacks the later turns.
     if held is not None and (held.memory.finished or replayed.turns.keys() <= held.turns.keys()):
         return  # the record already holds every turn
+    position = _first_disagreement(replayed, transcript, tenant, catalogs)
+    if position is not None:
+        # The user's words in the report differ from those the turns were answered on (the
+        # transcriber revised them): the replay would store what the caller never heard.
+        log_event("CALL_RECORD_TRANSCRIPT_DISAGREES", level=30, position=position)
+        return
     ending = step_ending(replayed.memory)  # the held conversation is not finished
     replayed.seq = (held.seq if held else 0) + 1
     if store_conversation(tenant.id, message.call_id, stored.version, replayed, ending):
@@ -88,3 +94,24 @@ def _replayed(tenant, number, transcript, catalogs):
         return None
     turn = replay_llm_turn(transcript.user_texts, transcript.assistant_said, policy, opening, said)
     return turn.conversation
+
+
+def _first_disagreement(conversation, transcript, tenant, catalogs):
+    """The first user message whose answer the transcript's assistant said otherwise than the
+    replay would; None when they agree wherever the transcript holds the assistant's words."""
+    heard = {}
+    for users_before, text in transcript.assistant_said:
+        heard.setdefault(users_before, set()).add(" ".join(text.split()))
+    # A Custom LLM turn's key starts with its user message's position; a tool's turn has none.
+    turns = [(key.partition(":")[0], answer) for key, answer in conversation.turns.items()]
+    numbered = [(int(position), answer) for position, answer in turns if position.isdigit()]
+    for position, answer in sorted(numbered, key=lambda turn: turn[0]):
+        said = heard.get(position + 1)
+        if not said:
+            continue  # nothing said after it: a transfer, or the call ended
+        sentence = catalogs.sentence(
+            answer["prompt"], tenant.locale, tenant.variant, **answer["params"]
+        )
+        if " ".join(sentence.split()) not in said:
+            return position
+    return None

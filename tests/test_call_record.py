@@ -115,6 +115,34 @@ def test_a_turn_heard_twice_before_the_outage_does_not_hide_the_last_one(
     assert outcome(app, call_id) == (None, engine.CONTACT_CONFIRMED, SPOKEN, "spoken")
 
 
+@pytest.mark.product_deadlines
+def test_a_report_whose_user_words_were_revised_stores_no_contact_the_caller_never_heard(
+    app, client, demo_headers, vapi_payload, llm_call, log_events
+):
+    """The transcriber revised a dictated number after the call (…78 heard and confirmed, …79
+    in the report): replayed, the report would store a number the agent never read back. It
+    stores no contact, says why, and the turns the record holds stay."""
+    call = llm_call(caller=False)
+    call_id = call.body["call"]["id"]
+    assert call.start() == OPENING_UNKNOWN
+    with database_down(app):
+        assert call.say(SPOKEN_WORDS) == read_back("78")
+        assert call.say("oui") == NOTED
+    revised = copy.deepcopy(call.messages)
+    for message in revised:
+        if message["content"] == SPOKEN_WORDS:
+            message["content"] = SPOKEN_WORDS.replace("soixante-dix-huit", "soixante-dix-neuf")
+    done = report(client, demo_headers, vapi_payload, call_id, revised, caller=False)
+    assert done.status_code == 200
+    assert outcome(app, call_id)[2] is None  # no contact stored
+    [line] = log_events("CALL_RECORD_TRANSCRIPT_DISAGREES")
+    users_before = sum(message["role"] == "user" for message in call.body["messages"])
+    assert line["position"] == users_before  # the dictation: the step's first turn
+    # The transcript as the agent spoke it: the contact is stored.
+    assert report(client, demo_headers, vapi_payload, call_id, call.messages, caller=False)
+    assert outcome(app, call_id)[2] == SPOKEN
+
+
 def test_a_report_of_a_call_the_step_never_ran_stores_only_its_number_and_says_so(
     app, client, demo_headers, vapi_payload, log_events
 ):
