@@ -443,14 +443,42 @@ def test_international_validity_agrees_with_phonenumbers(country_code, rest):
 
 @settings(max_examples=300, deadline=None)
 @given(metropolitan, st.sets(st.integers(min_value=1, max_value=4), min_size=1, max_size=2))
+@example("0101000000", {1})  # found by hypothesis: « zéro un », then « zéro un, zéro zéro... »
 def test_any_number_dictated_over_several_turns(digits, cuts):
+    """Understood whatever the cuts, but where a turn starts with the digits heard before it
+    (« zéro un », then « zéro un, zéro zéro... »): starting over, or going on with the same
+    digits, is not known, and the caller is asked again rather than either number kept."""
     expected = _expected(digits)
     pairs = _pairs(digits)
     bounds = [0, *sorted(cuts), len(pairs)]
     turns = [", ".join(pairs[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
     pending = ""
-    for turn in turns[:-1]:
-        progress = continue_phone(pending, f"euh {turn}")
-        assert progress.number is None, turns
-        pending = progress.pending_digits
-    assert continue_phone(pending, turns[-1]).number == expected, turns
+    for k, turn in enumerate(turns):
+        heard, said = digits[: 2 * bounds[k]], digits[2 * bounds[k] : 2 * bounds[k + 1]]
+        progress = continue_phone(pending, turn if k == len(turns) - 1 else f"euh {turn}")
+        if heard and said.startswith(heard):
+            assert (progress.number, progress.pending_digits) == (None, ""), turns
+            return
+        if k == len(turns) - 1:
+            assert progress.number == expected, turns
+        else:
+            assert progress.number is None, turns
+            pending = progress.pending_digits
+
+
+@pytest.mark.parametrize(
+    "pending, text",
+    [
+        ("03", "03 57 26 87"),  # a review's: read 03 03 57 26 87, the last pair heard next
+        ("06", "zéro six, douze, trente-quatre, cinquante-six"),  # a tenant reading no digit
+        ("0612", "zéro six douze trente-quatre cinquante-six"),
+    ],
+)
+def test_a_turn_that_starts_over_completes_no_number(pending, text):
+    """Appended to the digits heard, a restart made a valid number nobody said."""
+    progress = continue_phone(pending, text)
+    assert (progress.number, progress.pending_digits) == (None, "")
+    assert (
+        continue_phone("", "zéro trois, cinquante-sept, vingt-six, quatre-vingt-sept").number
+        is None
+    )

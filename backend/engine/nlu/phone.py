@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from backend.engine.nlu.numbers import Graph, number_graph, usual_reading
 from backend.engine.nlu.runs import after_last_correction, is_number_token, number_runs
-from backend.engine.nlu.words import tokenize
+from backend.engine.nlu.words import PAUSE, tokenize
 from backend.phones.dialing import MAX_DIGITS, e164_if_valid, plan
 
 # Longer utterances are no number dictation (and would cost time): no number.
@@ -79,17 +79,32 @@ def _splits_from(
             if len(piece) > limit:
                 continue  # cannot start or become a number: prune the whole branch
             number = e164_if_valid(piece, region) if len(piece) in lengths else None
+            readings = _readings_of(piece, number, home, region)
             # An abandoned start may stop on a tens word: « douze trente... » before
             # « douze trente-quatre », so "30" also stands for its first digit.
             cut = piece[:-1] if len(group) == 2 and group[1] == "0" else piece
             for raw, numbers in splits[j]:
                 if number is not None:
-                    out.add((piece, numbers | {number}))
+                    out.add((piece, numbers | readings))
                 elif numbers and 2 <= len(piece) < len(raw) and raw.startswith((piece, cut)):
                     out.add((raw, numbers))
             if j < len(graph):
                 stack.append((j, piece, (limit, lengths)))
     return out
+
+
+def _readings_of(piece: str, number: str | None, home, region: str) -> frozenset[str]:
+    """The numbers `piece` (read as `number`) may be. A first « zéro » said alone, then a
+    home number (« zéro... euh, zéro quatre, quatre-vingt-treize... »), reads as the
+    international prefix 00 and a foreign number that ends the same: both readings stand,
+    so no number is taken (the caller is asked again) rather than the foreign one."""
+    if number is None:
+        return frozenset()
+    if home.idd is not None and home.idd.match(piece):
+        home_reading = e164_if_valid(piece[1:], region)
+        if home_reading is not None:
+            return frozenset({number, home_reading})
+    return frozenset({number})
 
 
 def _numbers_over(graph: Graph, region: str, pending: str) -> set[str]:
@@ -123,7 +138,28 @@ def _numbers_in_run(run: list[str], region: str, pending: str = "") -> set[str]:
         # « zéro six trente quatre vingt douze trente quatre »: 06 34 20 12 34, or the
         # start 06 30 92 34 of another number, cut off by the end of the utterance.
         return set()
+    for once in _with_a_repeat_said_once(run) if found else ():
+        if _numbers_over(number_graph(once)[0], region, pending) - found:
+            # « soixante, dix-huit... dix-huit »: 60 18 with its last pair said again, or
+            # 78 18. Read with the repeat said once, the number differs: which is not known.
+            return set()
     return found
+
+
+def _with_a_repeat_said_once(run: list[str]) -> list[list[str]]:
+    """`run` once for each group said twice in a row between pauses, that group said once."""
+    groups: list[list[str]] = [[]]
+    for tok in run:
+        if tok == PAUSE:
+            groups.append([])
+        else:
+            groups[-1].append(tok)
+    variants = []
+    for k in range(1, len(groups)):
+        if groups[k] and groups[k] == groups[k - 1]:
+            kept = groups[:k] + groups[k + 1 :]
+            variants.append([tok for n, g in enumerate(kept) for tok in [PAUSE] * (n > 0) + g])
+    return variants
 
 
 def _may_be_cut(graph: Graph, region: str, pending: str) -> bool:
@@ -221,6 +257,11 @@ def continue_phone(pending_digits: str, text: str, region: str = "FR") -> PhoneP
         alone = _numbers_in(tokens, region)
         if len(alone) == 1:
             return PhoneProgress(alone.pop(), "", corrected)
+        if pending and "".join(usual_reading(joined)).startswith(pending):
+            # « zéro trois », then « zéro trois, cinquante-sept... »: the caller starts over,
+            # or goes on with the same digits (01 01...). Either reading can make a valid
+            # number the caller did not say: neither is kept, the caller is asked again.
+            return PhoneProgress(None, "", corrected)
         if pending:
             found = _numbers_in_run(joined, region, pending)
             if len(found) == 1:

@@ -134,9 +134,11 @@ def number_runs(tokens: list[str]) -> list[list[str]]:
             run.append("+")  # « plus trente-trois », but not « je n'ai plus de... »
         elif tok == "et" and run:
             # « soixante et onze », « ... cinquante-six et soixante-dix-huit », or a cut
-            # « vingt et » at the very end; before other words it just ends the run.
+            # « vingt et » at the very end; before other words, or before « voilà » (the
+            # number said: « ... soixante-dix-huit et voilà »), it just ends the run.
             nxt = following(k)
-            if nxt is None or is_number_token(nxt):
+            said = nxt is None and "voila" not in tokens[k + 1 :]
+            if said or (nxt is not None and is_number_token(nxt)):
                 run.append(tok)
             else:
                 close()
