@@ -185,8 +185,25 @@ def _may_be_cut(graph: Graph, region: str, pending: str) -> bool:
 
 
 def _numbers_in(tokens: list[str], region: str) -> set[str]:
-    """Distinct valid numbers said in `tokens` (raises _TooAmbiguous)."""
+    """Distinct valid numbers said in `tokens` (raises _TooAmbiguous); none when the caller
+    gives another choice (« ... soixante-dix-huit, ou peut-être soixante-dix-neuf »)."""
+    if _offers_a_choice(tokens):
+        return set()
     return {number for run in number_runs(tokens) for number in _numbers_in_run(run, region)}
+
+
+# Said between « ou » and the number it offers instead: « ou peut-être », « ou bien ».
+_BEFORE_A_CHOICE = frozenset({"peut", "-", "etre", "bien", "alors", "plutot", "euh", ","})
+
+
+def _offers_a_choice(tokens: list[str]) -> bool:
+    """Whether « ou » stands between numbers: which one the caller means is not known."""
+    for k, tok in enumerate(tokens):
+        if tok == "ou" and any(is_number_token(t) for t in tokens[:k]):
+            after = next((t for t in tokens[k + 1 :] if t not in _BEFORE_A_CHOICE), None)
+            if after is not None and is_number_token(after):
+                return True
+    return False
 
 
 def parse_phone(text: str, region: str = "FR") -> str | None:
@@ -253,6 +270,8 @@ def continue_phone(pending_digits: str, text: str, region: str = "FR") -> PhoneP
     if not runs:
         return PhoneProgress(None, pending, corrected)
     joined = [tok for run in runs for tok in run]
+    if _offers_a_choice(tokens):
+        return PhoneProgress(None, "", corrected)  # neither number, nor digits to go on with
     try:
         alone = _numbers_in(tokens, region)
         if len(alone) == 1:
