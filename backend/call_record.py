@@ -8,7 +8,7 @@ the assistant's server has a backoff plan (docs/vapi-setup.md).
 """
 
 from backend.capture.caller_id import store_caller_id, store_caller_id_and_read
-from backend.edge.messages import contact_tool_calls
+from backend.edge.tool_calls import contact_tool_calls
 from backend.edge.transcript import artifact_transcript
 from backend.engine import contact as engine
 from backend.engine.conversation import Conversation, answer_of, policy_for

@@ -9,10 +9,10 @@ from backend.edge.errors import BadPayload
 from backend.edge.messages import (
     ChatCompletion,
     ServerMessage,
-    ToolCall,
     parse_chat_completion,
     parse_server_message,
 )
+from backend.edge.tool_calls import ToolCall
 from tests.leaks import assert_no_full_number
 
 CALL_ID = "f60f6b23-0697-4e07-a137-2ca86f93a8da"

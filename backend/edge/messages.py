@@ -16,17 +16,19 @@ import msgspec
 
 from backend.edge.body import decode
 from backend.edge.errors import BadPayload
+from backend.edge.tool_calls import (
+    ToolCall,
+    ToolCallShape,
+    ToolWithToolCallShape,
+    static_caller_numbers,
+    tool_calls_of,
+)
 from backend.edge.transcript import transcript_of
 from backend.log_mask import mask_identifier
 
 # Vapi's longest type is about 30 characters; the database column holds 64.
 MAX_TYPE_LENGTH = 64
 MAX_CALL_ID = 128
-MAX_TOOL_CALL_ID = 128
-# Tool calls in one message: a model calls a few tools at once. Each contact tool call is a
-# turn with its own database round trips, so a message of thousands would spend its answer's
-# time (and, the database budget spent, replay every earlier one from the request).
-MAX_TOOL_CALLS = 32
 
 
 class _Customer(msgspec.Struct, rename="camel"):
@@ -47,21 +49,6 @@ class _PhoneNumber(msgspec.Struct):
     number: str | None = None
 
 
-class _Function(msgspec.Struct):
-    name: str | None = None
-    # Kept as raw JSON: an object or a JSON string, read (or refused) per tool call.
-    arguments: msgspec.Raw = msgspec.Raw(b"null")
-
-
-class _ToolCall(msgspec.Struct):
-    id: str | None = None
-    function: _Function | None = None
-
-
-class _ToolWithToolCall(msgspec.Struct, rename="camel"):
-    tool_call: _ToolCall | None = None
-
-
 class _Message(msgspec.Struct, rename="camel"):
     type: str | None = None
     status: str | None = None
@@ -69,9 +56,9 @@ class _Message(msgspec.Struct, rename="camel"):
     call: _Call | None = None
     customer: _Customer | None = None
     phone_number: _PhoneNumber | None = None
-    tool_call_list: list[_ToolCall] | None = None
+    tool_call_list: list[ToolCallShape] | None = None
     # The same calls, each with its tool: read when toolCallList is missing or empty.
-    tool_with_tool_call_list: list[_ToolWithToolCall] | None = None
+    tool_with_tool_call_list: list[ToolWithToolCallShape] | None = None
     # Kept raw, read only where a turn is replayed from it (edge/transcript.py).
     artifact: msgspec.Raw = msgspec.Raw(b"")
 
@@ -92,14 +79,6 @@ class _ChatBody(msgspec.Struct, rename="camel"):
     call: _Call | None = None
     customer: _Customer | None = None
     phone_number: _PhoneNumber | None = None
-
-
-class ToolCall(msgspec.Struct, frozen=True):
-    """One tool call: its id, function name, and arguments as raw JSON (an object or a string)."""
-
-    id: str
-    name: str
-    arguments: bytes
 
 
 class VapiBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,18 +116,7 @@ class ChatCompletion(VapiBody, frozen=True, kw_only=True):
     model: str = "backend"
 
 
-class _ToolArguments(msgspec.Struct):
-    utterance: str | None = None
-    # A static parameter of the tool: `flask vapi config` gives the contact tool Vapi's
-    # {{customer.number}}, merged into the arguments (docs/vapi-setup.md). Any type: a strange
-    # value must not make the utterance unreadable; only a string is used.
-    caller_number: Any = None
-
-
 _SERVER_DECODER = msgspec.json.Decoder(_ServerBody)
-# A tool call's arguments: an object, or the same object as a JSON string (Vapi sends both).
-_ARGUMENTS_DECODER = msgspec.json.Decoder(_ToolArguments | str | None)
-_ARGUMENTS_TEXT_DECODER = msgspec.json.Decoder(_ToolArguments)
 _CHAT_DECODER = msgspec.json.Decoder(_ChatBody)
 
 
@@ -162,9 +130,9 @@ def parse_server_message(raw):
     if len(message.type) > MAX_TYPE_LENGTH:
         raise BadPayload(f"message.type must be at most {MAX_TYPE_LENGTH} characters")
     fields = _vapi_fields(message, "message.")
-    tool_calls = _tool_calls_of(message)
+    tool_calls = tool_calls_of(message)
     # After the call's own: the caller number a tool's static parameter carries.
-    fields["caller_numbers"] += tuple(_static_caller_numbers(tool_calls))
+    fields["caller_numbers"] += tuple(static_caller_numbers(tool_calls))
     return ServerMessage(
         **fields,
         type=message.type,
@@ -216,79 +184,3 @@ def _vapi_fields(holder, where):
         "called_number": phone_number.number,
         "phone_number_ids": frozenset(i for i in (call.phone_number_id, phone_number.id) if i),
     }
-
-
-def _tool_calls_of(message):
-    """A tool-calls message's calls: toolCallList, else the calls toolWithToolCallList holds
-    (Vapi sends both; the SDK requires the first, and a call missed would go unanswered)."""
-    if message.tool_call_list or not message.tool_with_tool_call_list:
-        return _tool_calls(message.tool_call_list or (), "message.toolCallList[{}]")
-    listed = [item.tool_call for item in message.tool_with_tool_call_list]
-    if any(tool_call is None for tool_call in listed):
-        raise BadPayload("message.toolWithToolCallList items must each hold a toolCall")
-    return _tool_calls(listed, "message.toolWithToolCallList[{}].toolCall")
-
-
-def _tool_calls(tool_call_list, where):
-    if len(tool_call_list) > MAX_TOOL_CALLS:
-        list_name = where.partition("[")[0]
-        raise BadPayload(f"{list_name} must hold at most {MAX_TOOL_CALLS} tool calls")
-    calls = []
-    for position, tool_call in enumerate(tool_call_list):
-        if not tool_call.id or len(tool_call.id) > MAX_TOOL_CALL_ID:
-            raise BadPayload(
-                f"{where.format(position)}.id must be 1 to {MAX_TOOL_CALL_ID} characters"
-            )
-        function = tool_call.function or _Function()
-        name = (function.name or "")[:64]
-        calls.append(ToolCall(tool_call.id, name, bytes(function.arguments)))
-    return tuple(calls)
-
-
-def _static_caller_numbers(tool_calls):
-    for tool_call in tool_calls:
-        arguments = _arguments(tool_call.arguments)
-        if isinstance(arguments, _ToolArguments) and isinstance(arguments.caller_number, str):
-            yield arguments.caller_number
-
-
-_UNREADABLE = object()
-
-
-def _arguments(raw):
-    """A tool call's raw arguments as _ToolArguments, None without any, or _UNREADABLE."""
-    try:
-        decoded = _ARGUMENTS_DECODER.decode(raw)
-        if isinstance(decoded, str):
-            decoded = _ARGUMENTS_TEXT_DECODER.decode(decoded) if decoded else None
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-        return _UNREADABLE
-    return decoded
-
-
-def utterance_of(arguments):
-    """The `utterance` of a tool call's raw arguments; None when they cannot be read.
-
-    Arguments are read per tool call, so that unreadable ones (malformed, nested past the stack,
-    NaN, a NUL) fail that tool call only, with the same checks as a body.
-    """
-    decoded = _arguments(arguments)
-    if decoded is _UNREADABLE:
-        return None
-    utterance = decoded.utterance if decoded is not None else None
-    if utterance is not None and "\x00" in utterance:
-        return None
-    return utterance or ""
-
-
-def contact_tool_calls(tool_name, tool_calls):
-    """(id, utterance) of each readable call of the tool named `tool_name`, in order.
-
-    `tool_calls`: (id, name, raw arguments) as a Transcript holds them.
-    """
-    calls = []
-    for tool_call_id, name, arguments in tool_calls:
-        utterance = utterance_of(arguments)
-        if name == tool_name and utterance is not None:
-            calls.append((tool_call_id, utterance))
-    return calls

@@ -9,7 +9,7 @@ cannot read, get a result with an `error`.
 """
 
 from backend.capture.caller_id import capture_caller_id_and_conversation
-from backend.edge.messages import contact_tool_calls, utterance_of
+from backend.edge.tool_calls import contact_tool_calls, utterance_of
 from backend.edge.transcript import artifact_transcript
 from backend.log_mask import mask_identifier
 from backend.logs import log_event
