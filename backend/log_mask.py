@@ -153,7 +153,8 @@ _OTHER_SHAPES = re.compile(
     rf"(?:(?:\+\d{{1,3}}[{_LOOSE}]?)?\(\d{{2,4}}\)[{_LOOSE}]?\d{{2,4}}(?:[{_LOOSE}]\d{{2,4}})+"
     rf"|(?:\+|%2[Bb])\d[\d{_LOOSE}]{{5,}}\d"
     # Five pairs exactly, not five of a MAC address's six (08:00:27:12:34:56).
-    rf"|(?<!\d)(?<!\d[{_PAIR_SEPARATORS}])0\d([{_PAIR_SEPARATORS}])\d\d(?:\1\d\d){{3}}(?!\1\d))"
+    rf"|(?<!\d)(?<!\d\d[{_PAIR_SEPARATORS}])0\d([{_PAIR_SEPARATORS}])\d\d(?:\1\d\d){{3}}"
+    r"(?!\1\d\d(?!\d)))"
     r"(?!\d)"
 )
 _DIGITS_END = re.compile(r"\d+")

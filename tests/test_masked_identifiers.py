@@ -51,6 +51,9 @@ IN_IDS = [
     "call-06:98:76:12:34",
     "tc|06|98|76|12|34",
     "call-06\u200b98\u200b76\u200b12\u200b34",
+    # A counter or an id beside the pairs, the same mark between (a review).
+    "tc|06|98|76|12|34|1",
+    "abc-06:98:76:12:34:1",
 ]
 
 
@@ -247,3 +250,17 @@ def test_other_marks_leave_times_addresses_and_short_runs_as_they_are(text):
 )
 def test_other_marks_leave_ids_without_a_number_as_they_are(value):
     assert mask_identifier(value) == value
+
+
+@pytest.mark.parametrize(
+    "value, masked",
+    [
+        ("x:1:06:98:76:12:34", "x:1:XX:XX:XX:XX:34"),
+        ("retry 2|06|98|76|12|34", "retry 2|XX|XX|XX|XX|34"),
+        ("06|98|76|12|34|7 tries", "XX|XX|XX|XX|34|7 tries"),
+    ],
+)
+def test_pairs_beside_other_digits_and_the_same_mark_are_masked(value, masked):
+    """Not a MAC address's six pairs: a counter or an id beside five pairs (a review)."""
+    assert mask_identifier(value) == masked
+    assert mask_phone_shaped(value) == masked

@@ -142,7 +142,10 @@ def _refusal(error):
 def migration_refused(error):
     """What `flask db upgrade` says in one line when the database refused it: why, what to do."""
     cause = getattr(error, "orig", None)
-    waited = getattr(cause, "sqlstate", None) == "55P03" or "database is locked" in str(cause)
+    said = str(cause)
+    waited = getattr(cause, "sqlstate", None) == "55P03" or any(
+        words in said for words in ("database is locked", "database table is locked")
+    )
     if waited:
         # migrations/env.py: a migration waits for a table no longer than a call's statement.
         return (

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend.engine.nlu.doubts import offers_a_choice, other_readings
 from backend.engine.nlu.numbers import Graph, number_graph, usual_reading
 from backend.engine.nlu.runs import after_last_correction, is_number_token, number_runs
-from backend.engine.nlu.words import PAUSE, tokenize
+from backend.engine.nlu.words import tokenize
 from backend.phones.dialing import MAX_DIGITS, e164_if_valid, plan
 
 # Longer utterances are no number dictation (and would cost time): no number.
@@ -79,32 +80,17 @@ def _splits_from(
             if len(piece) > limit:
                 continue  # cannot start or become a number: prune the whole branch
             number = e164_if_valid(piece, region) if len(piece) in lengths else None
-            readings = _readings_of(piece, number, home, region)
             # An abandoned start may stop on a tens word: « douze trente... » before
             # « douze trente-quatre », so "30" also stands for its first digit.
             cut = piece[:-1] if len(group) == 2 and group[1] == "0" else piece
             for raw, numbers in splits[j]:
                 if number is not None:
-                    out.add((piece, numbers | readings))
+                    out.add((piece, numbers | {number}))
                 elif numbers and 2 <= len(piece) < len(raw) and raw.startswith((piece, cut)):
                     out.add((raw, numbers))
             if j < len(graph):
                 stack.append((j, piece, (limit, lengths)))
     return out
-
-
-def _readings_of(piece: str, number: str | None, home, region: str) -> frozenset[str]:
-    """The numbers `piece` (read as `number`) may be. A first « zéro » said alone, then a
-    home number (« zéro... euh, zéro quatre, quatre-vingt-treize... »), reads as the
-    international prefix 00 and a foreign number that ends the same: both readings stand,
-    so no number is taken (the caller is asked again) rather than the foreign one."""
-    if number is None:
-        return frozenset()
-    if home.idd is not None and home.idd.match(piece):
-        home_reading = e164_if_valid(piece[1:], region)
-        if home_reading is not None:
-            return frozenset({number, home_reading})
-    return frozenset({number})
 
 
 def _numbers_over(graph: Graph, region: str, pending: str) -> set[str]:
@@ -138,28 +124,12 @@ def _numbers_in_run(run: list[str], region: str, pending: str = "") -> set[str]:
         # « zéro six trente quatre vingt douze trente quatre »: 06 34 20 12 34, or the
         # start 06 30 92 34 of another number, cut off by the end of the utterance.
         return set()
-    for once in _with_a_repeat_said_once(run) if found else ():
-        if _numbers_over(number_graph(once)[0], region, pending) - found:
-            # « soixante, dix-huit... dix-huit »: 60 18 with its last pair said again, or
-            # 78 18. Read with the repeat said once, the number differs: which is not known.
+    for other in other_readings(run) if found else ():
+        if _numbers_over(number_graph(other)[0], region, pending) - found:
+            # Read another way its caller may have meant, the number differs: which one is
+            # not known (backend/engine/nlu/doubts.py).
             return set()
     return found
-
-
-def _with_a_repeat_said_once(run: list[str]) -> list[list[str]]:
-    """`run` once for each group said twice in a row between pauses, that group said once."""
-    groups: list[list[str]] = [[]]
-    for tok in run:
-        if tok == PAUSE:
-            groups.append([])
-        else:
-            groups[-1].append(tok)
-    variants = []
-    for k in range(1, len(groups)):
-        if groups[k] and groups[k] == groups[k - 1]:
-            kept = groups[:k] + groups[k + 1 :]
-            variants.append([tok for n, g in enumerate(kept) for tok in [PAUSE] * (n > 0) + g])
-    return variants
 
 
 def _may_be_cut(graph: Graph, region: str, pending: str) -> bool:
@@ -186,24 +156,15 @@ def _may_be_cut(graph: Graph, region: str, pending: str) -> bool:
 
 def _numbers_in(tokens: list[str], region: str) -> set[str]:
     """Distinct valid numbers said in `tokens` (raises _TooAmbiguous); none when the caller
-    gives another choice (« ... soixante-dix-huit, ou peut-être soixante-dix-neuf »)."""
-    if _offers_a_choice(tokens):
+    offers another (« ... soixante-dix-huit, ou peut-être soixante-dix-neuf »)."""
+    numbers = _numbers_said(tokens, region)
+    if numbers and offers_a_choice(tokens, lambda before: _numbers_said(before, region)):
         return set()
+    return numbers
+
+
+def _numbers_said(tokens: list[str], region: str) -> set[str]:
     return {number for run in number_runs(tokens) for number in _numbers_in_run(run, region)}
-
-
-# Said between « ou » and the number it offers instead: « ou peut-être », « ou bien ».
-_BEFORE_A_CHOICE = frozenset({"peut", "-", "etre", "bien", "alors", "plutot", "euh", ","})
-
-
-def _offers_a_choice(tokens: list[str]) -> bool:
-    """Whether « ou » stands between numbers: which one the caller means is not known."""
-    for k, tok in enumerate(tokens):
-        if tok == "ou" and any(is_number_token(t) for t in tokens[:k]):
-            after = next((t for t in tokens[k + 1 :] if t not in _BEFORE_A_CHOICE), None)
-            if after is not None and is_number_token(after):
-                return True
-    return False
 
 
 def parse_phone(text: str, region: str = "FR") -> str | None:
@@ -270,17 +231,20 @@ def continue_phone(pending_digits: str, text: str, region: str = "FR") -> PhoneP
     if not runs:
         return PhoneProgress(None, pending, corrected)
     joined = [tok for run in runs for tok in run]
-    if _offers_a_choice(tokens):
+    if offers_a_choice(tokens, lambda before: _numbers_said(before, region)):
         return PhoneProgress(None, "", corrected)  # neither number, nor digits to go on with
     try:
         alone = _numbers_in(tokens, region)
         if len(alone) == 1:
             return PhoneProgress(alone.pop(), "", corrected)
         if pending and "".join(usual_reading(joined)).startswith(pending):
-            # « zéro trois », then « zéro trois, cinquante-sept... »: the caller starts over,
-            # or goes on with the same digits (01 01...). Either reading can make a valid
-            # number the caller did not say: neither is kept, the caller is asked again.
-            return PhoneProgress(None, "", corrected)
+            if pending == "0":
+                pending = ""  # « zéro », then « zéro quatre... »: only a new start reads
+            else:
+                # « zéro trois », then « zéro trois, cinquante-sept... »: the caller starts
+                # over, or goes on with the same digits (01 01...). Either reading can make a
+                # valid number the caller did not say: neither is kept, they are asked again.
+                return PhoneProgress(None, "", corrected)
         if pending:
             found = _numbers_in_run(joined, region, pending)
             if len(found) == 1:

@@ -134,11 +134,12 @@ def number_runs(tokens: list[str]) -> list[list[str]]:
             run.append("+")  # « plus trente-trois », but not « je n'ai plus de... »
         elif tok == "et" and run:
             # « soixante et onze », « ... cinquante-six et soixante-dix-huit », or a cut
-            # « vingt et » at the very end; before other words, or before « voilà » (the
-            # number said: « ... soixante-dix-huit et voilà »), it just ends the run.
+            # « vingt et » at the very end; before other words, or before « voilà » after a
+            # number said whole (« ... soixante-dix-huit et voilà »), it just ends the run.
+            # After a tens word « et » may still be cut off (« vingt et... voilà »: 21?).
             nxt = following(k)
-            said = nxt is None and "voila" not in tokens[k + 1 :]
-            if said or (nxt is not None and is_number_token(nxt)):
+            done = "voila" in tokens[k + 1 :] and run[-1] not in TENS
+            if (nxt is None and not done) or (nxt is not None and is_number_token(nxt)):
                 run.append(tok)
             else:
                 close()
