@@ -224,6 +224,7 @@ def test_an_id_holding_a_number_between_other_marks_is_masked(value):
         "06:98:76:12",  # four pairs: no number
         "route 10:20:30:40:50",  # five pairs not from a 0
         "mac 08:00:27:12:34:56 up",  # six pairs: a MAC address
+        "mac 08:00:27:12:34:5e up",
         "00:11:22:33:44:55",
     ],
 )
@@ -258,6 +259,8 @@ def test_other_marks_leave_ids_without_a_number_as_they_are(value):
         ("x:1:06:98:76:12:34", "x:1:XX:XX:XX:XX:34"),
         ("retry 2|06|98|76|12|34", "retry 2|XX|XX|XX|XX|34"),
         ("06|98|76|12|34|7 tries", "XX|XX|XX|XX|34|7 tries"),
+        ("tc|06|98|76|12|34|20", "tc|XX|XX|XX|XX|34|20"),  # a MAC's shape only between colons
+        ("retry 12|06|98|76|12|34", "retry 12|XX|XX|XX|XX|34"),
     ],
 )
 def test_pairs_beside_other_digits_and_the_same_mark_are_masked(value, masked):

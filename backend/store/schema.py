@@ -142,10 +142,8 @@ def _refusal(error):
 def migration_refused(error):
     """What `flask db upgrade` says in one line when the database refused it: why, what to do."""
     cause = getattr(error, "orig", None)
-    said = str(cause)
-    waited = getattr(cause, "sqlstate", None) == "55P03" or any(
-        words in said for words in ("database is locked", "database table is locked")
-    )
+    # Lock waits only: SQLite's "database table is locked" is the same connection's own lock.
+    waited = getattr(cause, "sqlstate", None) == "55P03" or "database is locked" in str(cause)
     if waited:
         # migrations/env.py: a migration waits for a table no longer than a call's statement.
         return (

@@ -12,38 +12,65 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backend.engine.nlu.numbers import usual_reading
-from backend.engine.nlu.runs import is_number_token, number_runs
-from backend.engine.nlu.words import PAUSE
+from backend.engine.nlu.runs import is_number_token
+from backend.engine.nlu.words import HUNDRED, PAUSE, QUANTITY_UNITS
 
 # Words that offer another number: « ou (c'est peut-être) », « voire », « soit... soit »,
-# « sinon », « à moins que », « j'hésite avec », « peut-être ».
-_CHOICE_WORDS = frozenset({"ou", "voire", "soit", "sinon", "moins", "hesite", "peut"})
-# How many words may stand between such a word and the number it offers (« ou c'est le »).
-_WORDS_BEFORE_THE_OTHER = 4
+# « sinon », « sauf si », and below « peut-être », « à moins que », « j'hésite avec ».
+_CHOICE_WORDS = frozenset({"ou", "voire", "soit", "sinon", "sauf"})
+# Words (not marks) that may stand between such a word and the number it offers.
+_WORDS_BEFORE_THE_OTHER = 6
+_MARKS = frozenset({PAUSE, "-", "'"})
+
+
+def _offers(tokens: list[str], k: int) -> bool:
+    tok, then = tokens[k], tokens[k + 1 : k + 3]
+    if tok == "peut":
+        return then == ["-", "etre"]
+    if tok == "moins":
+        return then[:1] == ["que"]
+    if tok == "hesite":
+        return then[:1] != ["pas"]
+    return tok in _CHOICE_WORDS
 
 
 def offers_a_choice(tokens: list[str], numbers_in: Callable[[list[str]], set[str]]) -> bool:
     """Whether a complete number (as `numbers_in` reads one) is followed by a word offering
-    another, then a number of two digits or more: « ou un SMS », « sept ou huit heures » offer
-    none."""
-    for k, tok in enumerate(tokens):
-        if tok not in _CHOICE_WORDS:
+    another number within a few words: « ..., ou neuf », « ou c'est peut-être 79 ». Not « ou un
+    SMS », a quantity (« sinon après 18 heures »), nor the same number said again (« soit zéro
+    six... »)."""
+    for k in range(len(tokens)):
+        if not _offers(tokens, k):
             continue
-        after = [j for j in range(k + 1, len(tokens)) if tokens[j] != PAUSE][
-            : _WORDS_BEFORE_THE_OTHER + 1
-        ]
-        start = next((j for j in after if is_number_token(tokens[j])), None)
-        if start is None:
+        words = [j for j in range(k + 1, len(tokens)) if tokens[j] not in _MARKS]
+        near = words[: _WORDS_BEFORE_THE_OTHER + 1]
+        start = next((j for j in near if is_number_token(tokens[j])), None)
+        if start is None or tokens[start] in ("un", "une"):
             continue
-        runs = number_runs(tokens[start:])
-        if runs and len("".join(usual_reading(runs[0]))) >= 2 and numbers_in(tokens[:k]):
-            return True
+        after = next(
+            (t for t in tokens[start:] if t not in _MARKS and not is_number_token(t)), None
+        )
+        if after in QUANTITY_UNITS:
+            continue
+        before = numbers_in(tokens[:k])
+        if not before:
+            continue
+        later = numbers_in(tokens[k + 1 :])
+        if later and later <= before:
+            continue  # the same number said again (« soit zéro six... »)
+        return True
     return False
 
 
+def dialled_abroad(run: list[str]) -> bool:
+    """Whether the run says a number as dialled abroad: « plus », the token 00, or hundreds
+    (« zéro zéro six cent quatre-vingt-sept... »), which a French number is never said in."""
+    return "+" in run or run[:1] == ["00"] or not HUNDRED.isdisjoint(run)
+
+
 def other_readings(run: list[str]) -> list[list[str]]:
-    """`run` read other ways its caller may have meant: once for each pair or more said twice
-    in a row, that group said once; without a first zero said alone before another zero."""
+    """`run` read another way its caller may have meant: once for each pair or more said
+    twice in a row, that group said once."""
     groups = _groups(run)
     readings = []
     for k in range(1, len(groups)):
@@ -55,10 +82,6 @@ def other_readings(run: list[str]) -> list[list[str]]:
         # A digit said twice is how digits are dictated (« zéro zéro », « six six »).
         if len(value) >= 2 and value == "".join(usual_reading(before)):
             readings.append(_joined(groups[:k] + groups[k + 1 :]))
-    # « zéro... zéro quatre »: 00 4..., or 04...; « zéro zéro six cent… » said together is 00.
-    alone = run[:2] == ["zero", PAUSE] or (run[:1] == ["0"] and len(run) > 1 and run[1] != PAUSE)
-    if alone and len(groups) > 1 and "".join(usual_reading(groups[1])).startswith("0"):
-        readings.append(_joined(groups[1:]))
     return readings
 
 

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.engine.nlu.doubts import offers_a_choice, other_readings
+from backend.engine.nlu.doubts import dialled_abroad, offers_a_choice, other_readings
 from backend.engine.nlu.numbers import Graph, number_graph, usual_reading
 from backend.engine.nlu.runs import after_last_correction, is_number_token, number_runs
-from backend.engine.nlu.words import tokenize
+from backend.engine.nlu.words import QUANTITY_UNITS, tokenize
 from backend.phones.dialing import MAX_DIGITS, e164_if_valid, plan
 
 # Longer utterances are no number dictation (and would cost time): no number.
 MAX_TOKENS = 300
 # Words after a number that make it a quantity, not digits of a phone number.
-_QUANTITY_UNITS = frozenset(
-    {"an", "ans", "heure", "heures", "h", "minute", "minutes", "jour", "jours", "mois", "fois"}
-    | {"semaine", "semaines", "euro", "euros"}
-)
 # Reading steps explored per run start before giving up as too ambiguous.
 _MAX_PATHS = 5000
 # The first characters of a piece tell what it may become: "0" national, "00" or "+"
@@ -124,6 +120,13 @@ def _numbers_in_run(run: list[str], region: str, pending: str = "") -> set[str]:
         # « zéro six trente quatre vingt douze trente quatre »: 06 34 20 12 34, or the
         # start 06 30 92 34 of another number, cut off by the end of the utterance.
         return set()
+    if found and not dialled_abroad(run):
+        for number in found:
+            # « zéro euh zéro cinq trente-sept… »: 00 5 37… (Cuba), or 05 37… said after a
+            # hesitant zero: the same digits less one zero are a home number.
+            home_reading = e164_if_valid("0" + number[1:], region)
+            if home_reading is not None and home_reading != number:
+                return set()
     for other in other_readings(run) if found else ():
         if _numbers_over(number_graph(other)[0], region, pending) - found:
             # Read another way its caller may have meant, the number differs: which one is
@@ -195,7 +198,7 @@ def digits_said(text: str) -> list[str]:
     """
     tokens: list[str] = []
     for tok in tokenize(text)[:MAX_TOKENS]:
-        if tok in _QUANTITY_UNITS:  # « je l'ai depuis 10 ans »: a quantity, not digits
+        if tok in QUANTITY_UNITS:  # « je l'ai depuis 10 ans »: a quantity, not digits
             while tokens and (is_number_token(tokens[-1]) or tokens[-1] in ("-", "et")):
                 tokens.pop()
         tokens.append(tok)

@@ -136,9 +136,11 @@ def number_runs(tokens: list[str]) -> list[list[str]]:
             # « soixante et onze », « ... cinquante-six et soixante-dix-huit », or a cut
             # « vingt et » at the very end; before other words, or before « voilà » after a
             # number said whole (« ... soixante-dix-huit et voilà »), it just ends the run.
-            # After a tens word « et » may still be cut off (« vingt et... voilà »: 21?).
+            # After a tens word, « et » may still be cut off (« vingt et... euh voilà »: 21?),
+            # unless « voilà » follows at once (« vingt et voilà »).
             nxt = following(k)
-            done = "voila" in tokens[k + 1 :] and run[-1] not in TENS
+            at_once = tokens[k + 1 : k + 2] == ["voila"]
+            done = "voila" in tokens[k + 1 :] and (run[-1] not in TENS or at_once)
             if (nxt is None and not done) or (nxt is not None and is_number_token(nxt)):
                 run.append(tok)
             else:

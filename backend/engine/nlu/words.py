@@ -46,6 +46,11 @@ TENS = {
     "nonante": 90,
 }
 HUNDRED = frozenset({"cent", "cents"})
+# Words after a number that make it a quantity (« depuis 10 ans », « vers 14 heures »), not digits.
+QUANTITY_UNITS = frozenset(
+    {"an", "ans", "heure", "heures", "h", "minute", "minutes", "jour", "jours", "mois", "fois"}
+    | {"semaine", "semaines", "euro", "euros", "chiffre", "chiffres"}
+)
 THOUSAND = "mille"
 NUMBER_WORDS = frozenset(UNITS) | frozenset(TEENS) | frozenset(TENS) | HUNDRED | {THOUSAND}
 # Where STT wrote a pause (comma, dot...) inside a run of numbers: see number_graph.
