@@ -155,7 +155,8 @@ _OTHER_SHAPES = re.compile(
     rf"|(?:\+|%2[Bb])\d[\d{_LOOSE}]{{5,}}\d"
     rf"|(?<!\d)0\d([{_PAIR_SEPARATORS}])\d\d(?:\1\d\d){{3}}"
     # Between colons, five pairs of a MAC address's six (08:00:27:12:34:5e) are left alone.
-    rf"|(?<!\d)(?<![{_HEX}]{{2}}:)0\d:\d\d(?::\d\d){{3}}(?!:[{_HEX}]{{2}}(?![{_HEX}])))"
+    rf"|(?<!\d)(?<!(?<![0-9A-Za-z])[{_HEX}]{{2}}:)0\d:\d\d(?::\d\d){{3}}"
+    rf"(?!:[{_HEX}]{{2}}(?![0-9A-Za-z])))"
     r"(?!\d)"
 )
 _DIGITS_END = re.compile(r"\d+")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backend.engine.nlu.numbers import usual_reading
-from backend.engine.nlu.runs import is_number_token
+from backend.engine.nlu.runs import is_number_token, number_runs
 from backend.engine.nlu.words import HUNDRED, PAUSE, QUANTITY_UNITS
 
 # Words that offer another number: « ou (c'est peut-être) », « voire », « soit... soit »,
@@ -20,6 +20,7 @@ from backend.engine.nlu.words import HUNDRED, PAUSE, QUANTITY_UNITS
 _CHOICE_WORDS = frozenset({"ou", "voire", "soit", "sinon", "sauf"})
 # Words (not marks) that may stand between such a word and the number it offers.
 _WORDS_BEFORE_THE_OTHER = 6
+_WORDS_BEFORE_A_DIGIT = 2
 _MARKS = frozenset({PAUSE, "-", "'"})
 
 
@@ -45,8 +46,15 @@ def offers_a_choice(tokens: list[str], numbers_in: Callable[[list[str]], set[str
         words = [j for j in range(k + 1, len(tokens)) if tokens[j] not in _MARKS]
         near = words[: _WORDS_BEFORE_THE_OTHER + 1]
         start = next((j for j in near if is_number_token(tokens[j])), None)
-        if start is None or tokens[start] in ("un", "une"):
+        if start is None:
             continue
+        rest = [t for t in tokens[start + 1 :] if t not in _MARKS]
+        if tokens[start] in ("un", "une") and not (rest and is_number_token(rest[0])):
+            continue  # « ou un SMS »; but « ou c'est un neuf », « ou un soixante-dix-neuf »
+        if len("".join(usual_reading(number_runs(tokens[start:])[0]))) < 2:
+            # One digit: near the choice only (« ..., ou neuf »), not « ou alors le 2 mai ».
+            if start not in near[: _WORDS_BEFORE_A_DIGIT + 1]:
+                continue
         after = next(
             (t for t in tokens[start:] if t not in _MARKS and not is_number_token(t)), None
         )
@@ -63,9 +71,13 @@ def offers_a_choice(tokens: list[str], numbers_in: Callable[[list[str]], set[str
 
 
 def dialled_abroad(run: list[str]) -> bool:
-    """Whether the run says a number as dialled abroad: « plus », the token 00, or hundreds
-    (« zéro zéro six cent quatre-vingt-sept... »), which a French number is never said in."""
-    return "+" in run or run[:1] == ["00"] or not HUNDRED.isdisjoint(run)
+    """Whether the run says a number as dialled abroad: « plus », the token 00, or two zeros
+    then hundreds (« zéro zéro six cent quatre-vingt-sept... »), which no French number has."""
+    if "+" in run or run[:1] == ["00"]:
+        return True
+    said = [tok for tok in run if tok not in _MARKS]
+    zeros = next((k for k, tok in enumerate(said) if tok not in ("zero", "0")), len(said))
+    return zeros >= 2 and not HUNDRED.isdisjoint(said[zeros : zeros + 4])
 
 
 def other_readings(run: list[str]) -> list[list[str]]:
