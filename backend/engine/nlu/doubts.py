@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backend.engine.nlu.numbers import usual_reading
-from backend.engine.nlu.runs import is_number_token, number_runs
+from backend.engine.nlu.runs import is_number_token
 from backend.engine.nlu.words import HUNDRED, PAUSE, QUANTITY_UNITS
 
 # Words that offer another number: « ou (c'est peut-être) », « voire », « soit... soit »,
@@ -20,7 +20,6 @@ from backend.engine.nlu.words import HUNDRED, PAUSE, QUANTITY_UNITS
 _CHOICE_WORDS = frozenset({"ou", "voire", "soit", "sinon", "sauf"})
 # Words (not marks) that may stand between such a word and the number it offers.
 _WORDS_BEFORE_THE_OTHER = 6
-_WORDS_BEFORE_A_DIGIT = 2
 _MARKS = frozenset({PAUSE, "-", "'"})
 
 
@@ -51,10 +50,6 @@ def offers_a_choice(tokens: list[str], numbers_in: Callable[[list[str]], set[str
         rest = [t for t in tokens[start + 1 :] if t not in _MARKS]
         if tokens[start] in ("un", "une") and not (rest and is_number_token(rest[0])):
             continue  # « ou un SMS »; but « ou c'est un neuf », « ou un soixante-dix-neuf »
-        if len("".join(usual_reading(number_runs(tokens[start:])[0]))) < 2:
-            # One digit: near the choice only (« ..., ou neuf »), not « ou alors le 2 mai ».
-            if start not in near[: _WORDS_BEFORE_A_DIGIT + 1]:
-                continue
         after = next(
             (t for t in tokens[start:] if t not in _MARKS and not is_number_token(t)), None
         )

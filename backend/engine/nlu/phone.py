@@ -138,6 +138,11 @@ def _home_number_after_a_stutter(run: list[str], found: set[str], region: str) -
     readings = ["0" + number[1:] for number in found]
     first = [tok for tok in run[:4] if tok != PAUSE][:2]
     if len(first) == 2 and first[0] in ("zero", "0") and first[1][0] in "0z":
+        # Two zeros said apart: a foreign number read through them may be a home number, cut
+        # short or not (« zéro euh zéro six quatre-vingt-dix trente-neuf soixante et un »).
+        home_code = f"+{plan(region).home.country_code}"
+        if any(not number.startswith(home_code) for number in found):
+            return True
         said = "".join(usual_reading(run))  # only then: a run's reading costs a graph
         if said.startswith("00"):
             readings.append(said[1:])
