@@ -14,6 +14,7 @@ from collections.abc import Callable
 from backend.engine.nlu.numbers import usual_reading
 from backend.engine.nlu.runs import is_number_token
 from backend.engine.nlu.words import HUNDRED, PAUSE, QUANTITY_UNITS
+from backend.phones.dialing import e164_if_valid, plan
 
 # Words that offer another number: « ou (c'est peut-être) », « voire », « soit... soit »,
 # « sinon », « sauf si », and below « peut-être », « à moins que », « j'hésite avec ».
@@ -73,6 +74,28 @@ def dialled_abroad(run: list[str]) -> bool:
     said = [tok for tok in run if tok not in _MARKS]
     zeros = next((k for k, tok in enumerate(said) if tok not in ("zero", "0")), len(said))
     return zeros >= 2 and not HUNDRED.isdisjoint(said[zeros : zeros + 4])
+
+
+def home_number_after_a_stutter(run: list[str], found: set[str], region: str) -> bool:
+    """« zéro euh zéro cinq trente-sept… »: 00 5 37… (Cuba), or 05 37… after a hesitant first
+    zero. Whether the digits read, or a number found, less one zero are a home number: then
+    both readings stand. The digits as said count too: E.164 drops a trunk 0 said after a
+    country code (« zéro, 04 90 79… »: 00 49 0 79… is +49 79…)."""
+    readings = ["0" + number[1:] for number in found]
+    first = [tok for tok in run[:4] if tok != PAUSE][:2]
+    if len(first) == 2 and first[0] in ("zero", "0") and first[1][0] in "0z":
+        # Two zeros said apart: a foreign number read through them may be a home number, cut
+        # short or not (« zéro euh zéro six quatre-vingt-dix trente-neuf soixante et un »).
+        home_code = f"+{plan(region).home.country_code}"
+        if any(not number.startswith(home_code) for number in found):
+            return True
+        said = "".join(usual_reading(run))  # only then: a run's reading costs a graph
+        if said.startswith("00"):
+            readings.append(said[1:])
+    return any(
+        (home := e164_if_valid(digits, region)) is not None and home not in found
+        for digits in readings
+    )
 
 
 def other_readings(run: list[str]) -> list[list[str]]:

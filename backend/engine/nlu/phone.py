@@ -14,10 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.engine.nlu.doubts import dialled_abroad, offers_a_choice, other_readings
+from backend.engine.nlu.doubts import (
+    dialled_abroad,
+    home_number_after_a_stutter,
+    offers_a_choice,
+    other_readings,
+)
 from backend.engine.nlu.numbers import Graph, number_graph, usual_reading
 from backend.engine.nlu.runs import after_last_correction, is_number_token, number_runs
-from backend.engine.nlu.words import PAUSE, QUANTITY_UNITS, tokenize
+from backend.engine.nlu.words import QUANTITY_UNITS, tokenize
 from backend.phones.dialing import MAX_DIGITS, e164_if_valid, plan
 
 # Longer utterances are no number dictation (and would cost time): no number.
@@ -120,7 +125,7 @@ def _numbers_in_run(run: list[str], region: str, pending: str = "") -> set[str]:
         # « zéro six trente quatre vingt douze trente quatre »: 06 34 20 12 34, or the
         # start 06 30 92 34 of another number, cut off by the end of the utterance.
         return set()
-    if found and not dialled_abroad(run) and _home_number_after_a_stutter(run, found, region):
+    if found and not dialled_abroad(run) and home_number_after_a_stutter(run, found, region):
         return set()
     for other in other_readings(run) if found else ():
         if _numbers_over(number_graph(other)[0], region, pending) - found:
@@ -128,28 +133,6 @@ def _numbers_in_run(run: list[str], region: str, pending: str = "") -> set[str]:
             # not known (backend/engine/nlu/doubts.py).
             return set()
     return found
-
-
-def _home_number_after_a_stutter(run: list[str], found: set[str], region: str) -> bool:
-    """« zéro euh zéro cinq trente-sept… »: 00 5 37… (Cuba), or 05 37… after a hesitant first
-    zero. Whether the digits read, or a number found, less one zero are a home number: then
-    both readings stand. The digits as said count too: E.164 drops a trunk 0 said after a
-    country code (« zéro, 04 90 79… »: 00 49 0 79… is +49 79…)."""
-    readings = ["0" + number[1:] for number in found]
-    first = [tok for tok in run[:4] if tok != PAUSE][:2]
-    if len(first) == 2 and first[0] in ("zero", "0") and first[1][0] in "0z":
-        # Two zeros said apart: a foreign number read through them may be a home number, cut
-        # short or not (« zéro euh zéro six quatre-vingt-dix trente-neuf soixante et un »).
-        home_code = f"+{plan(region).home.country_code}"
-        if any(not number.startswith(home_code) for number in found):
-            return True
-        said = "".join(usual_reading(run))  # only then: a run's reading costs a graph
-        if said.startswith("00"):
-            readings.append(said[1:])
-    return any(
-        (home := e164_if_valid(digits, region)) is not None and home not in found
-        for digits in readings
-    )
 
 
 def _may_be_cut(graph: Graph, region: str, pending: str) -> bool:
