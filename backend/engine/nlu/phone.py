@@ -27,7 +27,6 @@ from backend.phones.dialing import MAX_DIGITS, e164_if_valid, plan
 
 # Longer utterances are no number dictation (and would cost time): no number.
 MAX_TOKENS = 300
-# Words after a number that make it a quantity, not digits of a phone number.
 # Reading steps explored per run start before giving up as too ambiguous.
 _MAX_PATHS = 5000
 # The first characters of a piece tell what it may become: "0" national, "00" or "+"
