@@ -48,8 +48,8 @@ def offers_a_choice(tokens: list[str], numbers_in: Callable[[list[str]], set[str
         start = next((j for j in near if is_number_token(tokens[j])), None)
         if start is None:
             continue
-        rest = [t for t in tokens[start + 1 :] if t not in _MARKS]
-        if tokens[start] in ("un", "une") and not (rest and is_number_token(rest[0])):
+        following = next((t for t in tokens[start + 1 :] if t not in _MARKS), None)
+        if tokens[start] in ("un", "une") and not (following and is_number_token(following)):
             continue  # « ou un SMS »; but « ou c'est un neuf », « ou un soixante-dix-neuf »
         after = next(
             (t for t in tokens[start:] if t not in _MARKS and not is_number_token(t)), None

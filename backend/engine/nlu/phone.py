@@ -236,7 +236,7 @@ def continue_phone(pending_digits: str, text: str, region: str = "FR") -> PhoneP
     if offers_a_choice(tokens, lambda before: _numbers_said(before, region)):
         return PhoneProgress(None, "", corrected)  # neither number, nor digits to go on with
     try:
-        alone = _numbers_in(tokens, region)
+        alone = _numbers_said(tokens, region)  # _numbers_in less the choice, ruled out above
         if len(alone) == 1:
             return PhoneProgress(alone.pop(), "", corrected)
         if pending and "".join(usual_reading(joined)).startswith(pending):
