@@ -59,14 +59,15 @@ def contact_rows(tenant_id, since=None):
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection"):
 # text a client sent (a call id, Vapi's ended reason) could start so, after spaces too, or with
 # their full-width forms. A plain number, an E.164 number included, is data and stays as it is.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_FORMULA_CHARACTERS = "=+-@\uff1d\uff0b\uff0d\uff20"
+_FORMULA_START = (*_FORMULA_CHARACTERS, "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 # A French spreadsheet splits a line on `;`, quotes or not (only a field's first character opens
 # them): in `hangup;=cmd|...` the text after the `;` is a cell of its own, and after a line
 # break a row of its own. Text after a `;`, `,`, tab or line break that would start a formula
 # gets the same ' as a cell's start.
 _FORMULA_AFTER_SEPARATOR = re.compile(
-    r"([;,\t\r\n][ \u00a0\u3000]*)(?=[=+\-@\uff1d\uff0b\uff0d\uff20])"
+    rf"([;,\t\r\n][ \u00a0\u3000]*)(?=[{re.escape(_FORMULA_CHARACTERS)}])"
 )
 
 
