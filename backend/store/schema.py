@@ -152,7 +152,7 @@ def migration_refused(error):
             "calls up behind it. Run it again once that transaction ended; `flask db current` "
             "shows where the schema stands"
         )
-    said = str(getattr(error, "orig", None) or error).strip().splitlines() or [""]
+    said = str(cause or error).strip().splitlines() or [""]
     return f"the database refused the migration ({_refusal(error)}): {mask_phone_shaped(said[0])}"
 
 
